@@ -1,0 +1,447 @@
+//! Field serialisation: span fields once when recorded, event fields straight into the line.
+
+use std::error::Error;
+use std::fmt;
+
+use tracing_core::field::{Field, Visit};
+
+use crate::json;
+use crate::keys::{self, ContextKey};
+
+/// How deep an error's `source()` chain is followed (guards against cyclic chains).
+const MAX_CHAIN: usize = 32;
+
+/// One serialised span field: its final key and its JSON value, a range of [`SpanFields::buf`].
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    key: &'static str,
+    bit: u64,
+    start: u32,
+    end: u32,
+}
+
+/// A span's fields, serialised to JSON once when recorded and copied verbatim into every line
+/// logged inside the span. Stored in the span's extensions.
+#[derive(Debug, Default)]
+pub(crate) struct SpanFields {
+    buf: Vec<u8>,
+    entries: Vec<Entry>,
+    context: [Option<(u32, u32)>; 4],
+    /// `Some(cold_start)` on the outermost span of a Lambda invocation.
+    pub(crate) invocation: Option<bool>,
+}
+
+impl SpanFields {
+    /// The JSON value of a context key set on this span.
+    #[inline]
+    pub(crate) fn context(&self, key: ContextKey) -> Option<&[u8]> {
+        self.context[key as usize].map(|(s, e)| &self.buf[s as usize..e as usize])
+    }
+
+    /// Each field as (key, key bit, JSON value).
+    #[inline]
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&'static str, u64, &[u8])> + '_ {
+        self.entries
+            .iter()
+            .map(|e| (e.key, e.bit, &self.buf[e.start as usize..e.end as usize]))
+    }
+
+    /// Records `values`; `lambda_runtime` marks the invocation span of `lambda_runtime`, whose
+    /// `requestId` and `xrayTraceId` are context.
+    pub(crate) fn record(&mut self, values: &dyn RecordFields, lambda_runtime: bool) {
+        values.record_into(&mut SpanVisitor {
+            fields: self,
+            lambda_runtime,
+        });
+        self.compact_if_wasteful();
+    }
+
+    fn start_value(&mut self) -> u32 {
+        self.buf.len() as u32
+    }
+
+    fn finish_value(&mut self, name: &'static str, start: u32, lambda_runtime: bool) {
+        let end = self.buf.len() as u32;
+        let context = match (lambda_runtime, name) {
+            (true, "requestId") => Some(ContextKey::FunctionRequestId),
+            (true, "xrayTraceId") => Some(ContextKey::XrayTraceId),
+            _ => keys::context_key(name),
+        };
+        if let Some(c) = context {
+            self.context[c as usize] = Some((start, end));
+            return;
+        }
+        let key = keys::user_key(name);
+        // A field recorded again replaces its earlier value.
+        self.entries.retain(|e| e.key != key);
+        self.entries.push(Entry {
+            key,
+            bit: keys::bit(key),
+            start,
+            end,
+        });
+    }
+
+    /// Re-recorded fields leave dead bytes behind; rewrite the buffer when they dominate.
+    fn compact_if_wasteful(&mut self) {
+        let live: usize = self
+            .entries
+            .iter()
+            .map(|e| (e.end - e.start) as usize)
+            .sum::<usize>()
+            + self
+                .context
+                .iter()
+                .flatten()
+                .map(|(s, e)| (e - s) as usize)
+                .sum::<usize>();
+        if self.buf.len() < 1024 || self.buf.len() < 2 * live {
+            return;
+        }
+        let mut buf = Vec::with_capacity(live);
+        for e in &mut self.entries {
+            let start = buf.len() as u32;
+            buf.extend_from_slice(&self.buf[e.start as usize..e.end as usize]);
+            (e.start, e.end) = (start, buf.len() as u32);
+        }
+        for range in self.context.iter_mut().flatten() {
+            let start = buf.len() as u32;
+            buf.extend_from_slice(&self.buf[range.0 as usize..range.1 as usize]);
+            *range = (start, buf.len() as u32);
+        }
+        self.buf = buf;
+    }
+}
+
+/// `Attributes` and `Record` both record into a visitor.
+pub(crate) trait RecordFields {
+    fn record_into(&self, visitor: &mut dyn Visit);
+}
+
+impl RecordFields for tracing_core::span::Attributes<'_> {
+    fn record_into(&self, visitor: &mut dyn Visit) {
+        self.record(visitor)
+    }
+}
+
+impl RecordFields for tracing_core::span::Record<'_> {
+    fn record_into(&self, visitor: &mut dyn Visit) {
+        self.record(visitor)
+    }
+}
+
+struct SpanVisitor<'a> {
+    fields: &'a mut SpanFields,
+    lambda_runtime: bool,
+}
+
+impl SpanVisitor<'_> {
+    #[inline]
+    fn value(&mut self, field: &Field, write: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.fields.start_value();
+        write(&mut self.fields.buf);
+        self.fields
+            .finish_value(field.name(), start, self.lambda_runtime);
+    }
+}
+
+impl Visit for SpanVisitor<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.value(field, |b| json::write_f64(b, value))
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.value(field, |b| json::write_i64(b, value))
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.value(field, |b| json::write_u64(b, value))
+    }
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.value(field, |b| json::write_i128(b, value))
+    }
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.value(field, |b| json::write_u128(b, value))
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.value(field, |b| json::write_bool(b, value))
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.value(field, |b| json::write_str(b, value))
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
+        self.value(field, |b| write_error(b, value))
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.value(field, |b| json::write_debug(b, value))
+    }
+}
+
+/// Keys already on the line being written: a 64-bit Bloom filter in front of a short list.
+#[derive(Debug, Default)]
+pub(crate) struct KeySet {
+    bloom: u64,
+    keys: Vec<&'static str>,
+    /// Keys made up for collisions (`field_level_2`): rare, so they may allocate.
+    made_up: Vec<String>,
+}
+
+impl KeySet {
+    #[inline]
+    pub(crate) fn clear(&mut self) {
+        self.bloom = 0;
+        self.keys.clear();
+        self.made_up.clear();
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, key: &str, bit: u64) -> bool {
+        self.bloom & bit != 0
+            && (self.keys.iter().any(|k| *k == key) || self.made_up.iter().any(|k| k == key))
+    }
+
+    /// Inserts `key` if absent; returns whether it was inserted.
+    #[inline]
+    pub(crate) fn insert(&mut self, key: &'static str, bit: u64) -> bool {
+        if self.contains(key, bit) {
+            return false;
+        }
+        self.bloom |= bit;
+        self.keys.push(key);
+        true
+    }
+
+    /// Writes `"key":` for a field that must not be dropped: under `key`, or, if the line has it
+    /// already, under the first free `key_2`, `key_3`, ….
+    #[inline]
+    pub(crate) fn write_unique_key(&mut self, out: &mut Vec<u8>, key: &'static str) {
+        if self.insert(key, keys::bit(key)) {
+            json::write_key(out, key);
+            return;
+        }
+        let mut n = 2u32;
+        let made_up = loop {
+            let candidate = format!("{key}_{n}");
+            let bit = keys::bit(&candidate);
+            if !self.contains(&candidate, bit) {
+                self.bloom |= bit;
+                break candidate;
+            }
+            n += 1;
+        };
+        json::write_key(out, &made_up);
+        self.made_up.push(made_up);
+    }
+}
+
+/// Writes the fields of an event: the message into `message`, the rest as `,"key":value` pairs
+/// into `out`.
+pub(crate) struct EventVisitor<'a> {
+    pub(crate) out: &'a mut Vec<u8>,
+    pub(crate) message: &'a mut Vec<u8>,
+    pub(crate) keys: &'a mut KeySet,
+    pub(crate) has_message: bool,
+    pub(crate) has_error: bool,
+    /// Events bridged from the `log` crate carry `log.*` metadata fields: not user data.
+    pub(crate) skip_log_fields: bool,
+}
+
+impl EventVisitor<'_> {
+    /// Where the value of `field` goes (its key already written), or `None` to skip it.
+    #[inline]
+    fn dest(&mut self, field: &Field) -> Option<&mut Vec<u8>> {
+        let name = field.name();
+        if name == "message" && !self.has_message {
+            self.has_message = true;
+            return Some(self.message);
+        }
+        if self.skip_log_fields && name.starts_with("log.") {
+            return None;
+        }
+        let key = match keys::context_key(name) {
+            Some(c) => c.name(),
+            None => keys::user_key(name),
+        };
+        self.keys.write_unique_key(self.out, key);
+        Some(self.out)
+    }
+}
+
+impl Visit for EventVisitor<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if let Some(out) = self.dest(field) {
+            json::write_f64(out, value)
+        }
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if let Some(out) = self.dest(field) {
+            json::write_i64(out, value)
+        }
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if let Some(out) = self.dest(field) {
+            json::write_u64(out, value)
+        }
+    }
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        if let Some(out) = self.dest(field) {
+            json::write_i128(out, value)
+        }
+    }
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        if let Some(out) = self.dest(field) {
+            json::write_u128(out, value)
+        }
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if let Some(out) = self.dest(field) {
+            json::write_bool(out, value)
+        }
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if let Some(out) = self.dest(field) {
+            json::write_str(out, value)
+        }
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
+        if !self.has_error {
+            self.has_error = true;
+            json::write_key(self.out, "error");
+            write_error(self.out, value);
+        } else if let Some(out) = self.dest(field) {
+            write_error(out, value);
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if let Some(out) = self.dest(field) {
+            json::write_debug(out, value)
+        }
+    }
+}
+
+/// Writes `{"type":…,"message":…,"chain":[…]}` for an error and its `source()` chain.
+pub(crate) fn write_error(out: &mut Vec<u8>, err: &(dyn Error + 'static)) {
+    out.extend_from_slice(b"{\"type\":");
+    write_error_type(out, err);
+    out.extend_from_slice(b",\"message\":");
+    json::write_display(out, err);
+    out.extend_from_slice(b",\"chain\":[");
+    let mut source = err.source();
+    let mut n = 0;
+    while let Some(cause) = source {
+        if n == MAX_CHAIN {
+            break;
+        }
+        if n > 0 {
+            out.push(b',');
+        }
+        json::write_display(out, cause);
+        source = cause.source();
+        n += 1;
+    }
+    out.extend_from_slice(b"]}");
+}
+
+/// The error's type name. `&dyn Error` does not carry one, so: common standard library errors by
+/// downcast, otherwise the leading identifier of its `Debug` output (the type or enum variant name
+/// for derived `Debug`), otherwise `"Error"`.
+fn write_error_type(out: &mut Vec<u8>, err: &(dyn Error + 'static)) {
+    macro_rules! known {
+        ($($ty:ty => $name:literal),* $(,)?) => {
+            $(if err.is::<$ty>() { return json::write_str(out, $name); })*
+        };
+    }
+    known! {
+        std::io::Error => "std::io::Error",
+        std::fmt::Error => "std::fmt::Error",
+        std::num::ParseIntError => "std::num::ParseIntError",
+        std::num::ParseFloatError => "std::num::ParseFloatError",
+        std::num::TryFromIntError => "std::num::TryFromIntError",
+        std::str::Utf8Error => "std::str::Utf8Error",
+        std::string::FromUtf8Error => "std::string::FromUtf8Error",
+        std::str::ParseBoolError => "std::str::ParseBoolError",
+        std::char::ParseCharError => "std::char::ParseCharError",
+        std::time::SystemTimeError => "std::time::SystemTimeError",
+        std::env::VarError => "std::env::VarError",
+        std::net::AddrParseError => "std::net::AddrParseError",
+    }
+    struct LeadingIdent<'a> {
+        out: &'a mut Vec<u8>,
+        start: usize,
+    }
+    impl fmt::Write for LeadingIdent<'_> {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            for c in s.chars() {
+                let ok = c == '_'
+                    || c.is_alphanumeric()
+                    || (c == ':' && self.out.len() > self.start);
+                if !ok {
+                    return Err(fmt::Error);
+                }
+                let mut tmp = [0u8; 4];
+                self.out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+            }
+            Ok(())
+        }
+    }
+    out.push(b'"');
+    let start = out.len();
+    let _ = fmt::write(&mut LeadingIdent { out, start }, format_args!("{err:?}"));
+    while out.len() > start && out.last() == Some(&b':') {
+        out.pop();
+    }
+    if out.len() == start || out[start].is_ascii_digit() {
+        out.truncate(start);
+        out.extend_from_slice(b"Error");
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("reservation failed")
+        }
+    }
+    impl Error for Outer {
+        fn source(&self) -> Option<&(dyn Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn error_object_with_type_and_chain() {
+        let err = Outer(std::io::Error::other("disk \"full\""));
+        let mut out = Vec::new();
+        write_error(&mut out, &err);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["type"], "Outer");
+        assert_eq!(v["message"], "reservation failed");
+        assert_eq!(v["chain"], serde_json::json!(["disk \"full\""]));
+
+        let io = std::io::Error::other("x");
+        let mut out = Vec::new();
+        write_error(&mut out, &io);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["type"], "std::io::Error");
+        assert_eq!(v["chain"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn key_set_makes_up_unique_keys() {
+        let mut set = KeySet::default();
+        let mut out = b"{".to_vec();
+        set.write_unique_key(&mut out, "a");
+        out.extend_from_slice(b"1");
+        set.write_unique_key(&mut out, "a");
+        out.extend_from_slice(b"2");
+        set.write_unique_key(&mut out, "a_2");
+        out.extend_from_slice(b"3");
+        out.push(b'}');
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v, serde_json::json!({"a": 1, "a_2": 2, "a_2_2": 3}));
+    }
+}

@@ -1,0 +1,206 @@
+//! Minimal, allocation-free JSON writing into a reusable byte buffer.
+//!
+//! The log layer writes every line by hand into a thread-local `Vec<u8>` rather than building a
+//! `serde_json::Value`: escaping is table driven (as in `serde_json`), numbers go through `itoa` and
+//! `ryu`, and `Debug`/`Display` output is escaped while it is being formatted, so no intermediate
+//! `String` is ever allocated.
+
+use std::fmt;
+
+/// Escape classes, indexed by byte: 0 = copy as is, otherwise the escape to write.
+const ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        table[i] = b'u';
+        i += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `s` to `out` with JSON string escaping applied (without the surrounding quotes).
+///
+/// ```
+/// let mut out = Vec::new();
+/// instrument_core::json::escape_into(&mut out, "a \"quoted\"\nline");
+/// assert_eq!(out, br#"a \"quoted\"\nline"#);
+/// ```
+#[inline]
+pub fn escape_into(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc = ESCAPE[b as usize];
+        if esc == 0 {
+            continue;
+        }
+        if start < i {
+            out.extend_from_slice(&bytes[start..i]);
+        }
+        match esc {
+            b'u' => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 0xf) as usize],
+            ]),
+            other => out.extend_from_slice(&[b'\\', other]),
+        }
+        start = i + 1;
+    }
+    if start < bytes.len() {
+        out.extend_from_slice(&bytes[start..]);
+    }
+}
+
+/// Appends `s` as a quoted JSON string.
+#[inline]
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    escape_into(out, s);
+    out.push(b'"');
+}
+
+/// Appends `"key":` (the key escaped), preceded by a comma unless the object is still empty.
+#[inline]
+pub(crate) fn write_key(out: &mut Vec<u8>, key: &str) {
+    if out.last() != Some(&b'{') {
+        out.push(b',');
+    }
+    write_str(out, key);
+    out.push(b':');
+}
+
+/// Appends a signed integer.
+#[inline]
+pub(crate) fn write_i64(out: &mut Vec<u8>, v: i64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Appends an unsigned integer.
+#[inline]
+pub(crate) fn write_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Appends a 128-bit signed integer (JSON numbers have no size limit; `serde_json` parses them
+/// with its `arbitrary_precision` or as `f64`).
+#[inline]
+pub(crate) fn write_i128(out: &mut Vec<u8>, v: i128) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Appends a 128-bit unsigned integer.
+#[inline]
+pub(crate) fn write_u128(out: &mut Vec<u8>, v: u128) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Appends a float. JSON has no NaN or infinity: those are written as the strings `"NaN"`,
+/// `"inf"` and `"-inf"`, so the line stays valid and the value is not lost.
+#[inline]
+pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
+    if v.is_finite() {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+    } else if v.is_nan() {
+        out.extend_from_slice(b"\"NaN\"");
+    } else if v > 0.0 {
+        out.extend_from_slice(b"\"inf\"");
+    } else {
+        out.extend_from_slice(b"\"-inf\"");
+    }
+}
+
+/// Appends `true` or `false`.
+#[inline]
+pub(crate) fn write_bool(out: &mut Vec<u8>, v: bool) {
+    out.extend_from_slice(if v { b"true" } else { b"false" });
+}
+
+/// A `fmt::Write` that escapes what it is given into a byte buffer, so `Debug` and `Display`
+/// output becomes a JSON string without an intermediate allocation.
+pub(crate) struct EscapingWriter<'a>(pub(crate) &'a mut Vec<u8>);
+
+impl fmt::Write for EscapingWriter<'_> {
+    #[inline]
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        escape_into(self.0, s);
+        Ok(())
+    }
+}
+
+/// Appends `value` formatted with `Debug` as a quoted JSON string.
+///
+/// A `Debug` impl that returns an error mid-way leaves what it wrote so far, still a valid string.
+#[inline]
+pub(crate) fn write_debug(out: &mut Vec<u8>, value: &dyn fmt::Debug) {
+    out.push(b'"');
+    let _ = fmt::write(&mut EscapingWriter(out), format_args!("{value:?}"));
+    out.push(b'"');
+}
+
+/// Appends `value` formatted with `Display` as a quoted JSON string.
+#[inline]
+pub(crate) fn write_display(out: &mut Vec<u8>, value: &dyn fmt::Display) {
+    out.push(b'"');
+    let _ = fmt::write(&mut EscapingWriter(out), format_args!("{value}"));
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(s: &str) -> String {
+        let mut out = Vec::new();
+        write_str(&mut out, s);
+        serde_json::from_slice::<String>(&out).expect("valid JSON string")
+    }
+
+    #[test]
+    fn escapes_every_control_character_and_round_trips() {
+        let all: String = (0u32..0x80).filter_map(char::from_u32).collect();
+        assert_eq!(roundtrip(&all), all);
+        assert_eq!(roundtrip("é ✓ 🦀 \u{2028}"), "é ✓ 🦀 \u{2028}");
+    }
+
+    #[test]
+    fn non_finite_floats_stay_valid_json() {
+        for (v, expect) in [
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+        ] {
+            let mut out = Vec::new();
+            write_f64(&mut out, v);
+            assert_eq!(serde_json::from_slice::<String>(&out).unwrap(), expect);
+        }
+        let mut out = Vec::new();
+        write_f64(&mut out, 1.5);
+        assert_eq!(serde_json::from_slice::<f64>(&out).unwrap(), 1.5);
+    }
+
+    #[test]
+    fn keys_get_commas_after_the_first() {
+        let mut out = b"{".to_vec();
+        write_key(&mut out, "a");
+        write_i64(&mut out, -1);
+        write_key(&mut out, "b\"");
+        write_u128(&mut out, u128::MAX);
+        out.push(b'}');
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["a"], -1);
+        assert!(v.get("b\"").is_some());
+    }
+}

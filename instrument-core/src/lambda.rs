@@ -1,0 +1,103 @@
+//! Lambda context without a Lambda dependency: the function's static environment, cold-start
+//! detection, and recognition of the span `lambda_runtime` opens for each invocation.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Name of the span `lambda_runtime` opens around each invocation (fields `requestId`,
+/// `xrayTraceId`).
+pub const RUNTIME_INVOKE_SPAN: &str = "Lambda runtime invoke";
+
+/// How Lambda initialised this execution environment (`AWS_LAMBDA_INITIALIZATION_TYPE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InitializationType {
+    /// `on-demand`: the first invocation pays for the initialisation, a cold start. Also assumed
+    /// when the variable is absent (older runtimes, local emulators), as Powertools does.
+    OnDemand,
+    /// `provisioned-concurrency`: initialised ahead of any invocation; never a cold start.
+    ProvisionedConcurrency,
+    /// `snap-start`: restored from a snapshot; never a cold start.
+    SnapStart,
+    /// Any other value Lambda may introduce; treated as not cold.
+    Other(String),
+}
+
+impl InitializationType {
+    fn parse(value: Option<String>) -> Self {
+        match value.as_deref() {
+            None | Some("on-demand") => InitializationType::OnDemand,
+            Some("provisioned-concurrency") => InitializationType::ProvisionedConcurrency,
+            Some("snap-start") => InitializationType::SnapStart,
+            Some(other) => InitializationType::Other(other.to_string()),
+        }
+    }
+}
+
+/// The function's static environment, read once from `AWS_LAMBDA_*` variables.
+///
+/// ```
+/// use instrument_core::lambda::{InitializationType, LambdaEnvironment};
+/// let env = LambdaEnvironment::from_lookup(&|name: &str| match name {
+///     "AWS_LAMBDA_FUNCTION_NAME" => Some("booking".to_string()),
+///     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" => Some("512".to_string()),
+///     _ => None,
+/// })
+/// .unwrap();
+/// assert_eq!(env.function_name, "booking");
+/// assert_eq!(env.function_memory_size, Some(512));
+/// assert_eq!(env.initialization_type, InitializationType::OnDemand);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LambdaEnvironment {
+    /// `AWS_LAMBDA_FUNCTION_NAME`.
+    pub function_name: String,
+    /// `AWS_LAMBDA_FUNCTION_VERSION`.
+    pub function_version: Option<String>,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` in MB (ignored if not a number: Lambda always sets a
+    /// number, and a broken value must not stop the function).
+    pub function_memory_size: Option<u32>,
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE`.
+    pub initialization_type: InitializationType,
+}
+
+impl LambdaEnvironment {
+    /// Reads the environment through `var`; `None` outside Lambda (no `AWS_LAMBDA_FUNCTION_NAME`).
+    pub fn from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Option<LambdaEnvironment> {
+        let function_name = var("AWS_LAMBDA_FUNCTION_NAME")?;
+        Some(LambdaEnvironment {
+            function_name,
+            function_version: var("AWS_LAMBDA_FUNCTION_VERSION"),
+            function_memory_size: var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+                .and_then(|v| v.trim().parse().ok()),
+            initialization_type: InitializationType::parse(var("AWS_LAMBDA_INITIALIZATION_TYPE")),
+        })
+    }
+}
+
+/// Hands out the cold-start flag: `true` exactly once, to the first invocation of an on-demand
+/// environment; `false` to every other invocation and to every invocation of a provisioned or
+/// SnapStart environment.
+///
+/// ```
+/// use instrument_core::lambda::{ColdStart, InitializationType};
+/// let cold = ColdStart::new(&InitializationType::OnDemand);
+/// assert!(cold.take());
+/// assert!(!cold.take());
+/// assert!(!ColdStart::new(&InitializationType::SnapStart).take());
+/// ```
+#[derive(Debug)]
+pub struct ColdStart(AtomicBool);
+
+impl ColdStart {
+    /// A tracker for an environment initialised as `init`.
+    pub fn new(init: &InitializationType) -> Self {
+        ColdStart(AtomicBool::new(*init == InitializationType::OnDemand))
+    }
+
+    /// Whether the invocation that calls this is the cold one. Safe under concurrent invocations:
+    /// exactly one caller ever gets `true`.
+    pub fn take(&self) -> bool {
+        // A plain load first keeps the steady state free of contended writes.
+        self.0.load(Ordering::Relaxed) && self.0.swap(false, Ordering::AcqRel)
+    }
+}

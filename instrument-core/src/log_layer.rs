@@ -1,0 +1,417 @@
+//! [`JsonLogLayer`]: one flat JSON object per event, one line, one write.
+
+use std::cell::RefCell;
+use std::io;
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+use tracing_core::{span, Event, Level, Subscriber};
+use tracing_log::NormalizeEvent;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
+
+use crate::config::Config;
+use crate::fields::{EventVisitor, KeySet, RecordFields, SpanFields};
+use crate::json;
+use crate::keys::{self, ContextKey, CONTEXT_KEYS};
+use crate::lambda::{ColdStart, InitializationType, LambdaEnvironment, RUNTIME_INVOKE_SPAN};
+use crate::timestamp;
+use crate::writer::WriteErrors;
+
+/// A `tracing_subscriber` layer that writes each event as one flat JSON object on one line,
+/// following the log line contract (see the crate documentation and [`crate::keys`]).
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use tracing_subscriber::prelude::*;
+/// use instrument_core::JsonLogLayer;
+///
+/// #[derive(Clone, Default)]
+/// struct Buf(Arc<Mutex<Vec<u8>>>);
+/// impl std::io::Write for Buf {
+///     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> { self.0.lock().unwrap().write(b) }
+///     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+/// }
+///
+/// let buf = Buf::default();
+/// let sink = buf.clone();
+/// let layer = JsonLogLayer::new().with_writer(move || sink.clone()).with_service("booking");
+/// let subscriber = tracing_subscriber::registry().with(layer);
+/// tracing::subscriber::with_default(subscriber, || {
+///     let span = tracing::info_span!("request", correlation_id = "c-1", route = "/book");
+///     let _entered = span.enter();
+///     tracing::info!(seats = 2, "reserved");
+/// });
+/// let line: serde_json::Value = serde_json::from_slice(&buf.0.lock().unwrap()).unwrap();
+/// assert_eq!(line["message"], "reserved");
+/// assert_eq!(line["service"], "booking");
+/// assert_eq!(line["correlation_id"], "c-1");
+/// assert_eq!(line["route"], "/book");
+/// assert_eq!(line["seats"], 2);
+/// ```
+pub struct JsonLogLayer<W = fn() -> io::Stdout> {
+    make_writer: W,
+    service: Option<String>,
+    environment: Option<String>,
+    lambda: Option<LambdaEnvironment>,
+    /// `,"service":…,"environment":…`, rendered once.
+    static_fields: Box<[u8]>,
+    /// `,"function_name":…,"function_version":…,"function_memory_size":…`, rendered once.
+    lambda_fields: Box<[u8]>,
+    cold_start: Arc<ColdStart>,
+    location: bool,
+    errors: Arc<WriteErrors>,
+}
+
+impl<W> std::fmt::Debug for JsonLogLayer<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonLogLayer")
+            .field("service", &self.service)
+            .field("environment", &self.environment)
+            .field("lambda", &self.lambda)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for JsonLogLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl JsonLogLayer {
+    /// A layer writing to stdout, with no service or environment, outside Lambda.
+    pub fn new() -> Self {
+        JsonLogLayer {
+            make_writer: io::stdout,
+            service: None,
+            environment: None,
+            lambda: None,
+            static_fields: Box::default(),
+            lambda_fields: Box::default(),
+            cold_start: Arc::new(ColdStart::new(&InitializationType::OnDemand)),
+            location: false,
+            errors: Arc::new(WriteErrors::new("log")),
+        }
+    }
+
+    /// A stdout layer configured from `config` (service, environment, location, Lambda).
+    pub fn from_config(config: &Config) -> Self {
+        let mut layer = JsonLogLayer::new().with_location(config.log_location);
+        layer.service = config.service.clone();
+        layer.environment = config.environment.clone();
+        layer.with_lambda(config.lambda.clone())
+    }
+}
+
+impl<W> JsonLogLayer<W> {
+    /// Writes lines to `make_writer` (any `tracing_subscriber` [`MakeWriter`]) instead of stdout.
+    /// Each line is handed to the writer in a single `write_all` call.
+    pub fn with_writer<W2>(self, make_writer: W2) -> JsonLogLayer<W2>
+    where
+        W2: for<'w> MakeWriter<'w> + 'static,
+    {
+        JsonLogLayer {
+            make_writer,
+            service: self.service,
+            environment: self.environment,
+            lambda: self.lambda,
+            static_fields: self.static_fields,
+            lambda_fields: self.lambda_fields,
+            cold_start: self.cold_start,
+            location: self.location,
+            errors: self.errors,
+        }
+    }
+
+    /// Adds `"service": name` to every line.
+    pub fn with_service(mut self, name: impl Into<String>) -> Self {
+        self.service = Some(name.into());
+        self.render()
+    }
+
+    /// Adds `"environment": name` to every line.
+    pub fn with_environment(mut self, name: impl Into<String>) -> Self {
+        self.environment = Some(name.into());
+        self.render()
+    }
+
+    /// Adds `"location": "file:line"` to every line.
+    pub fn with_location(mut self, on: bool) -> Self {
+        self.location = on;
+        self
+    }
+
+    /// Sets the Lambda environment: its function fields go on lines inside invocations, and
+    /// its initialisation type decides cold starts.
+    pub fn with_lambda(mut self, lambda: Option<LambdaEnvironment>) -> Self {
+        let init = lambda
+            .as_ref()
+            .map_or(InitializationType::OnDemand, |l| l.initialization_type.clone());
+        self.cold_start = Arc::new(ColdStart::new(&init));
+        self.lambda = lambda;
+        self.render()
+    }
+
+    /// Shares `cold_start` with other layers (the EMF layer emits the `ColdStart` metric for the
+    /// same invocation the log lines call cold).
+    pub fn with_cold_start(mut self, cold_start: Arc<ColdStart>) -> Self {
+        self.cold_start = cold_start;
+        self
+    }
+
+    /// The cold-start tracker this layer uses.
+    pub fn cold_start(&self) -> Arc<ColdStart> {
+        self.cold_start.clone()
+    }
+
+    /// The counter of lines that could not be written.
+    pub fn write_errors(&self) -> Arc<WriteErrors> {
+        self.errors.clone()
+    }
+
+    fn render(mut self) -> Self {
+        let mut fields = Vec::new();
+        for (key, value) in [("service", &self.service), ("environment", &self.environment)] {
+            if let Some(value) = value {
+                fields.push(b',');
+                json::write_str(&mut fields, key);
+                fields.push(b':');
+                json::write_str(&mut fields, value);
+            }
+        }
+        self.static_fields = fields.into_boxed_slice();
+        let mut fields = Vec::new();
+        if let Some(l) = &self.lambda {
+            fields.extend_from_slice(b",\"function_name\":");
+            json::write_str(&mut fields, &l.function_name);
+            if let Some(v) = &l.function_version {
+                fields.extend_from_slice(b",\"function_version\":");
+                json::write_str(&mut fields, v);
+            }
+            if let Some(m) = l.function_memory_size {
+                fields.extend_from_slice(b",\"function_memory_size\":");
+                json::write_u64(&mut fields, m.into());
+            }
+        }
+        self.lambda_fields = fields.into_boxed_slice();
+        self
+    }
+
+    fn record_span<S>(&self, span: &SpanRef<'_, S>, values: &dyn RecordFields)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let lambda_runtime = span.metadata().name() == RUNTIME_INVOKE_SPAN;
+        let mut extensions = span.extensions_mut();
+        let fresh = extensions.get_mut::<SpanFields>().is_none();
+        if fresh {
+            extensions.insert(SpanFields::default());
+        }
+        let Some(fields) = extensions.get_mut::<SpanFields>() else {
+            return;
+        };
+        fields.record(values, lambda_runtime);
+        let is_invocation =
+            lambda_runtime || fields.context(ContextKey::FunctionRequestId).is_some();
+        if !is_invocation || fields.invocation.is_some() {
+            return;
+        }
+        drop(extensions);
+        // Only the outermost invocation span of a nesting (lambda_runtime's, with our own
+        // invocation scope inside it) takes the cold-start flag.
+        let nested = span.scope().skip(1).any(|s| {
+            s.extensions()
+                .get::<SpanFields>()
+                .is_some_and(|f| f.invocation.is_some())
+        });
+        let cold = !nested && self.cold_start.take();
+        if let Some(fields) = span.extensions_mut().get_mut::<SpanFields>() {
+            fields.invocation = Some(cold);
+        }
+    }
+}
+
+/// Per-thread buffers, reused for every line.
+#[derive(Default)]
+struct Scratch {
+    line: Vec<u8>,
+    message: Vec<u8>,
+    event_fields: Vec<u8>,
+    span_fields: Vec<u8>,
+    context: Vec<u8>,
+    keys: KeySet,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+fn level_json(level: &Level) -> &'static [u8] {
+    match *level {
+        Level::TRACE => b"\"TRACE\"",
+        Level::DEBUG => b"\"DEBUG\"",
+        Level::INFO => b"\"INFO\"",
+        Level::WARN => b"\"WARN\"",
+        Level::ERROR => b"\"ERROR\"",
+    }
+}
+
+impl<W> JsonLogLayer<W> {
+    fn format<S>(&self, s: &mut Scratch, event: &Event<'_>, ctx: &Context<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let Scratch {
+            line,
+            message,
+            event_fields,
+            span_fields,
+            context,
+            keys,
+        } = s;
+        line.clear();
+        message.clear();
+        event_fields.clear();
+        span_fields.clear();
+        context.clear();
+        keys.clear();
+
+        let normalized = event.normalized_metadata();
+        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+
+        // Event fields first: they win over span fields of the same name.
+        let mut visitor = EventVisitor {
+            out: event_fields,
+            message,
+            keys,
+            has_message: false,
+            has_error: false,
+            skip_log_fields: normalized.is_some(),
+        };
+        event.record(&mut visitor);
+        let has_message = visitor.has_message;
+
+        // Spans, innermost first: fields (inner wins), context keys (nearest wins), invocation.
+        let spans: SmallVec<[SpanRef<'_, S>; 16]> = ctx
+            .event_scope(event)
+            .map(|scope| scope.collect())
+            .unwrap_or_default();
+        let mut found = [false; 4];
+        for key in CONTEXT_KEYS {
+            found[key as usize] = keys.contains(key.name(), keys::bit(key.name()));
+        }
+        let mut cold_start = None;
+        for span in &spans {
+            let extensions = span.extensions();
+            let Some(fields) = extensions.get::<SpanFields>() else {
+                continue;
+            };
+            for (key, bit, value) in fields.entries() {
+                if keys.insert(key, bit) {
+                    json::write_key(span_fields, key);
+                    span_fields.extend_from_slice(value);
+                }
+            }
+            for key in CONTEXT_KEYS {
+                if found[key as usize] {
+                    continue;
+                }
+                if let Some(value) = fields.context(key) {
+                    found[key as usize] = true;
+                    json::write_key(context, key.name());
+                    context.extend_from_slice(value);
+                }
+            }
+            if cold_start.is_none() {
+                cold_start = fields.invocation;
+            }
+        }
+
+        line.extend_from_slice(b"{\"timestamp\":\"");
+        timestamp::write_now(line);
+        line.extend_from_slice(b"\",\"level\":");
+        line.extend_from_slice(level_json(meta.level()));
+        line.extend_from_slice(b",\"message\":");
+        if has_message {
+            line.extend_from_slice(message);
+        } else {
+            line.extend_from_slice(b"\"\"");
+        }
+        line.extend_from_slice(b",\"target\":");
+        json::write_str(line, meta.target());
+        if self.location {
+            if let (Some(file), Some(n)) = (meta.file(), meta.line()) {
+                line.extend_from_slice(b",\"location\":\"");
+                json::escape_into(line, file);
+                line.push(b':');
+                json::write_u64(line, n.into());
+                line.push(b'"');
+            }
+        }
+        line.extend_from_slice(&self.static_fields);
+        line.extend_from_slice(context);
+        if let Some(cold) = cold_start {
+            line.extend_from_slice(b",\"cold_start\":");
+            json::write_bool(line, cold);
+            line.extend_from_slice(&self.lambda_fields);
+        }
+        if let Some(leaf) = spans.first() {
+            line.extend_from_slice(b",\"span\":");
+            json::write_str(line, leaf.name());
+            line.extend_from_slice(b",\"spans\":[");
+            for (i, span) in spans.iter().rev().enumerate() {
+                if i > 0 {
+                    line.push(b',');
+                }
+                json::write_str(line, span.name());
+            }
+            line.push(b']');
+        }
+        line.extend_from_slice(event_fields);
+        line.extend_from_slice(span_fields);
+        line.extend_from_slice(b"}\n");
+    }
+}
+
+impl<S, W> Layer<S> for JsonLogLayer<W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id) {
+            self.record_span(&span, attrs);
+        }
+    }
+
+    fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id) {
+            self.record_span(&span, values);
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let write = |s: &mut Scratch| {
+            self.format(s, event, &ctx);
+            self.errors.write_line(
+                self.make_writer.make_writer_for(event.metadata()),
+                &s.line,
+            );
+        };
+        // A `Debug` impl that logs while being formatted, or an event from a thread-local
+        // destructor, gets a fresh buffer instead of a panic.
+        let reused = SCRATCH.try_with(|cell| match cell.try_borrow_mut() {
+            Ok(mut s) => {
+                write(&mut s);
+                true
+            }
+            Err(_) => false,
+        });
+        if reused != Ok(true) {
+            write(&mut Scratch::default());
+        }
+    }
+}

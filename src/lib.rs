@@ -1,0 +1,84 @@
+//! # instrument
+//!
+//! Production observability for Rust services on AWS — Lambda, ECS, EC2 — in one line:
+//!
+//! ```no_run
+//! fn main() {
+//!     let _guard = instrument::init(); // JSON logs on stdout, configured from the environment
+//!     tracing::info!(seats = 2, "reserved");
+//! } // dropping the guard flushes
+//! ```
+//!
+//! Every `tracing` event becomes one flat JSON line, ready for CloudWatch Logs Insights, with
+//! `timestamp`, `level`, `message`, `target`, `service`, `environment`, the nearest
+//! `correlation_id`, Lambda's request ID, X-Ray trace ID and cold-start flag inside invocations,
+//! and every span and event field flattened (the full contract is in [`instrument_core`]'s docs).
+//! `log`-crate records from dependencies become JSON lines too, and a panic is logged as one
+//! `ERROR` line before the previous panic hook runs.
+//!
+//! ## Configuration
+//!
+//! Code first ([`builder`]), then the environment: `INSTRUMENT_SERVICE`, `INSTRUMENT_NAMESPACE`,
+//! `INSTRUMENT_ENVIRONMENT` (or `INSTRUMENT_ENVIRONMENT_VAR` naming another variable),
+//! `INSTRUMENT_LOG_LEVEL` (a level or `EnvFilter` directives), `RUST_LOG`,
+//! `INSTRUMENT_LOG_LOCATION`, `INSTRUMENT_METRICS`, `INSTRUMENT_METRICS_FLUSH_INTERVAL`,
+//! `INSTRUMENT_REDACT`, then the Powertools names (`POWERTOOLS_SERVICE_NAME`,
+//! `POWERTOOLS_METRICS_NAMESPACE`, `POWERTOOLS_LOG_LEVEL`). `AWS_LAMBDA_LOG_LEVEL` caps the level.
+//! A bad value is a [`ConfigError`] naming the variable, the value and what is accepted.
+#![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
+
+mod builder;
+mod guard;
+mod panic_hook;
+
+pub use builder::{builder, Builder};
+pub use guard::Guard;
+pub use instrument_core::config::{ConfigError, MetricsDestination, Source};
+pub use instrument_core::{self, JsonLogLayer};
+
+/// Why [`try_init`] or [`Builder::install`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InitError {
+    /// A configuration value is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Another global `tracing` subscriber is installed already.
+    #[error(
+        "a global tracing subscriber is already installed: instrument must be the only one \
+         (call instrument::init() once, at the start of main, and remove other subscriber setups)"
+    )]
+    AlreadyInstalled,
+}
+
+/// Installs instrument for the whole process, configured from the environment, writing to stdout.
+///
+/// # Panics
+///
+/// With a clear message when the configuration is invalid (e.g. `INSTRUMENT_LOG_LEVEL=loud`) or
+/// another global subscriber is installed. Use [`try_init`] to handle those as errors.
+///
+/// ```no_run
+/// let guard = instrument::init();
+/// tracing::info!("ready");
+/// guard.flush();
+/// ```
+#[must_use = "dropping the guard flushes and is meant to happen at the end of main"]
+pub fn init() -> Guard {
+    match try_init() {
+        Ok(guard) => guard,
+        Err(err) => panic!("instrument::init() failed: {err}"),
+    }
+}
+
+/// Like [`init`], with the failure as a typed error.
+///
+/// ```no_run
+/// match instrument::try_init() {
+///     Ok(_guard) => tracing::info!("ready"),
+///     Err(err) => eprintln!("observability is off: {err}"),
+/// }
+/// ```
+pub fn try_init() -> Result<Guard, InitError> {
+    builder().install()
+}
