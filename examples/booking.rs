@@ -1,0 +1,157 @@
+//! A small simulated booking service: the README's main job.
+//!
+//! ```text
+//! cargo run --example booking
+//! ```
+//!
+//! It serves a handful of ticket reservations (reserve → pay → notify) the way a real service
+//! would log them, then two invocations shaped like `lambda_runtime`'s, and prints every line as
+//! the JSON that CloudWatch Logs Insights will query. Pipe it through `jq` to read it comfortably.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Payment failures, with a cause, as a real gateway client would return them.
+#[derive(Debug)]
+enum PaymentError {
+    Declined { cause: std::io::Error },
+}
+
+impl fmt::Display for PaymentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PaymentError::Declined { .. } => f.write_str("card declined by the payment gateway"),
+        }
+    }
+}
+
+impl std::error::Error for PaymentError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PaymentError::Declined { cause } => Some(cause),
+        }
+    }
+}
+
+/// A deterministic pseudo-random sequence, so every run prints the same story.
+struct Dice(u64);
+
+impl Dice {
+    fn roll(&mut self, sides: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % sides
+    }
+}
+
+struct Inventory {
+    seats_left: u32,
+}
+
+impl Inventory {
+    fn reserve(&mut self, seats: u32) -> Result<u32, &'static str> {
+        let _span = tracing::info_span!("reserve", seats).entered();
+        if seats > self.seats_left {
+            tracing::warn!(requested = seats, available = self.seats_left, "not enough seats");
+            return Err("sold out");
+        }
+        self.seats_left -= seats;
+        if self.seats_left < 5 {
+            tracing::warn!(seats_left = self.seats_left, "inventory running low");
+        }
+        tracing::debug!(seats_left = self.seats_left, "seats held");
+        Ok(self.seats_left)
+    }
+}
+
+fn pay(order_id: u64, amount_cents: u64, dice: &mut Dice) -> Result<(), PaymentError> {
+    let _span = tracing::info_span!("pay", order_id, amount_cents, currency = "EUR").entered();
+    std::thread::sleep(Duration::from_millis(1 + dice.roll(3)));
+    if dice.roll(4) == 0 {
+        return Err(PaymentError::Declined {
+            cause: std::io::Error::new(std::io::ErrorKind::TimedOut, "issuer did not answer in 3 s"),
+        });
+    }
+    tracing::info!("payment captured");
+    Ok(())
+}
+
+fn notify(order_id: u64, email: &str) {
+    let _span = tracing::info_span!("notify", order_id, channel = "email").entered();
+    // A dependency that logs through the `log` crate still produces JSON lines.
+    log::info!(target: "mailer", "queued confirmation for order {order_id}");
+    tracing::info!(recipient = email, "confirmation sent");
+}
+
+fn handle_request(n: u64, inventory: &mut Inventory, dice: &mut Dice) {
+    let correlation_id = format!("req-{:04x}-{:04x}", 0xb00c + n, dice.roll(0xffff));
+    let span = tracing::info_span!(
+        "http_request",
+        correlation_id = correlation_id.as_str(),
+        method = "POST",
+        route = "/bookings",
+        status_code = tracing::field::Empty,
+    );
+    let _entered = span.enter();
+    let seats = 1 + dice.roll(4) as u32;
+    tracing::info!(seats, "booking requested");
+
+    let status = match inventory.reserve(seats) {
+        Err(_) => 409,
+        Ok(_) => {
+            let order_id = 40_000 + n;
+            match pay(order_id, u64::from(seats) * 4_250, dice) {
+                Ok(()) => {
+                    notify(order_id, "jane.doe@example.com");
+                    201
+                }
+                Err(error) => {
+                    tracing::error!(
+                        error = &error as &(dyn std::error::Error + 'static),
+                        order_id,
+                        "booking failed"
+                    );
+                    402
+                }
+            }
+        }
+    };
+    span.record("status_code", status);
+    tracing::info!(status_code = status, "request finished");
+}
+
+/// Two invocations shaped like the span `lambda_runtime` opens for each one.
+fn simulated_lambda_invocations(inventory: &mut Inventory, dice: &mut Dice) {
+    for request_id in [
+        "6f8e4d2a-0c1b-4a3e-9f7d-2b5c8e1a4d60",
+        "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+    ] {
+        let span = tracing::info_span!(
+            "Lambda runtime invoke",
+            requestId = request_id,
+            xrayTraceId = "Root=1-6740c2a0-4f1e2d3c4b5a69788796a5b4;Parent=3f2e1d0c9b8a7968;Sampled=1",
+        );
+        let _entered = span.enter();
+        handle_request(100 + dice.roll(100), inventory, dice);
+    }
+}
+
+fn main() {
+    let _guard = instrument::builder()
+        .service("booking")
+        .namespace("Ticketing")
+        .environment("dev")
+        .install()
+        .unwrap_or_else(|err| {
+            eprintln!("booking: {err}");
+            std::process::exit(2)
+        });
+
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "booking service starting");
+    let mut inventory = Inventory { seats_left: 24 };
+    let mut dice = Dice(7);
+    for n in 0..6 {
+        handle_request(n, &mut inventory, &mut dice);
+    }
+    simulated_lambda_invocations(&mut inventory, &mut dice);
+    tracing::info!(seats_left = inventory.seats_left, "booking service stopping");
+}
