@@ -6,7 +6,10 @@
 //!
 //! It serves a handful of ticket reservations (reserve → pay → notify) the way a real service
 //! would log them, then two invocations shaped like `lambda_runtime`'s, and prints every line as
-//! the JSON that CloudWatch Logs Insights will query. Pipe it through `jq` to read it comfortably.
+//! the JSON that CloudWatch Logs Insights will query: log lines, and the EMF documents that
+//! become CloudWatch metrics (`Inventory::reserve.success`, `pay.latency`, `seats_reserved`, …)
+//! — each invocation's at its end, the rest when the program exits. The customer's email is
+//! redacted on the way out. Pipe it through `jq` to read it comfortably.
 
 use std::fmt;
 use std::time::Duration;
@@ -38,7 +41,10 @@ struct Dice(u64);
 
 impl Dice {
     fn roll(&mut self, sides: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % sides
     }
 }
@@ -47,14 +53,31 @@ struct Inventory {
     seats_left: u32,
 }
 
+/// The inventory refused a reservation.
+#[derive(Debug)]
+struct SoldOut;
+
+impl fmt::Display for SoldOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not enough seats left")
+    }
+}
+
+impl std::error::Error for SoldOut {}
+
 impl Inventory {
-    fn reserve(&mut self, seats: u32) -> Result<u32, &'static str> {
-        let _span = tracing::info_span!("reserve", seats).entered();
+    #[instrument::track_performance(dimensions(operation = "reserve"))]
+    fn reserve(&mut self, seats: u32) -> Result<u32, SoldOut> {
         if seats > self.seats_left {
-            tracing::warn!(requested = seats, available = self.seats_left, "not enough seats");
-            return Err("sold out");
+            tracing::warn!(
+                requested = seats,
+                available = self.seats_left,
+                "not enough seats"
+            );
+            return Err(SoldOut);
         }
         self.seats_left -= seats;
+        tracing::info!(counter.seats_reserved = seats, "seats held");
         if self.seats_left < 5 {
             tracing::warn!(seats_left = self.seats_left, "inventory running low");
         }
@@ -63,23 +86,26 @@ impl Inventory {
     }
 }
 
+#[instrument::track_performance(skip(dice), fields(currency = "EUR"))]
 fn pay(order_id: u64, amount_cents: u64, dice: &mut Dice) -> Result<(), PaymentError> {
-    let _span = tracing::info_span!("pay", order_id, amount_cents, currency = "EUR").entered();
     std::thread::sleep(Duration::from_millis(1 + dice.roll(3)));
     if dice.roll(4) == 0 {
         return Err(PaymentError::Declined {
-            cause: std::io::Error::new(std::io::ErrorKind::TimedOut, "issuer did not answer in 3 s"),
+            cause: std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "issuer did not answer in 3 s",
+            ),
         });
     }
     tracing::info!("payment captured");
     Ok(())
 }
 
+#[instrument::track_performance(fields(channel = "email"))]
 fn notify(order_id: u64, email: &str) {
-    let _span = tracing::info_span!("notify", order_id, channel = "email").entered();
     // A dependency that logs through the `log` crate still produces JSON lines.
     log::info!(target: "mailer", "queued confirmation for order {order_id}");
-    tracing::info!(recipient = email, "confirmation sent");
+    tracing::info!(recipient = email, "confirmation sent to {email}");
 }
 
 fn handle_request(n: u64, inventory: &mut Inventory, dice: &mut Dice) {
@@ -128,7 +154,8 @@ fn simulated_lambda_invocations(inventory: &mut Inventory, dice: &mut Dice) {
         let span = tracing::info_span!(
             "Lambda runtime invoke",
             requestId = request_id,
-            xrayTraceId = "Root=1-6740c2a0-4f1e2d3c4b5a69788796a5b4;Parent=3f2e1d0c9b8a7968;Sampled=1",
+            xrayTraceId =
+                "Root=1-6740c2a0-4f1e2d3c4b5a69788796a5b4;Parent=3f2e1d0c9b8a7968;Sampled=1",
         );
         let _entered = span.enter();
         handle_request(100 + dice.roll(100), inventory, dice);
@@ -146,12 +173,18 @@ fn main() {
             std::process::exit(2)
         });
 
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), "booking service starting");
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        "booking service starting"
+    );
     let mut inventory = Inventory { seats_left: 24 };
     let mut dice = Dice(7);
     for n in 0..6 {
         handle_request(n, &mut inventory, &mut dice);
     }
     simulated_lambda_invocations(&mut inventory, &mut dice);
-    tracing::info!(seats_left = inventory.seats_left, "booking service stopping");
+    tracing::info!(
+        seats_left = inventory.seats_left,
+        "booking service stopping"
+    );
 }

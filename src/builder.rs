@@ -3,7 +3,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use instrument_core::config::{Config, MetricsDestination, Settings};
+use instrument_core::redact::{RedactConfig, Redactor};
 use instrument_core::JsonLogLayer;
+use instrument_emf::{AgentSink, EmfLayer, FnSink, MetricsFilter, Sink};
 use tracing_core::Subscriber;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -29,6 +31,8 @@ pub struct Builder<W = fn() -> io::Stdout> {
     settings: Settings,
     env: Option<EnvLookup>,
     make_writer: W,
+    metrics_sink: Option<Arc<dyn Sink>>,
+    redaction: Option<RedactConfig>,
 }
 
 /// Starts configuring instrument in code; see [`Builder`].
@@ -37,6 +41,8 @@ pub fn builder() -> Builder {
         settings: Settings::default(),
         env: None,
         make_writer: io::stdout,
+        metrics_sink: None,
+        redaction: None,
     }
 }
 
@@ -135,6 +141,8 @@ where
             settings: self.settings,
             env: self.env,
             make_writer,
+            metrics_sink: self.metrics_sink,
+            redaction: self.redaction,
         }
     }
 
@@ -146,6 +154,44 @@ where
         Ok(config)
     }
 
+    /// The redactor, when redaction is on: the rules set in code (or the defaults), adjusted
+    /// by `INSTRUMENT_REDACT_HASH_KEY`, `INSTRUMENT_REDACT_DISABLE`, `INSTRUMENT_REDACT_KEYS`.
+    fn redactor(&self, config: &Config) -> Result<Option<Redactor>, InitError> {
+        if !config.redact {
+            return Ok(None);
+        }
+        let rules = self.redaction.clone().unwrap_or_default();
+        let rules = match &self.env {
+            Some(lookup) => rules.with_env(|name| lookup(name)),
+            None => rules.with_env(|name| std::env::var(name).ok()),
+        };
+        Ok(Some(Redactor::new(&rules).map_err(InitError::Redact)?))
+    }
+
+    /// PII redaction rules (which rules, which methods, custom rules, the hash key), instead of
+    /// the defaults. Redaction itself is switched by [`redact`](Self::redact) /
+    /// `INSTRUMENT_REDACT`.
+    ///
+    /// ```
+    /// use instrument::redact::{Method, RedactConfig};
+    /// let (_subscriber, _guard) = instrument::builder()
+    ///     .redaction(RedactConfig::default().method("card", Method::Mask { keep: 4 }))
+    ///     .env_lookup(|_| None)
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn redaction(mut self, rules: RedactConfig) -> Self {
+        self.redaction = Some(rules);
+        self
+    }
+
+    /// Sends EMF documents to `sink` instead of the destination `INSTRUMENT_METRICS` selects
+    /// (stdout by default): a file, a socket, or an in-memory sink in tests.
+    pub fn metrics_sink(mut self, sink: impl Sink) -> Self {
+        self.metrics_sink = Some(Arc::new(sink));
+        self
+    }
+
     /// Builds the subscriber without installing it, for `tracing::subscriber::with_default` in
     /// tests or for composing with other layers.
     ///
@@ -155,21 +201,77 @@ where
     /// ```
     pub fn build(self) -> Result<(impl Subscriber + Send + Sync + 'static, Guard), InitError> {
         let config = self.config()?;
+        let redactor = self.redactor(&config)?;
         let make_writer = Arc::new(self.make_writer);
-        let flush_writer = make_writer.clone();
-        let layer = JsonLogLayer::from_config(&config)
-            .with_writer(SharedWriter(make_writer))
-            .with_filter(config.log_filter());
-        let subscriber = tracing_subscriber::registry().with(layer);
-        let flushers = Flushers(vec![Box::new(move || {
-            let _ = flush_writer.make_writer().flush();
-        })]);
-        Ok((
-            subscriber,
-            Guard {
-                flushers: Arc::new(flushers),
-            },
-        ))
+        let log_layer = JsonLogLayer::from_config(&config).with_redactor(redactor.clone());
+        let cold_start = log_layer.cold_start();
+        let log_errors = log_layer.write_errors();
+        let log_layer = log_layer.with_writer(SharedWriter(make_writer.clone()));
+        let log_filter = config.log_filter();
+
+        let sink: Option<Arc<dyn Sink>> = match (self.metrics_sink, config.metrics) {
+            (_, MetricsDestination::Off) => None,
+            (Some(sink), _) => Some(sink),
+            (None, MetricsDestination::Stdout) => {
+                // Through the log writer: EMF lines and log lines never interleave mid-line.
+                let writer = make_writer.clone();
+                Some(Arc::new(FnSink::new(move |line: &[u8]| {
+                    log_errors.write_line(writer.make_writer(), line)
+                })))
+            }
+            (None, MetricsDestination::Agent) => Some(Arc::new(
+                AgentSink::connect(&config.agent_endpoint).map_err(InitError::Agent)?,
+            )),
+            (None, MetricsDestination::Cloudwatch) => {
+                return Err(InitError::Unsupported(
+                    "INSTRUMENT_METRICS=cloudwatch needs the PutMetricData sink, which is not \
+                     built yet: use stdout (Lambda) or agent (ECS/EC2)",
+                ))
+            }
+        };
+        let mut metrics = None;
+        let emf_layer = match sink {
+            Some(sink) => {
+                let mut emf = EmfLayer::builder(sink)
+                    .redactor(redactor)
+                    .namespace(config.namespace.as_deref().unwrap_or("instrument"))
+                    .lambda(config.lambda.clone())
+                    .cold_start(cold_start);
+                if let Some(service) = &config.service {
+                    emf = emf.dimension("service", service);
+                }
+                if let Some(environment) = &config.environment {
+                    emf = emf.dimension("environment", environment);
+                }
+                // Lambda flushes at the end of each invocation; everything else on an interval.
+                if config.lambda.is_none() {
+                    emf = emf.flush_interval(config.metrics_flush_interval);
+                }
+                let layer = emf.build();
+                metrics = Some(layer.inner().handle());
+                layer
+            }
+            // Metrics off: a layer whose filter wants nothing, so a callsite the log filter
+            // rejects stays disabled (an absent `Option` layer would enable every callsite).
+            None => EmfLayer::builder(NullSink)
+                .build_unfiltered()
+                .with_filter(MetricsFilter::off()),
+        };
+        let max_level = log_filter.most_verbose();
+        let log_layer = log_layer.with_filter(log_filter);
+        let subscriber = tracing_subscriber::registry()
+            .with(log_layer)
+            .with(emf_layer);
+        let guard = Guard {
+            flushers: Arc::new(Flushers {
+                metrics,
+                writer: Box::new(move || {
+                    let _ = make_writer.make_writer().flush();
+                }),
+                max_level,
+            }),
+        };
+        Ok((subscriber, guard))
     }
 
     /// Installs instrument as the process's global subscriber, bridges `log` records into it and
@@ -178,7 +280,20 @@ where
         let (subscriber, guard) = self.build()?;
         tracing::subscriber::set_global_default(subscriber)
             .map_err(|_| InitError::AlreadyInstalled)?;
-        if tracing_log::LogTracer::init().is_err() {
+        // Let `log` reject what the filter would drop anyway, before formatting anything.
+        let log_level = match guard.flushers.max_level {
+            tracing_core::LevelFilter::OFF => log::LevelFilter::Off,
+            tracing_core::LevelFilter::ERROR => log::LevelFilter::Error,
+            tracing_core::LevelFilter::WARN => log::LevelFilter::Warn,
+            tracing_core::LevelFilter::INFO => log::LevelFilter::Info,
+            tracing_core::LevelFilter::DEBUG => log::LevelFilter::Debug,
+            _ => log::LevelFilter::Trace,
+        };
+        if tracing_log::LogTracer::builder()
+            .with_max_level(log_level)
+            .init()
+            .is_err()
+        {
             tracing::warn!(
                 target: "instrument",
                 "a `log` logger was already installed: records of the `log` crate will not \
@@ -203,4 +318,11 @@ impl<'a, W: MakeWriter<'a>> MakeWriter<'a> for SharedWriter<W> {
     fn make_writer_for(&'a self, meta: &tracing_core::Metadata<'_>) -> Self::Writer {
         self.0.make_writer_for(meta)
     }
+}
+
+/// Where metrics go when they are off: nowhere (nothing reaches it).
+struct NullSink;
+
+impl Sink for NullSink {
+    fn write(&self, _document: &[u8]) {}
 }

@@ -18,14 +18,30 @@ impl std::fmt::Debug for Guard {
 }
 
 /// Everything that buffers output and must be flushed at the end.
-#[derive(Default)]
-pub(crate) struct Flushers(pub(crate) Vec<Box<dyn Fn() + Send + Sync>>);
+pub(crate) struct Flushers {
+    /// The metrics layer, if metrics are on.
+    pub(crate) metrics: Option<instrument_emf::EmfHandle>,
+    /// Flushes the log writer.
+    pub(crate) writer: Box<dyn Fn() + Send + Sync>,
+    /// The most verbose level the log filter lets through.
+    pub(crate) max_level: tracing_core::LevelFilter,
+}
 
 impl Flushers {
+    /// Flushes metrics, then the log writer (metrics may go through it).
     pub(crate) fn flush(&self) {
-        for flush in &self.0 {
-            flush();
+        if let Some(metrics) = &self.metrics {
+            metrics.flush();
         }
+        (self.writer)();
+    }
+
+    /// Stops the metrics interval flush, then flushes everything.
+    pub(crate) fn shutdown(&self) {
+        if let Some(metrics) = &self.metrics {
+            metrics.shutdown();
+        }
+        (self.writer)();
     }
 }
 
@@ -44,8 +60,9 @@ impl Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         // Clones share the flushers; the last one out flushes.
-        if Arc::strong_count(&self.flushers) == 1 {
-            self.flush();
+        // The panic hook holds one more reference; the last guard out shuts down.
+        if Arc::strong_count(&self.flushers) <= 2 {
+            self.flushers.shutdown();
         }
     }
 }

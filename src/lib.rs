@@ -3,10 +3,9 @@
 //! Production observability for Rust services on AWS — Lambda, ECS, EC2 — in one line:
 //!
 //! ```no_run
-//! fn main() {
-//!     let _guard = instrument::init(); // JSON logs on stdout, configured from the environment
-//!     tracing::info!(seats = 2, "reserved");
-//! } // dropping the guard flushes
+//! let _guard = instrument::init(); // JSON logs and metrics on stdout, configured from the environment
+//! tracing::info!(seats = 2, "reserved");
+//! // dropping the guard (at the end of `main`) flushes
 //! ```
 //!
 //! Every `tracing` event becomes one flat JSON line, ready for CloudWatch Logs Insights, with
@@ -30,11 +29,26 @@
 mod builder;
 mod guard;
 mod panic_hook;
+pub mod testing;
 
 pub use builder::{builder, Builder};
 pub use guard::Guard;
 pub use instrument_core::config::{ConfigError, MetricsDestination, Source};
 pub use instrument_core::{self, JsonLogLayer};
+pub use instrument_emf::{self, EmfLayer};
+pub use instrument_macros::track_performance;
+
+/// PII redaction: the [`Redactor`](redact::Redactor) applied to every log line.
+pub mod redact {
+    pub use instrument_core::redact::*;
+}
+
+/// What `#[track_performance]` expands to refers to these paths. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use instrument_core::tracked::*;
+    pub use tracing;
+}
 
 /// Why [`try_init`] or [`Builder::install`] failed.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +57,15 @@ pub enum InitError {
     /// A configuration value is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The CloudWatch agent endpoint cannot be used.
+    #[error(transparent)]
+    Agent(instrument_emf::AgentError),
+    /// The PII redaction rules are invalid (a bad custom regex, an empty hash key, …).
+    #[error("invalid PII redaction configuration: {0}")]
+    Redact(instrument_core::redact::RedactError),
+    /// A configured feature is not available in this build.
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// Another global `tracing` subscriber is installed already.
     #[error(
         "a global tracing subscriber is already installed: instrument must be the only one \

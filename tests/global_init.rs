@@ -46,7 +46,10 @@ fn install_bridges_log_records_and_logs_panics() {
 
     // A second subscriber is refused with a typed error.
     let second = instrument::builder().env_lookup(|_| None).install();
-    assert!(matches!(second, Err(instrument::InitError::AlreadyInstalled)));
+    assert!(matches!(
+        second,
+        Err(instrument::InitError::AlreadyInstalled)
+    ));
     assert!(std::panic::catch_unwind(instrument::init).is_err());
 
     // `log` records from dependencies become JSON lines, without `log.*` noise.

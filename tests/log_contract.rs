@@ -34,8 +34,15 @@ impl Capture {
     fn lines(&self) -> Vec<Map<String, Value>> {
         let bytes = self.0.lock().unwrap().clone();
         let text = String::from_utf8(bytes).expect("UTF-8 output");
-        assert!(text.is_empty() || text.ends_with('\n'), "last line unterminated");
-        text.lines().map(parse_strict).collect()
+        assert!(
+            text.is_empty() || text.ends_with('\n'),
+            "last line unterminated"
+        );
+        // EMF documents share the writer (metrics default to stdout); they are tested elsewhere.
+        text.lines()
+            .map(parse_strict)
+            .filter(|line| !line.contains_key("_aws"))
+            .collect()
     }
 }
 
@@ -302,12 +309,16 @@ const LAMBDA: [(&str, &str); 3] = [
 fn lambda_runtime_invocations_carry_request_trace_and_cold_start() {
     let mut vars = LAMBDA.to_vec();
     vars.push(("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"));
-    let lines = run_with(&vars, |b| b, || {
-        tracing::info!("init");
-        invocation("req-1");
-        invocation("req-2");
-        tracing::info!("between");
-    });
+    let lines = run_with(
+        &vars,
+        |b| b,
+        || {
+            tracing::info!("init");
+            invocation("req-1");
+            invocation("req-2");
+            tracing::info!("between");
+        },
+    );
     assert_eq!(lines.len(), 4);
     let (init, first, second, between) = (&lines[0], &lines[1], &lines[2], &lines[3]);
     for outside in [init, between] {
@@ -345,10 +356,14 @@ fn provisioned_and_snapstart_environments_are_never_cold() {
     for init_type in ["provisioned-concurrency", "snap-start"] {
         let mut vars = LAMBDA.to_vec();
         vars.push(("AWS_LAMBDA_INITIALIZATION_TYPE", init_type));
-        let lines = run_with(&vars, |b| b, || {
-            invocation("req-1");
-            invocation("req-2");
-        });
+        let lines = run_with(
+            &vars,
+            |b| b,
+            || {
+                invocation("req-1");
+                invocation("req-2");
+            },
+        );
         assert_eq!(lines.len(), 2);
         for line in &lines {
             assert_eq!(line["cold_start"], false, "{init_type}");
@@ -370,12 +385,16 @@ fn a_span_named_like_lambdas_fields_elsewhere_is_just_fields() {
 
 #[test]
 fn the_log_level_filters_lines_but_never_request_context() {
-    let lines = run_with(&[("INSTRUMENT_LOG_LEVEL", "warn")], |b| b, || {
-        let span = tracing::info_span!("request", correlation_id = "c-9", route = "/pay");
-        let _e = span.enter();
-        tracing::info!("dropped");
-        tracing::warn!("kept");
-    });
+    let lines = run_with(
+        &[("INSTRUMENT_LOG_LEVEL", "warn")],
+        |b| b,
+        || {
+            let span = tracing::info_span!("request", correlation_id = "c-9", route = "/pay");
+            let _e = span.enter();
+            tracing::info!("dropped");
+            tracing::warn!("kept");
+        },
+    );
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["message"], "kept");
     assert_eq!(lines[0]["correlation_id"], "c-9");
@@ -384,23 +403,31 @@ fn the_log_level_filters_lines_but_never_request_context() {
 
 #[test]
 fn lambda_invocation_context_survives_a_warn_level() {
-    let lines = run_with(&[("INSTRUMENT_LOG_LEVEL", "warn")], |b| b, || {
-        let span = tracing::info_span!("Lambda runtime invoke", requestId = "req-w");
-        let _e = span.enter();
-        tracing::error!("failed");
-    });
+    let lines = run_with(
+        &[("INSTRUMENT_LOG_LEVEL", "warn")],
+        |b| b,
+        || {
+            let span = tracing::info_span!("Lambda runtime invoke", requestId = "req-w");
+            let _e = span.enter();
+            tracing::error!("failed");
+        },
+    );
     assert_eq!(lines[0]["function_request_id"], "req-w");
     assert_eq!(lines[0]["cold_start"], true);
 }
 
 #[test]
 fn directives_work_as_in_env_filter() {
-    let lines = run_with(&[("RUST_LOG", "warn,payments=debug")], |b| b, || {
-        tracing::debug!(target: "payments", "kept debug");
-        tracing::info!(target: "inventory", "dropped info");
-        tracing::warn!(target: "inventory", "kept warn");
-        tracing::trace!(target: "payments", "dropped trace");
-    });
+    let lines = run_with(
+        &[("RUST_LOG", "warn,payments=debug")],
+        |b| b,
+        || {
+            tracing::debug!(target: "payments", "kept debug");
+            tracing::info!(target: "inventory", "dropped info");
+            tracing::warn!(target: "inventory", "kept warn");
+            tracing::trace!(target: "payments", "dropped trace");
+        },
+    );
     let messages: Vec<_> = lines.iter().map(|l| l["message"].clone()).collect();
     assert_eq!(messages, ["kept debug", "kept warn"]);
 }
@@ -408,7 +435,10 @@ fn directives_work_as_in_env_filter() {
 #[test]
 fn lambda_log_level_caps_the_configured_level() {
     let lines = run_with(
-        &[("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("INSTRUMENT_LOG_LEVEL", "debug")],
+        &[
+            ("AWS_LAMBDA_LOG_LEVEL", "WARN"),
+            ("INSTRUMENT_LOG_LEVEL", "debug"),
+        ],
         |b| b,
         || {
             tracing::debug!("d");
@@ -439,9 +469,11 @@ fn code_configuration_wins_over_the_environment() {
 
 #[test]
 fn location_is_opt_in() {
-    let lines = run_with(&[("INSTRUMENT_LOG_LOCATION", "on")], |b| b, || {
-        tracing::info!("here")
-    });
+    let lines = run_with(
+        &[("INSTRUMENT_LOG_LOCATION", "on")],
+        |b| b,
+        || tracing::info!("here"),
+    );
     let location = lines[0]["location"].as_str().unwrap();
     assert!(location.starts_with("tests/log_contract.rs:"), "{location}");
     let lines = run(|| tracing::info!("here"));
@@ -466,7 +498,9 @@ fn bad_configuration_is_a_typed_error_naming_the_variable() {
         other => panic!("unexpected {other:?}"),
     }
     let msg = err.to_string();
-    assert!(msg.contains("INSTRUMENT_LOG_LEVEL") && msg.contains("\"loud\"") && msg.contains("warn"));
+    assert!(
+        msg.contains("INSTRUMENT_LOG_LEVEL") && msg.contains("\"loud\"") && msg.contains("warn")
+    );
 }
 
 #[test]

@@ -183,9 +183,10 @@ impl Config {
                                 return Err(ConfigError {
                                     origin: source,
                                     value: name,
-                                    expected: "the name of an environment variable \
+                                    expected:
+                                        "the name of an environment variable \
                                                (letters, digits and `_`, not starting with a digit)"
-                                        .into(),
+                                            .into(),
                                 });
                             }
                             var(&name)
@@ -326,7 +327,10 @@ impl Config {
         let directives = EnvFilter::builder()
             .with_default_directive(LevelFilter::OFF.into())
             .parse_lossy(&self.log_directives);
-        crate::filter::LogFilter::new(directives, self.lambda_log_cap.unwrap_or(LevelFilter::TRACE))
+        crate::filter::LogFilter::new(
+            directives,
+            self.lambda_log_cap.unwrap_or(LevelFilter::TRACE),
+        )
     }
 }
 
@@ -481,7 +485,10 @@ mod tests {
         assert_eq!(c.service.as_deref(), Some("from-powertools"));
         assert_eq!(c.log_directives, "warn");
         let c = resolve(&Settings::default(), &vars[4..]).unwrap();
-        assert_eq!(c.log_directives, "trace", "RUST_LOG outranks POWERTOOLS_LOG_LEVEL");
+        assert_eq!(
+            c.log_directives, "trace",
+            "RUST_LOG outranks POWERTOOLS_LOG_LEVEL"
+        );
         let c = resolve(&Settings::default(), &vars[5..]).unwrap();
         assert_eq!(c.log_directives, "debug");
     }
@@ -522,7 +529,11 @@ mod tests {
             ("INSTRUMENT_LOG_LEVEL", "info,x=loud", "directives"),
             ("POWERTOOLS_LOG_LEVEL", "verbose", "warn"),
             ("AWS_LAMBDA_LOG_LEVEL", "chatty", "error"),
-            ("INSTRUMENT_METRICS", "prometheus", "stdout, agent, cloudwatch, off"),
+            (
+                "INSTRUMENT_METRICS",
+                "prometheus",
+                "stdout, agent, cloudwatch, off",
+            ),
             ("INSTRUMENT_METRICS_FLUSH_INTERVAL", "soon", "seconds"),
             ("INSTRUMENT_METRICS_FLUSH_INTERVAL", "0", "greater than 0"),
             ("INSTRUMENT_METRICS_FLUSH_INTERVAL", "NaN", "seconds"),
@@ -555,7 +566,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.log_directives, "warn,booking=debug");
-        let c = resolve(&Settings::default(), &[("POWERTOOLS_LOG_LEVEL", "CRITICAL")]).unwrap();
+        let c = resolve(
+            &Settings::default(),
+            &[("POWERTOOLS_LOG_LEVEL", "CRITICAL")],
+        )
+        .unwrap();
         assert_eq!(c.log_directives, "error");
         // RUST_LOG keeps EnvFilter's own meaning: a lone word is a target.
         let c = resolve(&Settings::default(), &[("RUST_LOG", "my_crate")]).unwrap();
@@ -566,7 +581,10 @@ mod tests {
     fn lambda_log_level_is_a_cap() {
         let c = resolve(
             &Settings::default(),
-            &[("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("INSTRUMENT_LOG_LEVEL", "debug")],
+            &[
+                ("AWS_LAMBDA_LOG_LEVEL", "WARN"),
+                ("INSTRUMENT_LOG_LEVEL", "debug"),
+            ],
         )
         .unwrap();
         assert_eq!(c.lambda_log_cap, Some(LevelFilter::WARN));
@@ -577,7 +595,10 @@ mod tests {
     fn empty_variables_count_as_unset() {
         let c = resolve(
             &Settings::default(),
-            &[("INSTRUMENT_SERVICE", ""), ("POWERTOOLS_SERVICE_NAME", "pt")],
+            &[
+                ("INSTRUMENT_SERVICE", ""),
+                ("POWERTOOLS_SERVICE_NAME", "pt"),
+            ],
         )
         .unwrap();
         assert_eq!(c.service.as_deref(), Some("pt"));

@@ -7,13 +7,15 @@ use tracing_core::field::{Field, Visit};
 
 use crate::json;
 use crate::keys::{self, ContextKey};
-
-/// How deep an error's `source()` chain is followed (guards against cyclic chains).
-const MAX_CHAIN: usize = 32;
+use crate::redact::Redactor;
+use crate::redacting::{self, Policy, Value};
 
 /// One serialised span field: its final key and its JSON value, a range of [`SpanFields::buf`].
 #[derive(Debug, Clone, Copy)]
 struct Entry {
+    /// The field's name: what precedence (event over span, inner over outer) compares.
+    name: &'static str,
+    /// The key it is written under (`field_<name>` for reserved names).
     key: &'static str,
     bit: u64,
     start: u32,
@@ -38,20 +40,33 @@ impl SpanFields {
         self.context[key as usize].map(|(s, e)| &self.buf[s as usize..e as usize])
     }
 
-    /// Each field as (key, key bit, JSON value).
+    /// Each field as (name, name bit, key, JSON value).
     #[inline]
-    pub(crate) fn entries(&self) -> impl Iterator<Item = (&'static str, u64, &[u8])> + '_ {
-        self.entries
-            .iter()
-            .map(|e| (e.key, e.bit, &self.buf[e.start as usize..e.end as usize]))
+    pub(crate) fn entries(
+        &self,
+    ) -> impl Iterator<Item = (&'static str, u64, &'static str, &[u8])> + '_ {
+        self.entries.iter().map(|e| {
+            (
+                e.name,
+                e.bit,
+                e.key,
+                &self.buf[e.start as usize..e.end as usize],
+            )
+        })
     }
 
     /// Records `values`; `lambda_runtime` marks the invocation span of `lambda_runtime`, whose
     /// `requestId` and `xrayTraceId` are context.
-    pub(crate) fn record(&mut self, values: &dyn RecordFields, lambda_runtime: bool) {
+    pub(crate) fn record(
+        &mut self,
+        values: &dyn RecordFields,
+        lambda_runtime: bool,
+        redactor: Option<&Redactor>,
+    ) {
         values.record_into(&mut SpanVisitor {
             fields: self,
             lambda_runtime,
+            redactor,
         });
         self.compact_if_wasteful();
     }
@@ -71,12 +86,12 @@ impl SpanFields {
             self.context[c as usize] = Some((start, end));
             return;
         }
-        let key = keys::user_key(name);
         // A field recorded again replaces its earlier value.
-        self.entries.retain(|e| e.key != key);
+        self.entries.retain(|e| e.name != name);
         self.entries.push(Entry {
-            key,
-            bit: keys::bit(key),
+            name,
+            key: keys::user_key(name),
+            bit: keys::bit(name),
             start,
             end,
         });
@@ -133,45 +148,49 @@ impl RecordFields for tracing_core::span::Record<'_> {
 struct SpanVisitor<'a> {
     fields: &'a mut SpanFields,
     lambda_runtime: bool,
+    redactor: Option<&'a Redactor>,
 }
 
 impl SpanVisitor<'_> {
     #[inline]
-    fn value(&mut self, field: &Field, write: impl FnOnce(&mut Vec<u8>)) {
+    fn value(&mut self, field: &Field, value: Value<'_>) {
+        let name = field.name();
+        let context = keys::context_key(name).is_some()
+            || (self.lambda_runtime && matches!(name, "requestId" | "xrayTraceId"));
+        let policy = Policy::for_field(self.redactor, name, context);
         let start = self.fields.start_value();
-        write(&mut self.fields.buf);
-        self.fields
-            .finish_value(field.name(), start, self.lambda_runtime);
+        redacting::write(&mut self.fields.buf, value, policy);
+        self.fields.finish_value(name, start, self.lambda_runtime);
     }
 }
 
 impl Visit for SpanVisitor<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.value(field, |b| json::write_f64(b, value))
+        self.value(field, Value::F64(value))
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.value(field, |b| json::write_i64(b, value))
+        self.value(field, Value::I64(value))
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.value(field, |b| json::write_u64(b, value))
+        self.value(field, Value::U64(value))
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.value(field, |b| json::write_i128(b, value))
+        self.value(field, Value::I128(value))
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.value(field, |b| json::write_u128(b, value))
+        self.value(field, Value::U128(value))
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.value(field, |b| json::write_bool(b, value))
+        self.value(field, Value::Bool(value))
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.value(field, |b| json::write_str(b, value))
+        self.value(field, Value::Str(value))
     }
     fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
-        self.value(field, |b| write_error(b, value))
+        self.value(field, Value::Error(value))
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.value(field, |b| json::write_debug(b, value))
+        self.value(field, Value::Debug(value))
     }
 }
 
@@ -194,8 +213,7 @@ impl KeySet {
 
     #[inline]
     pub(crate) fn contains(&self, key: &str, bit: u64) -> bool {
-        self.bloom & bit != 0
-            && (self.keys.iter().any(|k| *k == key) || self.made_up.iter().any(|k| k == key))
+        self.bloom & bit != 0 && (self.keys.contains(&key) || self.made_up.iter().any(|k| k == key))
     }
 
     /// Inserts `key` if absent; returns whether it was inserted.
@@ -238,112 +256,84 @@ pub(crate) struct EventVisitor<'a> {
     pub(crate) out: &'a mut Vec<u8>,
     pub(crate) message: &'a mut Vec<u8>,
     pub(crate) keys: &'a mut KeySet,
+    /// Names of the event's fields, which hide span fields of the same name.
+    pub(crate) names: &'a mut KeySet,
     pub(crate) has_message: bool,
     pub(crate) has_error: bool,
     /// Events bridged from the `log` crate carry `log.*` metadata fields: not user data.
     pub(crate) skip_log_fields: bool,
+    pub(crate) redactor: Option<&'a Redactor>,
 }
 
 impl EventVisitor<'_> {
-    /// Where the value of `field` goes (its key already written), or `None` to skip it.
     #[inline]
-    fn dest(&mut self, field: &Field) -> Option<&mut Vec<u8>> {
+    fn value(&mut self, field: &Field, value: Value<'_>) {
         let name = field.name();
+        if let (Value::Error(_), false) = (value, self.has_error) {
+            // The first error is the line's `error` object; it hides no span field.
+            self.has_error = true;
+            json::write_key(self.out, "error");
+            let policy = Policy::for_field(self.redactor, name, false);
+            return redacting::write(self.out, value, policy);
+        }
         if name == "message" && !self.has_message {
             self.has_message = true;
-            return Some(self.message);
+            let policy = Policy {
+                redactor: self.redactor,
+                key: None,
+                as_string: true,
+            };
+            return redacting::write(self.message, value, policy);
         }
         if self.skip_log_fields && name.starts_with("log.") {
-            return None;
+            return;
         }
-        let key = match keys::context_key(name) {
+        let context = keys::context_key(name);
+        let key = match context {
             Some(c) => c.name(),
             None => keys::user_key(name),
         };
+        self.names.insert(name, keys::bit(name));
         self.keys.write_unique_key(self.out, key);
-        Some(self.out)
+        let policy = Policy::for_field(self.redactor, name, context.is_some());
+        redacting::write(self.out, value, policy);
     }
 }
 
 impl Visit for EventVisitor<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        if let Some(out) = self.dest(field) {
-            json::write_f64(out, value)
-        }
+        self.value(field, Value::F64(value))
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        if let Some(out) = self.dest(field) {
-            json::write_i64(out, value)
-        }
+        self.value(field, Value::I64(value))
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        if let Some(out) = self.dest(field) {
-            json::write_u64(out, value)
-        }
+        self.value(field, Value::U64(value))
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
-        if let Some(out) = self.dest(field) {
-            json::write_i128(out, value)
-        }
+        self.value(field, Value::I128(value))
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
-        if let Some(out) = self.dest(field) {
-            json::write_u128(out, value)
-        }
+        self.value(field, Value::U128(value))
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        if let Some(out) = self.dest(field) {
-            json::write_bool(out, value)
-        }
+        self.value(field, Value::Bool(value))
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        if let Some(out) = self.dest(field) {
-            json::write_str(out, value)
-        }
+        self.value(field, Value::Str(value))
     }
     fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
-        if !self.has_error {
-            self.has_error = true;
-            json::write_key(self.out, "error");
-            write_error(self.out, value);
-        } else if let Some(out) = self.dest(field) {
-            write_error(out, value);
-        }
+        self.value(field, Value::Error(value))
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if let Some(out) = self.dest(field) {
-            json::write_debug(out, value)
-        }
+        self.value(field, Value::Debug(value))
     }
-}
-
-/// Writes `{"type":…,"message":…,"chain":[…]}` for an error and its `source()` chain.
-pub(crate) fn write_error(out: &mut Vec<u8>, err: &(dyn Error + 'static)) {
-    out.extend_from_slice(b"{\"type\":");
-    write_error_type(out, err);
-    out.extend_from_slice(b",\"message\":");
-    json::write_display(out, err);
-    out.extend_from_slice(b",\"chain\":[");
-    let mut source = err.source();
-    let mut n = 0;
-    while let Some(cause) = source {
-        if n == MAX_CHAIN {
-            break;
-        }
-        if n > 0 {
-            out.push(b',');
-        }
-        json::write_display(out, cause);
-        source = cause.source();
-        n += 1;
-    }
-    out.extend_from_slice(b"]}");
 }
 
 /// The error's type name. `&dyn Error` does not carry one, so: common standard library errors by
 /// downcast, otherwise the leading identifier of its `Debug` output (the type or enum variant name
 /// for derived `Debug`), otherwise `"Error"`.
-fn write_error_type(out: &mut Vec<u8>, err: &(dyn Error + 'static)) {
+pub(crate) fn write_error_type(out: &mut Vec<u8>, err: &(dyn Error + 'static)) {
     macro_rules! known {
         ($($ty:ty => $name:literal),* $(,)?) => {
             $(if err.is::<$ty>() { return json::write_str(out, $name); })*
@@ -370,14 +360,14 @@ fn write_error_type(out: &mut Vec<u8>, err: &(dyn Error + 'static)) {
     impl fmt::Write for LeadingIdent<'_> {
         fn write_str(&mut self, s: &str) -> fmt::Result {
             for c in s.chars() {
-                let ok = c == '_'
-                    || c.is_alphanumeric()
-                    || (c == ':' && self.out.len() > self.start);
+                let ok =
+                    c == '_' || c.is_alphanumeric() || (c == ':' && self.out.len() > self.start);
                 if !ok {
                     return Err(fmt::Error);
                 }
                 let mut tmp = [0u8; 4];
-                self.out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+                self.out
+                    .extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
             }
             Ok(())
         }
@@ -416,7 +406,7 @@ mod tests {
     fn error_object_with_type_and_chain() {
         let err = Outer(std::io::Error::other("disk \"full\""));
         let mut out = Vec::new();
-        write_error(&mut out, &err);
+        crate::redacting::write_error(&mut out, &err, None);
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["type"], "Outer");
         assert_eq!(v["message"], "reservation failed");
@@ -424,7 +414,7 @@ mod tests {
 
         let io = std::io::Error::other("x");
         let mut out = Vec::new();
-        write_error(&mut out, &io);
+        crate::redacting::write_error(&mut out, &io, None);
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["type"], "std::io::Error");
         assert_eq!(v["chain"], serde_json::json!([]));

@@ -25,12 +25,25 @@ use crate::lambda::RUNTIME_INVOKE_SPAN;
 pub struct LogFilter {
     directives: EnvFilter,
     cap: LevelFilter,
+    most_verbose: LevelFilter,
 }
 
 impl LogFilter {
     /// `directives`, with nothing more verbose than `cap` let through.
     pub fn new(directives: EnvFilter, cap: LevelFilter) -> Self {
-        LogFilter { directives, cap }
+        let hint =
+            tracing_subscriber::Layer::<tracing_subscriber::Registry>::max_level_hint(&directives)
+                .unwrap_or(LevelFilter::TRACE);
+        LogFilter {
+            directives,
+            cap,
+            most_verbose: hint.min(cap),
+        }
+    }
+
+    /// The most verbose level a line can have (e.g. to set the `log` crate's maximum).
+    pub fn most_verbose(&self) -> LevelFilter {
+        self.most_verbose
     }
 }
 

@@ -72,9 +72,9 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Appends `"key":` (the key escaped), preceded by a comma unless the object is still empty.
+/// Appends `"key":` (the key escaped), preceded by a comma unless the buffer is right after `{`.
 #[inline]
-pub(crate) fn write_key(out: &mut Vec<u8>, key: &str) {
+pub fn write_key(out: &mut Vec<u8>, key: &str) {
     if out.last() != Some(&b'{') {
         out.push(b',');
     }
@@ -84,33 +84,33 @@ pub(crate) fn write_key(out: &mut Vec<u8>, key: &str) {
 
 /// Appends a signed integer.
 #[inline]
-pub(crate) fn write_i64(out: &mut Vec<u8>, v: i64) {
+pub fn write_i64(out: &mut Vec<u8>, v: i64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Appends an unsigned integer.
 #[inline]
-pub(crate) fn write_u64(out: &mut Vec<u8>, v: u64) {
+pub fn write_u64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Appends a 128-bit signed integer (JSON numbers have no size limit; `serde_json` parses them
 /// with its `arbitrary_precision` or as `f64`).
 #[inline]
-pub(crate) fn write_i128(out: &mut Vec<u8>, v: i128) {
+pub fn write_i128(out: &mut Vec<u8>, v: i128) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Appends a 128-bit unsigned integer.
 #[inline]
-pub(crate) fn write_u128(out: &mut Vec<u8>, v: u128) {
+pub fn write_u128(out: &mut Vec<u8>, v: u128) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Appends a float. JSON has no NaN or infinity: those are written as the strings `"NaN"`,
 /// `"inf"` and `"-inf"`, so the line stays valid and the value is not lost.
 #[inline]
-pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
+pub fn write_f64(out: &mut Vec<u8>, v: f64) {
     if v.is_finite() {
         out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
     } else if v.is_nan() {
@@ -124,7 +124,7 @@ pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
 
 /// Appends `true` or `false`.
 #[inline]
-pub(crate) fn write_bool(out: &mut Vec<u8>, v: bool) {
+pub fn write_bool(out: &mut Vec<u8>, v: bool) {
     out.extend_from_slice(if v { b"true" } else { b"false" });
 }
 

@@ -75,7 +75,10 @@ pub(crate) fn user_key(name: &'static str) -> &'static str {
     // Fixed keys are 4 to 20 bytes long and mostly start with a handful of letters: a cheap
     // pre-check keeps ordinary names off the comparison loop.
     if !(4..=20).contains(&name.len())
-        || !matches!(name.as_bytes()[0], b't' | b'l' | b'm' | b's' | b'e' | b'c' | b'f')
+        || !matches!(
+            name.as_bytes()[0],
+            b't' | b'l' | b'm' | b's' | b'e' | b'c' | b'f'
+        )
     {
         return name;
     }
@@ -115,7 +118,15 @@ mod tests {
             assert_eq!(user_key(fixed), alt);
             assert_eq!(alt, format!("field_{fixed}"));
         }
-        for name in ["user", "", "x", "latency_ms", "levels", "correlation_id", "field_level"] {
+        for name in [
+            "user",
+            "",
+            "x",
+            "latency_ms",
+            "levels",
+            "correlation_id",
+            "field_level",
+        ] {
             assert_eq!(user_key(name), name);
         }
     }

@@ -3,6 +3,9 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use tracing_core::{Metadata, Subscriber};
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
+
 /// Name of the span `lambda_runtime` opens around each invocation (fields `requestId`,
 /// `xrayTraceId`).
 pub const RUNTIME_INVOKE_SPAN: &str = "Lambda runtime invoke";
@@ -100,4 +103,47 @@ impl ColdStart {
         // A plain load first keeps the steady state free of contended writes.
         self.0.load(Ordering::Relaxed) && self.0.swap(false, Ordering::AcqRel)
     }
+}
+
+/// Marker in the extensions of the outermost span of a Lambda invocation, shared by every layer
+/// so that they all agree on which invocation was the cold one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Invocation {
+    /// Whether this invocation is the environment's cold start.
+    pub cold_start: bool,
+}
+
+/// Whether spans of this callsite start an invocation: `lambda_runtime`'s span, or any span with
+/// a `function_request_id` field (instrument's own invocation scope).
+pub fn is_invocation_callsite(meta: &Metadata<'_>) -> bool {
+    meta.is_span()
+        && (meta.name() == RUNTIME_INVOKE_SPAN
+            || meta.fields().field("function_request_id").is_some())
+}
+
+/// Decides, once per span and for all layers, whether `span` is the outermost span of an
+/// invocation and whether that invocation is cold. `None` for a span that does not start an
+/// invocation or sits inside one already.
+pub fn invocation<S>(span: &SpanRef<'_, S>, cold_start: &ColdStart) -> Option<Invocation>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    if !is_invocation_callsite(span.metadata()) {
+        return None;
+    }
+    if let Some(decided) = span.extensions().get::<Invocation>() {
+        return Some(*decided);
+    }
+    let nested = span
+        .scope()
+        .skip(1)
+        .any(|s| s.extensions().get::<Invocation>().is_some());
+    if nested {
+        return None;
+    }
+    let decided = Invocation {
+        cold_start: cold_start.take(),
+    };
+    span.extensions_mut().insert(decided);
+    Some(decided)
 }

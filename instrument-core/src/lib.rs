@@ -36,12 +36,15 @@ pub mod config;
 pub mod filter;
 pub mod json;
 pub mod lambda;
+pub mod redact;
 pub mod timestamp;
+pub mod tracked;
 pub mod writer;
 
 mod fields;
 pub mod keys;
 mod log_layer;
+mod redacting;
 
 pub use config::{Config, ConfigError, Settings};
 pub use filter::LogFilter;

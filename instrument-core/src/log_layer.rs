@@ -14,8 +14,9 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 use crate::config::Config;
 use crate::fields::{EventVisitor, KeySet, RecordFields, SpanFields};
 use crate::json;
-use crate::keys::{self, ContextKey, CONTEXT_KEYS};
-use crate::lambda::{ColdStart, InitializationType, LambdaEnvironment, RUNTIME_INVOKE_SPAN};
+use crate::keys::{self, CONTEXT_KEYS};
+use crate::lambda::{self, ColdStart, InitializationType, LambdaEnvironment, RUNTIME_INVOKE_SPAN};
+use crate::redact::Redactor;
 use crate::timestamp;
 use crate::writer::WriteErrors;
 
@@ -62,6 +63,7 @@ pub struct JsonLogLayer<W = fn() -> io::Stdout> {
     cold_start: Arc<ColdStart>,
     location: bool,
     errors: Arc<WriteErrors>,
+    redactor: Option<Arc<Redactor>>,
 }
 
 impl<W> std::fmt::Debug for JsonLogLayer<W> {
@@ -94,15 +96,31 @@ impl JsonLogLayer {
             cold_start: Arc::new(ColdStart::new(&InitializationType::OnDemand)),
             location: false,
             errors: Arc::new(WriteErrors::new("log")),
+            redactor: None,
         }
     }
 
     /// A stdout layer configured from `config` (service, environment, location, Lambda).
     pub fn from_config(config: &Config) -> Self {
-        let mut layer = JsonLogLayer::new().with_location(config.log_location);
-        layer.service = config.service.clone();
-        layer.environment = config.environment.clone();
-        layer.with_lambda(config.lambda.clone())
+        let init = config
+            .lambda
+            .as_ref()
+            .map_or(InitializationType::OnDemand, |l| {
+                l.initialization_type.clone()
+            });
+        JsonLogLayer {
+            make_writer: io::stdout as fn() -> io::Stdout,
+            service: config.service.clone(),
+            environment: config.environment.clone(),
+            lambda: config.lambda.clone(),
+            static_fields: Box::default(),
+            lambda_fields: Box::default(),
+            cold_start: Arc::new(ColdStart::new(&init)),
+            location: config.log_location,
+            errors: Arc::new(WriteErrors::new("log")),
+            redactor: None,
+        }
+        .render()
     }
 }
 
@@ -123,6 +141,7 @@ impl<W> JsonLogLayer<W> {
             cold_start: self.cold_start,
             location: self.location,
             errors: self.errors,
+            redactor: self.redactor,
         }
     }
 
@@ -138,6 +157,20 @@ impl<W> JsonLogLayer<W> {
         self.render()
     }
 
+    /// Redacts PII with `redactor` in messages, string, `Debug` and error values, span fields
+    /// (once, when recorded) and the whole value of fields whose name a key rule matches.
+    /// `None` (the default of a bare layer) writes values as they are.
+    ///
+    /// ```
+    /// use instrument_core::{redact::Redactor, JsonLogLayer};
+    /// let layer = JsonLogLayer::new().with_redactor(Some(Redactor::default()));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_redactor(mut self, redactor: Option<Redactor>) -> Self {
+        self.redactor = redactor.filter(Redactor::is_active).map(Arc::new);
+        self
+    }
+
     /// Adds `"location": "file:line"` to every line.
     pub fn with_location(mut self, on: bool) -> Self {
         self.location = on;
@@ -147,9 +180,9 @@ impl<W> JsonLogLayer<W> {
     /// Sets the Lambda environment: its function fields go on lines inside invocations, and
     /// its initialisation type decides cold starts.
     pub fn with_lambda(mut self, lambda: Option<LambdaEnvironment>) -> Self {
-        let init = lambda
-            .as_ref()
-            .map_or(InitializationType::OnDemand, |l| l.initialization_type.clone());
+        let init = lambda.as_ref().map_or(InitializationType::OnDemand, |l| {
+            l.initialization_type.clone()
+        });
         self.cold_start = Arc::new(ColdStart::new(&init));
         self.lambda = lambda;
         self.render()
@@ -174,7 +207,10 @@ impl<W> JsonLogLayer<W> {
 
     fn render(mut self) -> Self {
         let mut fields = Vec::new();
-        for (key, value) in [("service", &self.service), ("environment", &self.environment)] {
+        for (key, value) in [
+            ("service", &self.service),
+            ("environment", &self.environment),
+        ] {
             if let Some(value) = value {
                 fields.push(b',');
                 json::write_str(&mut fields, key);
@@ -213,23 +249,16 @@ impl<W> JsonLogLayer<W> {
         let Some(fields) = extensions.get_mut::<SpanFields>() else {
             return;
         };
-        fields.record(values, lambda_runtime);
-        let is_invocation =
-            lambda_runtime || fields.context(ContextKey::FunctionRequestId).is_some();
-        if !is_invocation || fields.invocation.is_some() {
+        fields.record(values, lambda_runtime, self.redactor.as_deref());
+        if fields.invocation.is_some() {
             return;
         }
         drop(extensions);
-        // Only the outermost invocation span of a nesting (lambda_runtime's, with our own
-        // invocation scope inside it) takes the cold-start flag.
-        let nested = span.scope().skip(1).any(|s| {
-            s.extensions()
-                .get::<SpanFields>()
-                .is_some_and(|f| f.invocation.is_some())
-        });
-        let cold = !nested && self.cold_start.take();
+        let Some(invocation) = lambda::invocation(span, &self.cold_start) else {
+            return;
+        };
         if let Some(fields) = span.extensions_mut().get_mut::<SpanFields>() {
-            fields.invocation = Some(cold);
+            fields.invocation = Some(invocation.cold_start);
         }
     }
 }
@@ -243,6 +272,7 @@ struct Scratch {
     span_fields: Vec<u8>,
     context: Vec<u8>,
     keys: KeySet,
+    names: KeySet,
 }
 
 thread_local! {
@@ -271,6 +301,7 @@ impl<W> JsonLogLayer<W> {
             span_fields,
             context,
             keys,
+            names,
         } = s;
         line.clear();
         message.clear();
@@ -278,6 +309,7 @@ impl<W> JsonLogLayer<W> {
         span_fields.clear();
         context.clear();
         keys.clear();
+        names.clear();
 
         let normalized = event.normalized_metadata();
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
@@ -287,9 +319,11 @@ impl<W> JsonLogLayer<W> {
             out: event_fields,
             message,
             keys,
+            names,
             has_message: false,
             has_error: false,
             skip_log_fields: normalized.is_some(),
+            redactor: self.redactor.as_deref(),
         };
         event.record(&mut visitor);
         let has_message = visitor.has_message;
@@ -309,9 +343,11 @@ impl<W> JsonLogLayer<W> {
             let Some(fields) = extensions.get::<SpanFields>() else {
                 continue;
             };
-            for (key, bit, value) in fields.entries() {
-                if keys.insert(key, bit) {
-                    json::write_key(span_fields, key);
+            // Hidden by an event field or an inner span's field of the same name; otherwise
+            // kept, under a unique key.
+            for (name, bit, key, value) in fields.entries() {
+                if names.insert(name, bit) {
+                    keys.write_unique_key(span_fields, key);
                     span_fields.extend_from_slice(value);
                 }
             }
@@ -396,10 +432,8 @@ where
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let write = |s: &mut Scratch| {
             self.format(s, event, &ctx);
-            self.errors.write_line(
-                self.make_writer.make_writer_for(event.metadata()),
-                &s.line,
-            );
+            self.errors
+                .write_line(self.make_writer.make_writer_for(event.metadata()), &s.line);
         };
         // A `Debug` impl that logs while being formatted, or an event from a thread-local
         // destructor, gets a fresh buffer instead of a panic.

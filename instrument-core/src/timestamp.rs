@@ -132,7 +132,20 @@ mod tests {
         for day in 0..146_097i64 {
             assert_eq!(civil_from_days(day), (y, m, d), "day {day}");
             let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-            let len = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+            let len = [
+                31,
+                if leap { 29 } else { 28 },
+                31,
+                30,
+                31,
+                30,
+                31,
+                31,
+                30,
+                31,
+                30,
+                31,
+            ];
             d += 1;
             if d > len[m as usize - 1] {
                 d = 1;

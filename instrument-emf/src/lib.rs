@@ -1,7 +1,48 @@
 //! CloudWatch Embedded Metric Format layer of [`instrument`](https://docs.rs/instrument).
 //!
-//! The EMF layer (span fields → CloudWatch metrics) is not built yet; this crate holds its place
-//! in the workspace so the dependency direction (`macros` ← `core` ← `emf` ← facade) is fixed.
+//! [`EmfLayer`] turns span and event fields into CloudWatch metrics, aggregates them, and writes
+//! EMF documents that are valid by construction.
+//!
+//! # Conventions
+//!
+//! * A `#[track_performance]` span (a span with `function`, `outcome` and `latency_ms` fields)
+//!   yields per call `<function>.success` or `<function>.error` (Count 1; `error` also per
+//!   `error_type` dimension, which is published with and without it), and `<function>.latency`
+//!   (Milliseconds). A panic counts as an error; a cancelled call as `<function>.cancelled`,
+//!   without latency.
+//! * `counter.<metric>` (and `monotonic_counter.<metric>`) fields are summed,
+//!   `histogram.<metric>` fields keep every value, `gauge.<metric>` keeps the last value.
+//!   The unit is `unit.<metric> = "Bytes"`, else the name's suffix (`_ms`, `_us`, `_s`,
+//!   `_bytes`, `_pct`, `_count`), else `Count` for counters and `None` otherwise.
+//!   `resolution.<metric> = 1` makes a high-resolution metric.
+//! * `dimension.<name>` fields on a span become dimensions of every metric recorded inside it
+//!   (children inherit; an inner span's value wins). Dimensions given to the builder (`service`,
+//!   `environment`) apply to all.
+//! * Inside a Lambda invocation (`lambda_runtime`'s span, or a span with `function_request_id`),
+//!   `function_request_id` and `xray_trace_id` are written as root properties, so Insights can
+//!   join metrics to requests; the invocation's metrics are flushed when it ends, and the cold
+//!   one counts `ColdStart`.
+//!
+//! Invalid input is repaired or dropped, counted per [`DropReason`], reported as the
+//! `instrument.dropped` metric and a rate-limited warning — never an invalid document.
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
-pub use instrument_core;
+mod agent;
+mod aggregator;
+mod dropped;
+mod encoder;
+mod fields;
+mod layer;
+mod sink;
+mod unit;
+pub mod validate;
+
+pub use agent::{AgentError, AgentOptions, AgentSink, AgentStats};
+pub use dropped::{DropReason, Dropped};
+pub use encoder::{
+    Encoder, Group, Metric, MAX_DIMENSIONS, MAX_DIMENSION_NAME, MAX_DIMENSION_VALUE,
+    MAX_DOCUMENT_BYTES, MAX_METRICS, MAX_METRIC_NAME, MAX_VALUES,
+};
+pub use layer::{EmfHandle, EmfLayer, EmfLayerBuilder, IntervalFlush, MetricsFilter};
+pub use sink::{FnSink, MemorySink, Sink, StdoutSink, WriterSink};
+pub use unit::Unit;

@@ -1,5 +1,185 @@
-//! Procedural macros of [`instrument`](https://docs.rs/instrument).
+//! Procedural macros of [`instrument`](https://docs.rs/instrument): `#[track_performance]`.
 //!
-//! `#[track_performance]` lives here once it lands; the crate exists so the workspace layout and
-//! the dependency direction (`macros` ← `core` ← `emf` ← facade) are in place.
-#![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
+//! Use it through the facade, `#[instrument::track_performance]`; its documentation is there.
+#![warn(missing_docs, rust_2018_idioms, unreachable_pub, clippy::pedantic)]
+
+use proc_macro::TokenStream;
+
+mod attr;
+mod expand;
+
+/// Tracks every call of a function: success, error and latency.
+///
+/// ```
+/// use instrument::track_performance;
+///
+/// #[derive(Debug)]
+/// struct SoldOut;
+/// # impl std::fmt::Display for SoldOut {
+/// #     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("sold out") }
+/// # }
+/// # impl std::error::Error for SoldOut {}
+///
+/// #[track_performance]
+/// fn reserve_ticket(seats: u32) -> Result<u32, SoldOut> {
+///     if seats > 4 { Err(SoldOut) } else { Ok(seats) }
+/// }
+///
+/// struct Inventory { seats: u32 }
+///
+/// impl Inventory {
+///     #[track_performance(dimensions(operation = "take"), log = "all")]
+///     async fn take(&mut self, seats: u32) -> Result<u32, SoldOut> {
+///         self.seats = self.seats.checked_sub(seats).ok_or(SoldOut)?;
+///         Ok(self.seats)
+///     }
+/// }
+///
+/// assert!(reserve_ticket(2).is_ok());
+/// let mut inventory = Inventory { seats: 3 };
+/// assert!(futures::executor::block_on(inventory.take(5)).is_err());
+/// ```
+///
+/// Each call opens a span named after the function, and records when it ends how it ended and
+/// how long it took. The EMF layer turns that into the metrics `<name>.success` or
+/// `<name>.error` (count) and `<name>.latency` (milliseconds); the JSON log layer flattens the
+/// span's fields into every line logged inside the call.
+///
+/// # What is recorded
+///
+/// The span (target: the function's module, level: `INFO` unless `level = "…"`) has these
+/// fields:
+///
+/// | field | value |
+/// |---|---|
+/// | `function` | the metric base name, below |
+/// | `outcome` | `success`, `error`, `panic` or `cancelled` |
+/// | `latency_ms` | the call's duration in milliseconds, `f64`, from a monotonic clock |
+/// | `error_type` | on `error`, the short type name of `E` (`BookingError`, `Error` for `io::Error`); `panic` on panic |
+/// | `dimension.<k>` | one per `dimensions(k = "v")` |
+/// | the arguments | see below |
+/// | `fields(…)` | as given |
+///
+/// `outcome`, `latency_ms` and `error_type` are recorded exactly once, before the span closes,
+/// whichever way the call ends: `return`, `?`, a panic unwinding through it (`panic`, counted as
+/// an error; the panic goes on), or an async call's future dropped before it completed
+/// (`cancelled`, neither a success nor an error).
+///
+/// **Errors are detected by type**, not by how the return type is spelled: `Result<T, E>`,
+/// `io::Result<T>`, `anyhow::Result<T>` and any other alias of `Result` are an `error` when they
+/// hold `Err`. Anything else is a `success`. In generic code the decision uses what the bounds
+/// say: a `fn f<R>() -> R` is always a success.
+///
+/// # Names
+///
+/// * Free functions: the function's name, `reserve_ticket`.
+/// * Methods and associated functions that take `self` or mention `Self` in their signature:
+///   `Type::method`, from `std::any::type_name::<Self>()` without module path and generic
+///   arguments (`Repo::get` for every `Repo<T>`), computed once per call site. In a trait impl
+///   this is the implementing type (`Inventory::save`), and a trait's default method is named
+///   for each implementing type.
+/// * **Limitation:** an associated function that neither takes `self` nor mentions `Self` (say
+///   `fn helper(x: u32) -> u32` inside an `impl`) cannot know its type and is named like a free
+///   function (`helper`). Put the attribute on the `impl` block, which spells the type, or give
+///   a `name`.
+/// * `name = "booking"` replaces the name.
+///
+/// # What is timed
+///
+/// | function | from | to |
+/// |---|---|---|
+/// | `fn` | the call | the return (or the panic) |
+/// | `async fn` | the first poll (a future never polled is not a call) | completion, or the drop of the unfinished future |
+/// | `fn … -> impl Future<Output = R>` | the call | the returned future's completion, or its drop |
+/// | `fn … -> Pin<Box<dyn Future<Output = R> + …>>`, including `#[async_trait]` methods | the call | the future's completion, or its drop |
+/// | `fn … -> impl Iterator` and other `impl Trait` | the call | the return: the value is built, not consumed, inside the call |
+/// | `fn … -> !` | the call | the panic (the only way out that can be recorded) |
+///
+/// A future type behind an alias (`BoxFuture<'a, T>`) or an `impl Future + Unpin` is timed like
+/// a plain function (its construction only): write the type out, or make the function `async`.
+///
+/// # Options
+///
+/// ```
+/// # use instrument::track_performance;
+/// # #[derive(Debug)] struct SoldOut;
+/// #[track_performance(
+///     name = "booking",                              // the metric base name
+///     dimensions(operation = "reserve", tier = "gold"), // `dimension.<k>` fields: metric dimensions
+///     level = "debug",                               // the span's level: trace|debug|info|warn|error
+///     log = "all",                                   // completion lines: off|errors (default)|all
+///     skip(password),                                // arguments not to record; or `skip_all`
+///     fields(user.id = %user, attempt = 1, note),    // more fields, as in #[tracing::instrument]
+///     crate = ::instrument,                          // the path of this crate, if renamed
+/// )]
+/// fn reserve(user: &str, password: &str, seats: u32) -> Result<u32, SoldOut> {
+/// #   let _ = password;
+///     Ok(seats)
+/// }
+/// # reserve("u", "p", 1).unwrap();
+/// ```
+///
+/// Options are checked at compile time; an unknown or duplicate option, a value of the wrong
+/// kind, an argument or field named like one of the span's own fields is an error at the
+/// offending token, all reported together. `dimensions` take string literals (they are per
+/// function); a dimension known at run time is a field: `fields(dimension.region = %region)`.
+///
+/// # Arguments
+///
+/// Like `#[tracing::instrument]`, arguments are recorded as span fields, by type: values
+/// `tracing` records natively (integers, floats, `bool`, `&str`, `String`) as themselves, other
+/// `Debug` types with `Debug`. Unlike it, an argument whose type does not implement `Debug` is
+/// left out rather than a compile error. Receivers (`self`) are not recorded, nor are arguments
+/// whose name starts with `_`; patterns record the names they bind (`(a, b): (u32, u32)`
+/// records `a` and `b`). A `fields(...)` entry of the same name replaces the argument.
+///
+/// # The completion log line
+///
+/// With `log = "errors"` (the default), a call that returns `Err` writes one `WARN` event
+/// `"<name> failed"`, and a call that panics one `ERROR` event `"<name> panicked"`, inside the
+/// span, with `function`, `outcome`, `latency_ms`, `error_type` and the error: `error` for error
+/// types implementing `std::error::Error` (directly or through `AsRef`, like `anyhow::Error` and
+/// `Box<dyn Error>`), else `error_message` (its `Display`, else `Debug`, text). `Err` is a `WARN`,
+/// not an `ERROR`, because a returned error is often an expected outcome (sold out, not found);
+/// alarm on the `<name>.error` metric instead. `log = "all"` also writes `"<name> completed"`
+/// and `"<name> cancelled"` at the span's level; `log = "off"` writes nothing.
+///
+/// # Impl blocks
+///
+/// On an `impl` block the attribute tracks every function in it, named `Type::function` from the
+/// type the block spells (associated functions without `self` included). A function's own
+/// `#[track_performance(...)]` inside the block refines the block's options (its `name`
+/// replaces the whole name). `const fn`s in the block are left as they are.
+///
+/// ```
+/// # use instrument::track_performance;
+/// struct Shop;
+///
+/// #[track_performance(dimensions(team = "shop"))]
+/// impl Shop {
+///     fn open(hour: u8) -> bool { hour >= 8 }                     // "Shop::open"
+///     #[track_performance(log = "all")]
+///     fn close(&self) {}                                          // "Shop::close"
+///     const fn size() -> u32 { 1 }                                // not tracked
+/// }
+/// # assert!(Shop::open(9));
+/// ```
+///
+/// It works with `#[async_trait]` in either order, on the impl block or on its methods.
+///
+/// # Cost
+///
+/// When no layer wants the span (metrics off and its level filtered out of the logs), a call
+/// costs about what a disabled `tracing` span costs: no clock read, no allocation, nothing
+/// recorded. Otherwise: the span, two reads of the monotonic clock, one `record` of the outcome
+/// fields, and what the layers do with them.
+///
+/// # Not supported
+///
+/// `const fn` (a compile error), variadic functions, more than 32 span fields (tracing's limit),
+/// and `#[track_caller]` (a synchronous body runs in a closure, which does not forward the
+/// caller's location).
+#[proc_macro_attribute]
+pub fn track_performance(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::track_performance(args.into(), item.into()).into()
+}

@@ -1,0 +1,511 @@
+//! `#[track_performance]` against its peers, one run, side by side. Every contender calls the same
+//! small function (`work`: an FNV-1a hash over 64 bytes, about the cost of a tiny handler body)
+//! with its own instrumentation:
+//!
+//! * `bare`: no instrumentation.
+//! * `tracing_instrument`: `#[tracing::instrument]` under a bare `tracing_subscriber::Registry`.
+//! * `autometrics`: `#[autometrics]` (feature `metrics-0_24`) recording into a
+//!   `metrics_util` atomic registry installed as the `metrics` recorder: the storage the
+//!   Prometheus exporter uses, without an exporter.
+//! * `metered`: `#[measure([HitCount, ErrorCount, ResponseTime])]`.
+//! * `track_performance`: `#[track_performance(log = "off")]` under the full instrument pipeline,
+//!   `instrument::builder().writer(sink).env_lookup(|_| None).build()` (JSON log layer and EMF
+//!   layer, metrics to the sink writer).
+//! * `track_disabled`: the same function with metrics off and the level filtered out
+//!   (`INSTRUMENT_METRICS=off`, `log_level("off")`), through `build()`.
+//! * `track_disabled_log_only`: the same, with the subscriber assembled by hand as the registry
+//!   and the filtered JSON log layer only (what `build()` amounts to with metrics off).
+//!
+//! Diagnostic rows, to see where the full pipeline's time goes:
+//!
+//! * `track_registry`: `#[track_performance]` under a bare `Registry`, the macro's own cost on
+//!   the same footing as `tracing_instrument`.
+//! * `track_log_layer`, `track_emf_layer`: under the registry with only the JSON log layer (at
+//!   `info`), or only the EMF layer.
+//! * `tracing_disabled`: `#[tracing::instrument]` under the metrics-off subscriber, the floor of a
+//!   disabled span.
+//!
+//! Each contender is timed with only its own subscriber alive (as in production, where one
+//! global subscriber decides the callsites' interest).
+//!
+//! Before anything is timed, each peer is checked to really record: autometrics' counter,
+//! metered's hit count, instrument's EMF document.
+//!
+//! Numbers: criterion measures every contender (`track_performance/<name>`). For the ratio table
+//! the bench then times each contender itself, as `log_event` does: batches of ~25 ms, 9 rounds,
+//! contenders interleaved inside each round, one discarded warm-up round; median and minimum
+//! batch mean in ns/call. A target counts as met when both the median and the minimum ratio meet
+//! it. The table is printed only for real runs (`cargo bench`); `cargo test --benches` runs the
+//! checks and criterion's single-iteration smoke test.
+
+// Bench code, not generated code: setups share one fn-pointer shape, the timing loop is inlined
+// on purpose, and timing arithmetic converts between integers and floats.
+#![allow(
+    clippy::unnecessary_wraps,
+    clippy::inline_always,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
+use std::hint::black_box;
+use std::io::{self, Write};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use instrument::track_performance;
+use metered::{metered, ErrorCount, HitCount, ResponseTime};
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
+use metrics_util::registry::{AtomicStorage, Registry as MetricsRegistry};
+use tracing::Dispatch;
+
+// ---------------------------------------------------------------------------------------------
+// The function under test, in every flavour.
+
+#[derive(Debug)]
+pub struct WorkError;
+
+impl std::fmt::Display for WorkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("work failed")
+    }
+}
+
+impl std::error::Error for WorkError {}
+
+#[inline(always)]
+fn work(n: u64) -> Result<u64, WorkError> {
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    for i in 0..64_u64 {
+        hash ^= n.wrapping_add(i) & 0xff;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    if hash == 0 {
+        Err(WorkError)
+    } else {
+        Ok(hash)
+    }
+}
+
+#[inline(never)]
+fn bare(n: u64) -> Result<u64, WorkError> {
+    work(n)
+}
+
+#[tracing::instrument]
+#[inline(never)]
+fn with_tracing(n: u64) -> Result<u64, WorkError> {
+    work(n)
+}
+
+#[autometrics::autometrics]
+#[inline(never)]
+fn with_autometrics(n: u64) -> Result<u64, WorkError> {
+    work(n)
+}
+
+#[derive(Default, Debug)]
+struct Metered {
+    metrics: MeteredMetrics,
+}
+
+#[metered(registry = MeteredMetrics)]
+impl Metered {
+    #[measure([HitCount, ErrorCount, ResponseTime])]
+    #[inline(never)]
+    fn with_metered(&self, n: u64) -> Result<u64, WorkError> {
+        work(n)
+    }
+}
+
+static METERED: LazyLock<Metered> = LazyLock::new(Metered::default);
+
+#[track_performance(log = "off")]
+#[inline(never)]
+fn with_track(n: u64) -> Result<u64, WorkError> {
+    work(n)
+}
+
+// ---------------------------------------------------------------------------------------------
+// autometrics' backend: the `metrics` recorder.
+
+struct Recorder {
+    registry: MetricsRegistry<Key, AtomicStorage>,
+}
+
+impl metrics::Recorder for Recorder {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        self.registry
+            .get_or_create_counter(key, |c| Counter::from_arc(c.clone()))
+    }
+
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        self.registry
+            .get_or_create_gauge(key, |g| Gauge::from_arc(g.clone()))
+    }
+
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+        self.registry
+            .get_or_create_histogram(key, |h| Histogram::from_arc(h.clone()))
+    }
+}
+
+fn recorder() -> &'static Recorder {
+    static RECORDER: OnceLock<&'static Recorder> = OnceLock::new();
+    RECORDER.get_or_init(|| {
+        let recorder: &'static Recorder = Box::leak(Box::new(Recorder {
+            registry: MetricsRegistry::atomic(),
+        }));
+        metrics::set_global_recorder(recorder).expect("no other metrics recorder");
+        recorder
+    })
+}
+
+/// Empties the histograms (as an exporter's scrape would), so memory stays flat.
+fn drain_histograms() {
+    recorder().registry.visit_histograms(|_, h| h.clear());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subscribers.
+
+/// A `MakeWriter` keeping what is written, for the checks.
+#[derive(Clone, Default)]
+struct Kept(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Kept {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Kept {
+    type Writer = Kept;
+    fn make_writer(&'a self) -> Kept {
+        self.clone()
+    }
+}
+
+/// What a contender runs under: a dispatcher, and the instrument guard to keep alive.
+type Setup = Option<(Dispatch, Option<instrument::Guard>)>;
+
+fn no_subscriber() -> Setup {
+    None
+}
+
+fn bare_registry() -> Setup {
+    Some((Dispatch::new(tracing_subscriber::registry()), None))
+}
+
+fn instrument_full() -> Setup {
+    let (subscriber, guard) = instrument::builder()
+        .writer(io::sink)
+        .env_lookup(|_| None)
+        .build()
+        .expect("instrument builds");
+    Some((Dispatch::new(subscriber), Some(guard)))
+}
+
+fn log_layer_only() -> Setup {
+    use instrument::instrument_core::config::{Config, Settings};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::Layer;
+
+    let config = Config::resolve(&Settings::default(), |_| None).expect("valid configuration");
+    let log = instrument::JsonLogLayer::from_config(&config)
+        .with_writer(io::sink)
+        .with_filter(config.log_filter());
+    Some((
+        Dispatch::new(tracing_subscriber::registry().with(log)),
+        None,
+    ))
+}
+
+fn emf_layer_only() -> Setup {
+    use tracing_subscriber::layer::SubscriberExt;
+    let sink = instrument_emf::FnSink::new(|_: &[u8]| {});
+    let emf = instrument_emf::EmfLayer::builder(sink).build();
+    Some((
+        Dispatch::new(tracing_subscriber::registry().with(emf)),
+        None,
+    ))
+}
+
+fn instrument_disabled() -> Setup {
+    let (subscriber, guard) = instrument::builder()
+        .writer(io::sink)
+        .log_level("off")
+        .env_lookup(|name| (name == "INSTRUMENT_METRICS").then(|| "off".to_string()))
+        .build()
+        .expect("instrument builds");
+    Some((Dispatch::new(subscriber), Some(guard)))
+}
+
+fn instrument_log_only_off() -> Setup {
+    use instrument::instrument_core::config::{Config, Settings};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::Layer;
+
+    let mut settings = Settings::default();
+    settings.log_level = Some("off".into());
+    let config = Config::resolve(&settings, |_| None).expect("valid configuration");
+    let log = instrument::JsonLogLayer::from_config(&config)
+        .with_writer(io::sink)
+        .with_filter(config.log_filter());
+    Some((
+        Dispatch::new(tracing_subscriber::registry().with(log)),
+        None,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contenders.
+
+struct Contender {
+    name: &'static str,
+    setup: fn() -> Setup,
+    /// Times `iters` calls.
+    calls: fn(u64) -> Duration,
+}
+
+#[inline(always)]
+fn timed(iters: u64, f: impl Fn(u64) -> Result<u64, WorkError>) -> Duration {
+    let start = Instant::now();
+    for i in 0..iters {
+        let _ = black_box(f(black_box(i)));
+    }
+    start.elapsed()
+}
+
+impl Contender {
+    fn run(&self, iters: u64) -> Duration {
+        if self.name == "autometrics" {
+            drain_histograms();
+        }
+        match (self.setup)() {
+            Some((dispatch, guard)) => {
+                let elapsed = tracing::dispatcher::with_default(&dispatch, || (self.calls)(iters));
+                drop(guard);
+                elapsed
+            }
+            None => (self.calls)(iters),
+        }
+    }
+}
+
+const CONTENDERS: [Contender; 11] = [
+    Contender {
+        name: "bare",
+        setup: no_subscriber,
+        calls: |iters| timed(iters, bare),
+    },
+    Contender {
+        name: "tracing_instrument",
+        setup: bare_registry,
+        calls: |iters| timed(iters, with_tracing),
+    },
+    Contender {
+        name: "autometrics",
+        setup: no_subscriber,
+        calls: |iters| timed(iters, with_autometrics),
+    },
+    Contender {
+        name: "metered",
+        setup: no_subscriber,
+        calls: |iters| timed(iters, |n| METERED.with_metered(n)),
+    },
+    Contender {
+        name: "track_performance",
+        setup: instrument_full,
+        calls: |iters| timed(iters, with_track),
+    },
+    Contender {
+        name: "track_registry",
+        setup: bare_registry,
+        calls: |iters| timed(iters, with_track),
+    },
+    Contender {
+        name: "track_log_layer",
+        setup: log_layer_only,
+        calls: |iters| timed(iters, with_track),
+    },
+    Contender {
+        name: "track_emf_layer",
+        setup: emf_layer_only,
+        calls: |iters| timed(iters, with_track),
+    },
+    Contender {
+        name: "track_disabled",
+        setup: instrument_disabled,
+        calls: |iters| timed(iters, with_track),
+    },
+    Contender {
+        name: "tracing_disabled",
+        setup: instrument_log_only_off,
+        calls: |iters| timed(iters, with_tracing),
+    },
+    Contender {
+        name: "track_disabled_log_only",
+        setup: instrument_log_only_off,
+        calls: |iters| timed(iters, with_track),
+    },
+];
+
+/// Every peer really records what the bench says it does.
+fn check() {
+    recorder();
+    for n in 0..10 {
+        assert!(bare(n).is_ok());
+        assert!(with_autometrics(n).is_ok());
+        assert!(METERED.with_metered(n).is_ok());
+    }
+    let mut calls = 0;
+    recorder().registry.visit_counters(|key, counter| {
+        if key.name() == "function_calls_total" {
+            calls += counter.load(std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    assert!(calls >= 10, "autometrics records into the metrics recorder");
+    let hits = METERED.metrics.with_metered.hit_count.0.get();
+    assert!(hits >= 10, "metered counts hits");
+
+    let kept = Kept::default();
+    let (subscriber, guard) = instrument::builder()
+        .writer(kept.clone())
+        .env_lookup(|_| None)
+        .build()
+        .expect("instrument builds");
+    tracing::subscriber::with_default(subscriber, || {
+        for n in 0..10 {
+            assert!(with_track(n).is_ok());
+        }
+    });
+    guard.flush();
+    drop(guard);
+    let text = String::from_utf8(kept.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("with_track.success") && text.contains("with_track.latency"),
+        "instrument writes an EMF document for the tracked calls: {text}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ratio table.
+
+/// Whether this is a real measuring run (not a smoke test or a listing).
+fn measuring() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    let has = |flag: &str| args.iter().any(|a| a == flag);
+    has("--bench") && !has("--test") && !has("--list") && !has("--profile-time")
+}
+
+const TARGET_BATCH: Duration = Duration::from_millis(25);
+const ROUNDS: usize = 9;
+
+/// Median and minimum batch mean, ns/call, per contender.
+fn time_contenders() -> Vec<(f64, f64)> {
+    let iters: Vec<u64> = CONTENDERS
+        .iter()
+        .map(|c| {
+            c.run(5_000);
+            let per_call = c.run(50_000).as_secs_f64() / 50_000.0;
+            ((TARGET_BATCH.as_secs_f64() / per_call) as u64).clamp(10_000, 5_000_000)
+        })
+        .collect();
+    let mut samples = vec![Vec::with_capacity(ROUNDS); CONTENDERS.len()];
+    for round in 0..=ROUNDS {
+        for (i, c) in CONTENDERS.iter().enumerate() {
+            let ns = c.run(iters[i]).as_nanos() as f64 / iters[i] as f64;
+            if round > 0 {
+                samples[i].push(ns);
+            }
+        }
+    }
+    samples
+        .into_iter()
+        .map(|mut s| {
+            s.sort_by(f64::total_cmp);
+            (s[s.len() / 2], s[0])
+        })
+        .collect()
+}
+
+fn print_table() {
+    let stats = time_contenders();
+    let stat = |name: &str| {
+        let i = CONTENDERS
+            .iter()
+            .position(|c| c.name == name)
+            .expect("known contender");
+        stats[i]
+    };
+    let bare = stat("bare");
+    println!(
+        "\ntrack_performance: ns/call (batch means; {ROUNDS} rounds of ~{} ms per contender, \
+         interleaved)",
+        TARGET_BATCH.as_millis()
+    );
+    println!(
+        "  {:<26} {:>9} {:>9} {:>14}",
+        "contender", "median", "min", "over bare"
+    );
+    for (c, (med, min)) in CONTENDERS.iter().zip(&stats) {
+        println!(
+            "  {:<26} {med:>9.1} {min:>9.1} {:>11.1} ns",
+            c.name,
+            med - bare.0
+        );
+    }
+    println!("\nratios {:>39} {:>6}", "median", "min");
+    let ratios: [(&str, &str, Option<f64>); 7] = [
+        ("track_performance", "autometrics", Some(0.45)),
+        ("track_performance", "tracing_instrument", Some(1.7)),
+        ("track_disabled", "bare", Some(1.1)),
+        ("track_registry", "tracing_instrument", None),
+        ("track_disabled_log_only", "bare", None),
+        ("track_performance", "metered", None),
+        ("track_performance", "bare", None),
+    ];
+    for (num, den, target) in ratios {
+        let (r_med, r_min) = (stat(num).0 / stat(den).0, stat(num).1 / stat(den).1);
+        let verdict = match target {
+            Some(t) if r_med <= t && r_min <= t => format!("target <= {t}: met"),
+            Some(t) if r_med <= t || r_min <= t => format!("target <= {t}: borderline"),
+            Some(t) => format!("target <= {t}: MISSED"),
+            None => String::new(),
+        };
+        println!(
+            "  {:<38} {r_med:>6.3} {r_min:>6.3}  {verdict}",
+            format!("{num} / {den}")
+        );
+    }
+}
+
+fn main() {
+    check();
+
+    let mut criterion = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30)
+        .configure_from_args();
+    let mut group = criterion.benchmark_group("track_performance");
+    for c in &CONTENDERS {
+        group.bench_function(c.name, |b| b.iter_custom(|iters| c.run(iters)));
+    }
+    group.finish();
+    criterion.final_summary();
+
+    if measuring() {
+        print_table();
+    }
+}

@@ -1,0 +1,221 @@
+//! The prefilter: one pass over the bytes that says which built-in rules *could* match, so that
+//! text without PII is scanned once and only the regexes of plausible rules ever run. Literal
+//! anchors (`eyJ`, `-----BEGIN`, `Bearer`, `secret`) are checked at their rarest byte in the same
+//! pass.
+//!
+//! Every condition here is *necessary* for its rule's validated match (tests check that the
+//! prefilter never changes a result); none is sufficient.
+
+use super::rules::Builtin;
+
+const C_DIGIT: u8 = 1;
+const C_AT: u8 = 2;
+const C_PLUS_PAREN: u8 = 3;
+const C_COLON: u8 = 4;
+const C_EQ: u8 = 5;
+const C_UPPER: u8 = 6;
+const C_LOWER_B: u8 = 7;
+const C_LOWER_C: u8 = 8;
+
+/// Byte classes; 0 is "nothing starts here".
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match b {
+            b'0'..=b'9' => C_DIGIT,
+            b'@' => C_AT,
+            b'+' | b'(' => C_PLUS_PAREN,
+            b':' => C_COLON,
+            b'=' => C_EQ,
+            b'A'..=b'Z' => C_UPPER,
+            b'b' => C_LOWER_B,
+            b'c' => C_LOWER_C,
+            _ => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
+/// The byte-class pass. Returns the plausible rules; calls `kv(i)` at every `=` and `:` (a
+/// possible `key=value`) when `want_kv`.
+#[inline]
+pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
+    let n = b.len();
+    let mut flags = 0u32;
+    let mut ipv6_checked_to = 0usize;
+    let mut i = 0;
+    while i < n {
+        // Skip uninteresting bytes four at a time: most of any text.
+        while i + 4 <= n
+            && (CLASS[b[i] as usize]
+                | CLASS[b[i + 1] as usize]
+                | CLASS[b[i + 2] as usize]
+                | CLASS[b[i + 3] as usize])
+                == 0
+        {
+            i += 4;
+        }
+        while i < n && CLASS[b[i] as usize] == 0 {
+            i += 1;
+        }
+        if i >= n {
+            break;
+        }
+        match CLASS[b[i] as usize] {
+            C_DIGIT => {
+                let (end, f) = digit_run(b, i);
+                flags |= f;
+                i = end;
+                continue;
+            }
+            C_AT => flags |= Builtin::Email.bit() | Builtin::UrlCredentials.bit(),
+            C_PLUS_PAREN => {
+                // `+` and a digit (E.164), or `(415)`
+                let plausible = if b[i] == b'+' {
+                    b.get(i + 1).is_some_and(u8::is_ascii_digit)
+                } else {
+                    i + 4 < n && b[i + 1..i + 4].iter().all(u8::is_ascii_digit) && b[i + 4] == b')'
+                };
+                if plausible {
+                    flags |= Builtin::Phone.bit();
+                }
+            }
+            C_COLON => {
+                if i >= ipv6_checked_to {
+                    let (to, plausible) = ipv6_at(b, i);
+                    ipv6_checked_to = to;
+                    if plausible {
+                        flags |= Builtin::Ipv6.bit();
+                    }
+                }
+                if want_kv {
+                    kv(i);
+                }
+            }
+            C_EQ => {
+                if want_kv {
+                    kv(i);
+                }
+            }
+            C_LOWER_B => {
+                if b.get(i + 1) == Some(&b'e') && b[i + 1..].starts_with(b"earer") {
+                    flags |= Builtin::Bearer.bit();
+                }
+            }
+            C_LOWER_C => {
+                // `secret`, anchored at its rarer `c`.
+                if i >= 2 && b[i - 1] == b'e' && b[i - 2] == b's' && b[i + 1..].starts_with(b"ret")
+                {
+                    flags |= Builtin::AwsSecretAccessKey.bit();
+                }
+            }
+            _ => {
+                // C_UPPER: IBAN country + check digits, AWS key ID prefixes, and the literals
+                // of the JWT, PEM, bearer and secret-key patterns.
+                let rest = &b[i + 1..];
+                match b[i] {
+                    b'J' if i >= 2 && &b[i - 2..i] == b"ey" => flags |= Builtin::Jwt.bit(),
+                    b'B' if rest.starts_with(b"EGIN") => flags |= Builtin::Pem.bit(),
+                    b'B' if rest.starts_with(b"earer") || rest.starts_with(b"EARER") => {
+                        flags |= Builtin::Bearer.bit()
+                    }
+                    b'S' if rest.starts_with(b"ecret") || rest.starts_with(b"ECRET") => {
+                        flags |= Builtin::AwsSecretAccessKey.bit()
+                    }
+                    _ => {}
+                }
+                if i + 4 <= n {
+                    let w = &b[i..i + 4];
+                    if w[1].is_ascii_uppercase() && w[2].is_ascii_digit() && w[3].is_ascii_digit() {
+                        flags |= Builtin::Iban.bit();
+                    }
+                    if w[0] == b'A'
+                        && i + 20 <= n
+                        && w[1..]
+                            .iter()
+                            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                    {
+                        flags |= Builtin::AwsAccessKeyId.bit();
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    flags
+}
+
+/// A run of digit groups joined by single ` `, `-` or `.`: which numeric rules it could hold.
+#[inline]
+fn digit_run(b: &[u8], start: usize) -> (usize, u32) {
+    let n = b.len();
+    let mut k = start;
+    let mut total = 0usize;
+    let mut groups = 0usize;
+    // Lengths of the last three groups, newest last (scalars: an array compare here costs a
+    // store-forwarding stall per group).
+    let (mut l0, mut l1) = (0usize, 0usize);
+    let mut dot_chain = 0usize;
+    let mut max_dot_chain = 0usize;
+    let mut sep = 0u8;
+    let mut flags = 0u32;
+    loop {
+        let gs = k;
+        while k < n && b[k].is_ascii_digit() {
+            k += 1;
+        }
+        let len = k - gs;
+        total += len;
+        groups += 1;
+        dot_chain = if sep == b'.' { dot_chain + 1 } else { 1 };
+        max_dot_chain = max_dot_chain.max(dot_chain);
+        // SSN: 3-2-4, or 9 digits in at most three groups (after an `SSN` label). `l0`/`l1`
+        // are 0 before the second/third group, so short runs need no group count.
+        if len == 9 || l1 + len == 9 || l0 + l1 + len == 9 {
+            flags |= Builtin::Ssn.bit();
+        }
+        (l0, l1) = (l1, len);
+        if k + 1 < n && matches!(b[k], b' ' | b'-' | b'.') && b[k + 1].is_ascii_digit() {
+            sep = b[k];
+            k += 1;
+        } else {
+            break;
+        }
+    }
+    if total >= 13 {
+        flags |= Builtin::Card.bit();
+    }
+    if groups >= 2 && total >= 10 {
+        flags |= Builtin::Phone.bit();
+    }
+    if max_dot_chain >= 4 {
+        flags |= Builtin::Ipv4.bit();
+    }
+    (k, flags)
+}
+
+/// At a `:`: whether an IPv6 address could be here (a `::` not inside a path like `std::fmt`, or
+/// six or more colons in one hex run), and where the hex/colon run ends.
+#[inline]
+fn ipv6_at(b: &[u8], i: usize) -> (usize, bool) {
+    let hexcolon = |c: u8| c.is_ascii_hexdigit() || c == b':';
+    let mut s = i;
+    while s > 0 && hexcolon(b[s - 1]) {
+        s -= 1;
+    }
+    let mut e = i;
+    while e < b.len() && hexcolon(b[e]) {
+        e += 1;
+    }
+    let glued = s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'_');
+    if glued || e - s < 3 {
+        return (e, false);
+    }
+    let run = &b[s..e];
+    let colons = run.iter().filter(|&&c| c == b':').count();
+    let plausible = colons >= 6 || memchr::memmem::find(run, b"::").is_some();
+    (e, plausible)
+}

@@ -1,0 +1,45 @@
+//! Runtime of `#[track_performance]`: what a tracked call records, and the support code the
+//! attribute expands to.
+//!
+//! Every call of a tracked function opens a span named after the function with these fields,
+//! which the EMF layer turns into `<function>.success` / `<function>.error` counts and a
+//! `<function>.latency` distribution, and the log layer flattens into every line logged inside
+//! the call:
+//!
+//! | field | value |
+//! |---|---|
+//! | `function` | the metric base name: `reserve_ticket`, `Inventory::take`, or `name = "…"` |
+//! | `outcome` | recorded when the call ends: `success`, `error`, `panic` or `cancelled` ([`OutcomeKind`]) |
+//! | `latency_ms` | recorded when the call ends: milliseconds (`f64`) from a monotonic clock |
+//! | `error_type` | recorded on `error`: the short type name of `E` ([`short_type_name`]); `panic` on panic |
+//! | `dimension.<k>` | one per `dimensions(k = "v")` option |
+//! | arguments, `fields(…)` | as `#[tracing::instrument]` records them |
+//!
+//! `outcome` and `latency_ms` are recorded *before* the span closes, so a layer reading them in
+//! `on_close` always sees them. A call is recorded exactly once, whichever way it ends: `return`,
+//! `?`, a panic unwinding through it, or (for async calls) its future being dropped before it
+//! completed.
+//!
+//! When the span is disabled (no layer wants it: metrics off and its level filtered out of the
+//! logs), a tracked call reads no clock, allocates nothing and records nothing.
+//!
+//! ```
+//! use instrument_core::tracked::{short_type_name, OutcomeKind};
+//!
+//! assert_eq!(OutcomeKind::Error.as_str(), "error");
+//! assert_eq!(short_type_name(std::any::type_name::<std::io::Error>()), "Error");
+//! ```
+#![warn(clippy::pedantic)]
+
+mod args;
+mod call;
+mod names;
+mod outcome;
+
+pub use args::{ArgDebug, ArgProbe, ArgSkip, ArgValue};
+pub use call::{invoke, Call, Completion, ErrorMessage, LogMode, Running, Site};
+pub use names::{short_type_name, type_base_name, MethodName};
+pub use outcome::{
+    Outcome, OutcomeKind, Probe, ProbeAnyError, ProbeAsDynError, ProbeAsDynSendError,
+    ProbeDebugError, ProbeDisplayError, ProbeNotResult, ProbeStdError,
+};

@@ -1,0 +1,377 @@
+//! Aggregation: interned dimension contexts and metric definitions, per-thread shards of cells.
+//!
+//! The hot path (a tracked call ending) locks only its own thread's shard — uncontended except
+//! while a flush drains it — and adds numbers to cells keyed by two small integers. Strings are
+//! interned once: metric definitions per callsite, dimension contexts per span.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::unit::Unit;
+
+/// How a metric's values combine within a flush window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    /// Summed.
+    Counter,
+    /// Every value kept.
+    Distribution,
+    /// Last value wins.
+    Gauge,
+}
+
+/// A metric definition: name, unit, resolution, kind.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct MetricDef {
+    pub(crate) name: Box<str>,
+    pub(crate) unit: Unit,
+    pub(crate) resolution: u32,
+    pub(crate) kind: Kind,
+}
+
+/// Dimension values, dimension sets and properties shared by the metrics recorded in a span.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub(crate) struct ContextDef {
+    pub(crate) dims: Vec<(Box<str>, Box<str>)>,
+    /// Dimension sets as indices into `dims`; empty = one set of all of them.
+    pub(crate) sets: Vec<Vec<usize>>,
+    pub(crate) props: Vec<(Box<str>, Box<str>)>,
+}
+
+impl ContextDef {
+    /// This context with `name = value` added (replacing a dimension of the same name).
+    pub(crate) fn with_dimension(&self, name: &str, value: &str) -> ContextDef {
+        let mut next = self.clone();
+        next.sets.clear();
+        match next.dims.iter_mut().find(|(n, _)| &**n == name) {
+            Some(slot) => slot.1 = value.into(),
+            None => next.dims.push((name.into(), value.into())),
+        }
+        next
+    }
+
+    /// This context with property `name = value` (replacing one of the same name).
+    pub(crate) fn with_property(&self, name: &str, value: &str) -> ContextDef {
+        let mut next = self.clone();
+        match next.props.iter_mut().find(|(n, _)| &**n == name) {
+            Some(slot) => slot.1 = value.into(),
+            None => next.props.push((name.into(), value.into())),
+        }
+        next
+    }
+}
+
+/// An interned context: its id (the cell key) and definition.
+#[derive(Debug)]
+pub(crate) struct Context {
+    pub(crate) id: u32,
+    pub(crate) def: ContextDef,
+}
+
+#[derive(Default)]
+struct Interner {
+    metrics: HashMap<MetricDef, u32>,
+    metric_defs: Vec<Arc<MetricDef>>,
+    contexts: HashMap<ContextDef, Arc<Context>>,
+    by_id: HashMap<u32, Arc<Context>>,
+    next_context: u32,
+    /// (base context, error type) → the error context's id.
+    error_contexts: HashMap<(u32, Box<str>), u32>,
+    /// Contexts retired by the last full flush: still resolvable for one more flush, for cells
+    /// added while they were being retired.
+    graveyard: HashMap<u32, Arc<Context>>,
+}
+
+/// Values of one metric in one context within the current window.
+#[derive(Debug)]
+pub(crate) enum Cell {
+    Sum(f64),
+    Values(Vec<f64>),
+    Last(f64),
+}
+
+/// FxHash (as in rustc): the cell keys are two small integers, and SipHash's DoS resistance
+/// buys nothing for keys the application cannot choose.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type CellMap = HashMap<(u32, u32), Cell, std::hash::BuildHasherDefault<FxHasher>>;
+
+#[derive(Default)]
+pub(crate) struct Shard {
+    pub(crate) cells: CellMap,
+    pub(crate) values: usize,
+}
+
+impl Shard {
+    #[inline]
+    pub(crate) fn add(&mut self, context: u32, metric: u32, kind: Kind, value: f64) {
+        self.values += 1;
+        let cell = self
+            .cells
+            .entry((context, metric))
+            .or_insert_with(|| match kind {
+                Kind::Counter => Cell::Sum(0.0),
+                Kind::Distribution => Cell::Values(Vec::new()),
+                Kind::Gauge => Cell::Last(0.0),
+            });
+        match cell {
+            Cell::Sum(sum) => *sum += value,
+            Cell::Values(values) => values.push(value),
+            Cell::Last(last) => *last = value,
+        }
+    }
+}
+
+/// What a flush drains: cells by context, with the definitions needed to encode them.
+pub(crate) struct Drained {
+    pub(crate) cells: Vec<((u32, u32), Cell)>,
+}
+
+/// Interner plus the registry of every thread's shard.
+pub(crate) struct Aggregator {
+    id: u64,
+    interner: RwLock<Interner>,
+    shards: Mutex<Vec<Arc<Mutex<Shard>>>>,
+    max_contexts: usize,
+    pub(crate) shard_value_limit: usize,
+}
+
+/// This thread's shard of each live aggregator (usually one), by aggregator id.
+type LocalShards = Vec<(u64, Arc<Mutex<Shard>>)>;
+
+thread_local! {
+    static LOCAL: std::cell::RefCell<LocalShards> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+static NEXT_AGGREGATOR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl Aggregator {
+    pub(crate) fn new(max_contexts: usize, shard_value_limit: usize) -> Self {
+        Aggregator {
+            id: NEXT_AGGREGATOR.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            interner: RwLock::default(),
+            shards: Mutex::default(),
+            max_contexts,
+            shard_value_limit,
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Interner> {
+        self.interner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Interner> {
+        self.interner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The id of a metric definition.
+    pub(crate) fn metric(&self, def: &MetricDef) -> u32 {
+        if let Some(id) = self.read().metrics.get(def) {
+            return *id;
+        }
+        let mut interner = self.write();
+        if let Some(id) = interner.metrics.get(def) {
+            return *id;
+        }
+        let id = interner.metric_defs.len() as u32;
+        interner.metric_defs.push(Arc::new(def.clone()));
+        interner.metrics.insert(def.clone(), id);
+        id
+    }
+
+    pub(crate) fn metric_def(&self, id: u32) -> Option<Arc<MetricDef>> {
+        self.read().metric_defs.get(id as usize).cloned()
+    }
+
+    /// The interned context for `def`, or `None` past the bound on distinct contexts.
+    pub(crate) fn context(&self, def: ContextDef) -> Option<Arc<Context>> {
+        self.intern(def, false)
+    }
+
+    /// Like [`context`](Self::context), within bounds or not (for the layer's own contexts).
+    pub(crate) fn context_unbounded(&self, def: ContextDef) -> Arc<Context> {
+        match self.intern(def.clone(), true) {
+            Some(c) => c,
+            None => Arc::new(Context { id: u32::MAX, def }),
+        }
+    }
+
+    fn intern(&self, def: ContextDef, unbounded: bool) -> Option<Arc<Context>> {
+        if let Some(c) = self.read().contexts.get(&def) {
+            return Some(c.clone());
+        }
+        let mut interner = self.write();
+        if let Some(c) = interner.contexts.get(&def) {
+            return Some(c.clone());
+        }
+        if !unbounded && interner.contexts.len() >= self.max_contexts {
+            return None;
+        }
+        let id = interner.next_context;
+        interner.next_context = interner.next_context.wrapping_add(1);
+        let context = Arc::new(Context {
+            id,
+            def: def.clone(),
+        });
+        interner.contexts.insert(def, context.clone());
+        interner.by_id.insert(id, context.clone());
+        Some(context)
+    }
+
+    /// The context of `base` plus an `error_type` dimension, published both with and without it.
+    pub(crate) fn error_context(
+        &self,
+        base: &Arc<Context>,
+        error_type: &str,
+    ) -> Option<Arc<Context>> {
+        {
+            let interner = self.read();
+            if let Some(id) = interner
+                .error_contexts
+                .get(&(base.id, Box::<str>::from(error_type)))
+            {
+                if let Some(c) = interner.by_id.get(id) {
+                    return Some(c.clone());
+                }
+            }
+        }
+        let mut def = base.def.with_dimension("error_type", error_type);
+        let n = def.dims.len();
+        let without: Vec<usize> = (0..n)
+            .filter(|&i| &*def.dims[i].0 != "error_type")
+            .collect();
+        def.sets = vec![(0..n).collect(), without];
+        let context = self.context(def)?;
+        self.write()
+            .error_contexts
+            .insert((base.id, error_type.into()), context.id);
+        Some(context)
+    }
+
+    /// A context by id, live or retired by the last flush.
+    pub(crate) fn context_by_id(&self, id: u32) -> Option<Arc<Context>> {
+        let interner = self.read();
+        interner
+            .by_id
+            .get(&id)
+            .or_else(|| interner.graveyard.get(&id))
+            .cloned()
+    }
+
+    /// Runs `f` on this thread's shard; returns whether the shard passed its value limit.
+    #[inline]
+    pub(crate) fn with_shard<R>(&self, f: impl FnOnce(&mut Shard) -> R) -> (R, bool) {
+        let shard = LOCAL
+            .try_with(|local| {
+                let mut local = local.borrow_mut();
+                if let Some((_, shard)) = local.iter().find(|(id, _)| *id == self.id) {
+                    return shard.clone();
+                }
+                // Forget shards of aggregators that are gone (only this list holds them).
+                local.retain(|(_, shard)| Arc::strong_count(shard) > 1);
+                let shard = Arc::new(Mutex::new(Shard::default()));
+                self.shards
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(shard.clone());
+                local.push((self.id, shard.clone()));
+                shard
+            })
+            .unwrap_or_else(|_| {
+                // Thread-local storage is being torn down: use a registered one-off shard.
+                let shard = Arc::new(Mutex::new(Shard::default()));
+                self.shards
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(shard.clone());
+                shard
+            });
+        let mut guard = shard.lock().unwrap_or_else(|e| e.into_inner());
+        let result = f(&mut guard);
+        let full = guard.values >= self.shard_value_limit;
+        (result, full)
+    }
+
+    /// Takes everything recorded on this thread.
+    pub(crate) fn drain_local(&self) -> Drained {
+        let (cells, _) = self.with_shard(|shard| {
+            shard.values = 0;
+            std::mem::take(&mut shard.cells)
+        });
+        Drained {
+            cells: cells.into_iter().collect(),
+        }
+    }
+
+    /// Takes everything recorded on every thread, and forgets contexts nothing refers to any
+    /// more (per-invocation contexts, once their invocation is flushed).
+    pub(crate) fn drain_all(&self) -> Drained {
+        let shards: Vec<Arc<Mutex<Shard>>> = {
+            let mut shards = self.shards.lock().unwrap_or_else(|e| e.into_inner());
+            // Threads that ended leave their shard here only: drain it one last time, then drop.
+            let all = shards.clone();
+            shards.retain(|s| Arc::strong_count(s) > 2);
+            all
+        };
+        let mut cells = Vec::new();
+        for shard in shards {
+            let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+            shard.values = 0;
+            cells.extend(std::mem::take(&mut shard.cells));
+        }
+        Drained { cells }
+    }
+
+    /// Retires contexts no span refers to any more (per-invocation contexts once their
+    /// invocation ended), so the interner stays bounded. Call before draining for a full flush;
+    /// returns the contexts retired by the previous call, to drop once that flush is encoded.
+    pub(crate) fn retire_unused(&self) -> HashMap<u32, Arc<Context>> {
+        let mut interner = self.write();
+        let old = std::mem::take(&mut interner.graveyard);
+        // Held by `contexts` and `by_id` only: no span can add to it any more.
+        let unused: Vec<u32> = interner
+            .by_id
+            .iter()
+            .filter(|(_, c)| Arc::strong_count(c) <= 2)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in unused {
+            if let Some(c) = interner.by_id.remove(&id) {
+                interner.contexts.remove(&c.def);
+                interner.graveyard.insert(id, c);
+            }
+        }
+        let Interner {
+            error_contexts,
+            by_id,
+            ..
+        } = &mut *interner;
+        error_contexts.retain(|(base, _), id| by_id.contains_key(base) && by_id.contains_key(id));
+        old
+    }
+}

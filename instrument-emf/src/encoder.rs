@@ -1,0 +1,485 @@
+//! EMF encoding that can only produce valid documents.
+//!
+//! Every rule CloudWatch enforces (and drops documents for, silently) is enforced here: at most
+//! 100 metric definitions per directive and 100 values per metric, at most 30 dimensions per
+//! set, dimension values of 1 to 1024 characters, metric names of 1 to 255 characters, the 27
+//! units, `StorageResolution` 1 or 60, finite values, every referenced member present at the root
+//! with the right type, and at most 256 KB per document. Too much data is *split* into several
+//! valid documents; invalid input is dropped or repaired and counted in [`Dropped`].
+
+use std::collections::HashSet;
+
+use instrument_core::json;
+
+use crate::dropped::{DropReason, Dropped};
+use crate::unit::Unit;
+
+/// The most metric definitions in one directive.
+pub const MAX_METRICS: usize = 100;
+/// The most values for one metric in one document.
+pub const MAX_VALUES: usize = 100;
+/// The most dimensions in one dimension set.
+pub const MAX_DIMENSIONS: usize = 30;
+/// The longest dimension value, in characters.
+pub const MAX_DIMENSION_VALUE: usize = 1024;
+/// The longest dimension name, in characters (the EMF schema's limit).
+pub const MAX_DIMENSION_NAME: usize = 250;
+/// The longest metric name, in characters (CloudWatch's limit).
+pub const MAX_METRIC_NAME: usize = 255;
+/// The largest document, in bytes.
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+
+/// One metric of a [`Group`]: a counter or gauge has one value, a distribution many.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric<'a> {
+    /// The metric name.
+    pub name: &'a str,
+    /// Its unit.
+    pub unit: Unit,
+    /// 1 (high resolution) or 60 (standard); anything else is repaired to 60.
+    pub resolution: u32,
+    /// The values (at least one to be emitted).
+    pub values: &'a [f64],
+}
+
+/// Metrics that share dimension values and properties: one or more EMF documents.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Group<'a> {
+    /// Dimension names and values, in order.
+    pub dimensions: Vec<(&'a str, &'a str)>,
+    /// Dimension sets as indices into `dimensions`; empty means one set of all dimensions.
+    pub dimension_sets: Vec<Vec<usize>>,
+    /// Root members that are neither dimensions nor metrics (e.g. `function_request_id`).
+    pub properties: Vec<(&'a str, &'a str)>,
+    /// The metrics.
+    pub metrics: Vec<Metric<'a>>,
+}
+
+/// Encodes [`Group`]s into EMF documents.
+///
+/// ```
+/// use instrument_emf::{Dropped, Encoder, Group, Metric, Unit};
+/// let encoder = Encoder::new("Ticketing");
+/// let group = Group {
+///     dimensions: vec![("service", "booking")],
+///     metrics: vec![Metric { name: "reserve.latency", unit: Unit::Milliseconds, resolution: 60, values: &[1.5, 2.25] }],
+///     ..Group::default()
+/// };
+/// let mut docs = Vec::new();
+/// encoder.encode(&group, 1_795_000_000_000, &Dropped::default(), &mut |doc| docs.push(doc.to_vec()));
+/// let doc: serde_json::Value = serde_json::from_slice(&docs[0]).unwrap();
+/// assert_eq!(doc["reserve.latency"], serde_json::json!([1.5, 2.25]));
+/// assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([["service"]]));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    namespace: String,
+    max_bytes: usize,
+}
+
+/// A dimension or property after validation.
+struct Member<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
+impl Encoder {
+    /// An encoder for `namespace` (an invalid namespace — empty, over 255 characters, not
+    /// ASCII — is replaced by `instrument`, so documents stay valid).
+    pub fn new(namespace: &str) -> Self {
+        let valid = !namespace.trim().is_empty()
+            && namespace.len() <= 255
+            && namespace.bytes().all(|b| (0x20..0x7f).contains(&b))
+            && !namespace.starts_with(':');
+        Encoder {
+            namespace: if valid { namespace } else { "instrument" }.to_string(),
+            max_bytes: MAX_DOCUMENT_BYTES,
+        }
+    }
+
+    /// Lowers the document size limit (e.g. for UDP datagrams); never above 256 KB.
+    pub fn with_max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes.clamp(1024, MAX_DOCUMENT_BYTES);
+        self
+    }
+
+    /// The namespace documents are written with.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Encodes `group` into as many valid documents as it needs, each handed to `emit` as one
+    /// line (ending in `\n`; the size limit applies to the document without it).
+    pub fn encode(
+        &self,
+        group: &Group<'_>,
+        timestamp_ms: u64,
+        dropped: &Dropped,
+        emit: &mut dyn FnMut(&[u8]),
+    ) {
+        // Dimensions: valid names and values, unique names.
+        let mut taken: HashSet<&str> = HashSet::new();
+        taken.insert("_aws");
+        let mut dims: Vec<Member<'_>> = Vec::with_capacity(group.dimensions.len());
+        let mut dim_index: Vec<Option<usize>> = Vec::with_capacity(group.dimensions.len());
+        for (name, value) in &group.dimensions {
+            if !valid_dimension_name(name) {
+                dropped.add(DropReason::InvalidDimensionName, 1);
+                dim_index.push(None);
+                continue;
+            }
+            if value.is_empty() {
+                dropped.add(DropReason::EmptyDimensionValue, 1);
+                dim_index.push(None);
+                continue;
+            }
+            if !taken.insert(name) {
+                dropped.add(DropReason::NameConflict, 1);
+                dim_index.push(None);
+                continue;
+            }
+            let value = match value.char_indices().nth(MAX_DIMENSION_VALUE) {
+                Some((cut, _)) => {
+                    dropped.add(DropReason::DimensionValueTooLong, 1);
+                    &value[..cut]
+                }
+                None => value,
+            };
+            dim_index.push(Some(dims.len()));
+            dims.push(Member { name, value });
+        }
+        // Dimension sets over the valid dimensions, at most 30 each, no duplicates.
+        let all: Vec<usize> = (0..group.dimensions.len()).collect();
+        let requested = if group.dimension_sets.is_empty() {
+            std::slice::from_ref(&all)
+        } else {
+            &group.dimension_sets[..]
+        };
+        let mut sets: Vec<Vec<usize>> = Vec::new();
+        for set in requested {
+            let mut valid: Vec<usize> = set
+                .iter()
+                .filter_map(|&i| dim_index.get(i).copied().flatten())
+                .collect();
+            valid.dedup();
+            if valid.len() > MAX_DIMENSIONS {
+                dropped.add(
+                    DropReason::TooManyDimensions,
+                    (valid.len() - MAX_DIMENSIONS) as u64,
+                );
+                valid.truncate(MAX_DIMENSIONS);
+            }
+            if !sets.contains(&valid) {
+                sets.push(valid);
+            }
+        }
+        // Only dimensions some set references appear at the root.
+        let referenced: Vec<bool> = (0..dims.len())
+            .map(|i| sets.iter().any(|s| s.contains(&i)))
+            .collect();
+
+        // Properties: never shadow a dimension or `_aws`.
+        let mut props: Vec<Member<'_>> = Vec::with_capacity(group.properties.len());
+        for (name, value) in &group.properties {
+            if name.is_empty() || !taken.insert(name) {
+                dropped.add(DropReason::NameConflict, 1);
+                continue;
+            }
+            props.push(Member { name, value });
+        }
+
+        // Metrics: valid names, unique, finite values.
+        let mut metrics: Vec<(usize, Vec<f64>)> = Vec::with_capacity(group.metrics.len());
+        for (i, metric) in group.metrics.iter().enumerate() {
+            let chars = metric.name.chars().count();
+            if chars == 0 || chars > MAX_METRIC_NAME {
+                dropped.add(DropReason::InvalidMetricName, 1);
+                continue;
+            }
+            if !taken.insert(metric.name) {
+                dropped.add(DropReason::NameConflict, 1);
+                continue;
+            }
+            let finite: Vec<f64> = metric
+                .values
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .collect();
+            let bad = metric.values.len() - finite.len();
+            if bad > 0 {
+                dropped.add(DropReason::NonFiniteValue, bad as u64);
+            }
+            if !finite.is_empty() {
+                metrics.push((i, finite));
+            }
+        }
+        if metrics.is_empty() {
+            return;
+        }
+
+        // Rounds of at most 100 values per metric, chunks of at most 100 metrics.
+        let rounds = metrics
+            .iter()
+            .map(|(_, v)| v.len().div_ceil(MAX_VALUES))
+            .max()
+            .unwrap_or(0);
+        let doc = DocParts {
+            encoder: self,
+            group,
+            dims: &dims,
+            referenced: &referenced,
+            sets: &sets,
+            props: &props,
+            timestamp_ms,
+        };
+        let mut buf = Vec::with_capacity(4096);
+        for round in 0..rounds {
+            let lo = round * MAX_VALUES;
+            let slices: Vec<(usize, &[f64])> = metrics
+                .iter()
+                .filter(|(_, v)| v.len() > lo)
+                .map(|(i, v)| (*i, &v[lo..v.len().min(lo + MAX_VALUES)]))
+                .collect();
+            for chunk in slices.chunks(MAX_METRICS) {
+                doc.emit_sized(chunk, true, &mut buf, dropped, emit);
+            }
+        }
+    }
+}
+
+struct DocParts<'e, 'a> {
+    encoder: &'e Encoder,
+    group: &'e Group<'a>,
+    dims: &'e [Member<'a>],
+    referenced: &'e [bool],
+    sets: &'e [Vec<usize>],
+    props: &'e [Member<'a>],
+    timestamp_ms: u64,
+}
+
+impl DocParts<'_, '_> {
+    /// Writes one document; halves it until it fits the size limit.
+    fn emit_sized(
+        &self,
+        metrics: &[(usize, &[f64])],
+        with_props: bool,
+        buf: &mut Vec<u8>,
+        dropped: &Dropped,
+        emit: &mut dyn FnMut(&[u8]),
+    ) {
+        buf.clear();
+        self.write(metrics, with_props, buf);
+        if buf.len() <= self.encoder.max_bytes {
+            buf.push(b'\n');
+            emit(buf);
+            return;
+        }
+        if metrics.len() > 1 {
+            let (a, b) = metrics.split_at(metrics.len() / 2);
+            self.emit_sized(a, with_props, buf, dropped, emit);
+            self.emit_sized(b, with_props, buf, dropped, emit);
+        } else if let [(i, values)] = metrics {
+            if values.len() > 1 {
+                let (a, b) = values.split_at(values.len() / 2);
+                self.emit_sized(&[(*i, a)], with_props, buf, dropped, emit);
+                self.emit_sized(&[(*i, b)], with_props, buf, dropped, emit);
+            } else if with_props && !self.props.is_empty() {
+                dropped.add(DropReason::DocumentTooLarge, self.props.len() as u64);
+                self.emit_sized(metrics, false, buf, dropped, emit);
+            } else {
+                dropped.add(DropReason::DocumentTooLarge, 1);
+            }
+        }
+    }
+
+    fn write(&self, metrics: &[(usize, &[f64])], with_props: bool, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"_aws\":{\"Timestamp\":");
+        json::write_u64(out, self.timestamp_ms);
+        out.extend_from_slice(b",\"CloudWatchMetrics\":[{\"Namespace\":");
+        json::write_str(out, &self.encoder.namespace);
+        out.extend_from_slice(b",\"Dimensions\":[");
+        for (s, set) in self.sets.iter().enumerate() {
+            if s > 0 {
+                out.push(b',');
+            }
+            out.push(b'[');
+            for (k, &d) in set.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                json::write_str(out, self.dims[d].name);
+            }
+            out.push(b']');
+        }
+        out.extend_from_slice(b"],\"Metrics\":[");
+        for (k, (i, _)) in metrics.iter().enumerate() {
+            let m = &self.group.metrics[*i];
+            if k > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"Name\":");
+            json::write_str(out, m.name);
+            out.extend_from_slice(b",\"Unit\":");
+            json::write_str(out, m.unit.as_str());
+            if m.resolution == 1 {
+                out.extend_from_slice(b",\"StorageResolution\":1");
+            }
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"]}]}");
+        for (d, dim) in self.dims.iter().enumerate() {
+            if self.referenced[d] {
+                out.push(b',');
+                json::write_str(out, dim.name);
+                out.push(b':');
+                json::write_str(out, dim.value);
+            }
+        }
+        if with_props {
+            for prop in self.props {
+                out.push(b',');
+                json::write_str(out, prop.name);
+                out.push(b':');
+                json::write_str(out, prop.value);
+            }
+        }
+        for (i, values) in metrics {
+            out.push(b',');
+            json::write_str(out, self.group.metrics[*i].name);
+            out.push(b':');
+            if let [one] = values {
+                write_value(out, *one);
+            } else {
+                out.push(b'[');
+                for (k, v) in values.iter().enumerate() {
+                    if k > 0 {
+                        out.push(b',');
+                    }
+                    write_value(out, *v);
+                }
+                out.push(b']');
+            }
+        }
+        out.push(b'}');
+    }
+}
+
+/// Integers as integers; other values with 6 significant digits (far below CloudWatch's own
+/// precision loss, and a third of the bytes of full `f64` precision). Values between 1e-3 and
+/// 1e6 — latencies in milliseconds, sizes, ratios — are written as fixed-point decimals without
+/// any floating-point formatting; the rest through `ryu`, rounded the same way.
+fn write_value(out: &mut Vec<u8>, v: f64) {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        json::write_i64(out, v as i64);
+        return;
+    }
+    let a = v.abs();
+    // (lower bound, decimals) keeping 6 significant digits.
+    const FIXED: [(f64, u32); 9] = [
+        (1e5, 0),
+        (1e4, 1),
+        (1e3, 2),
+        (1e2, 3),
+        (1e1, 4),
+        (1e0, 5),
+        (1e-1, 6),
+        (1e-2, 7),
+        (1e-3, 8),
+    ];
+    const POW10: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+    if a < 1e6 {
+        if let Some(&(_, decimals)) = FIXED.iter().find(|(lower, _)| a >= *lower) {
+            let scaled = (a * POW10[decimals as usize]).round() as u64;
+            if v < 0.0 {
+                out.push(b'-');
+            }
+            write_fixed(out, scaled, decimals);
+            return;
+        }
+    }
+    let magnitude = a.log10().floor() as i32;
+    // Divide or multiply by an exact power of ten, whichever keeps the result exact.
+    let rounded = if magnitude > 5 {
+        let unit = 10f64.powi(magnitude - 5);
+        (v / unit).round() * unit
+    } else {
+        let scale = 10f64.powi(5 - magnitude);
+        (v * scale).round() / scale
+    };
+    json::write_f64(out, if rounded.is_finite() { rounded } else { v });
+}
+
+/// Writes `scaled / 10^decimals` as a decimal number, without trailing zeros.
+fn write_fixed(out: &mut Vec<u8>, scaled: u64, decimals: u32) {
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(scaled).as_bytes();
+    let decimals = decimals as usize;
+    // Trailing zeros of the fraction are not written.
+    let zeros = digits.iter().rev().take_while(|&&d| d == b'0').count();
+    let kept = decimals - zeros.min(decimals);
+    if digits.len() > decimals {
+        let point = digits.len() - decimals;
+        out.extend_from_slice(&digits[..point]);
+        if kept > 0 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[point..point + kept]);
+        }
+    } else {
+        out.push(b'0');
+        if kept > 0 {
+            out.push(b'.');
+            let leading = decimals - digits.len();
+            out.extend(std::iter::repeat_n(b'0', leading));
+            out.extend_from_slice(&digits[..kept - leading]);
+        }
+    }
+}
+
+fn valid_dimension_name(name: &str) -> bool {
+    !name.trim().is_empty()
+        && name.len() <= MAX_DIMENSION_NAME
+        && name.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && !name.starts_with(':')
+        && name != "_aws"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(v: f64) -> String {
+        let mut out = Vec::new();
+        write_value(&mut out, v);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn values_keep_six_significant_digits() {
+        assert_eq!(fmt(3.0), "3");
+        assert_eq!(fmt(-7.0), "-7");
+        assert_eq!(fmt(0.072_002_000_000_000_01), "0.072002");
+        assert_eq!(fmt(12.3456789), "12.3457");
+        assert_eq!(fmt(0.5), "0.5");
+        assert_eq!(fmt(-0.25), "-0.25");
+        assert_eq!(fmt(123456.7), "123457");
+        assert_eq!(fmt(999999.95), "1000000");
+        assert_eq!(fmt(0.00123456789), "0.00123457");
+        assert_eq!(fmt(1.0e-7 + 1.0e-9), "1.01e-7");
+        assert_eq!(fmt(1.5e12), "1500000000000");
+        assert_eq!(fmt(1.234567e20), "1.23457e20");
+        for v in [
+            0.001,
+            0.0123,
+            1.1,
+            99.99,
+            5e5 + 0.5,
+            1e-5,
+            3.3e-300,
+            7.7e300,
+        ] {
+            let back: f64 = fmt(v).parse().unwrap();
+            assert!(((back - v) / v).abs() < 1e-5, "{v} -> {back}");
+        }
+    }
+}

@@ -1,0 +1,70 @@
+/// Reserves seats.
+pub fn reserve_ticket(seats: u32) -> Result<Ticket, BookingError> {
+    fn __instrument_log(completion: &::instrument::__private::Completion<'_>) {
+        match completion.outcome {
+            ::instrument::__private::OutcomeKind::Error => {
+                ::instrument::__private::tracing::event!(
+                    target : ::core::module_path!(),
+                    ::instrument::__private::tracing::Level::WARN, "function" =
+                    completion.function, "outcome" = completion.outcome.as_str(),
+                    "latency_ms" = completion.latency_ms, "error_type" = completion
+                    .error_type, "error" = completion.error(), "error_message" =
+                    completion.error_message(), "{} failed", completion.function
+                );
+            }
+            ::instrument::__private::OutcomeKind::Panic => {
+                ::instrument::__private::tracing::event!(
+                    target : ::core::module_path!(),
+                    ::instrument::__private::tracing::Level::ERROR, "function" =
+                    completion.function, "outcome" = completion.outcome.as_str(),
+                    "latency_ms" = completion.latency_ms, "error_type" = completion
+                    .error_type, "{} panicked", completion.function
+                );
+            }
+            ::instrument::__private::OutcomeKind::Success
+            | ::instrument::__private::OutcomeKind::Cancelled => {}
+        }
+    }
+    static __INSTRUMENT_SITE: ::instrument::__private::Site = ::instrument::__private::Site::new(
+        ::instrument::__private::LogMode::Errors,
+        __instrument_log,
+    );
+    let __instrument_span = {
+        #[allow(unused_imports)]
+        use ::instrument::__private::{ArgDebug as _, ArgSkip as _, ArgValue as _};
+        ::instrument::__private::tracing::span!(
+            target : ::core::module_path!(),
+            ::instrument::__private::tracing::Level::INFO, "reserve_ticket", "function" =
+            "reserve_ticket", "outcome" = ::instrument::__private::tracing::field::Empty,
+            "latency_ms" = ::instrument::__private::tracing::field::Empty, "error_type" =
+            ::instrument::__private::tracing::field::Empty, "dimension.operation" =
+            "reserve", "seats" = (&& & ::instrument::__private::ArgProbe(& seats))
+            .__instrument_arg(),
+        )
+    };
+    let __instrument_call = ::instrument::__private::Call::start_entered(
+        &__instrument_span,
+        &__INSTRUMENT_SITE,
+        || "reserve_ticket",
+    );
+    #[allow(clippy::let_unit_value)]
+    let __instrument_result = ::instrument::__private::invoke::<
+        Result<Ticket, BookingError>,
+        _,
+    >(move || {
+        let ticket = book(seats)?;
+        Ok(ticket)
+    });
+    __instrument_call
+        .finish(|| {
+            #[allow(unused_imports)]
+            use ::instrument::__private::{
+                ProbeAnyError as _, ProbeAsDynError as _, ProbeAsDynSendError as _,
+                ProbeDebugError as _, ProbeDisplayError as _, ProbeNotResult as _,
+                ProbeStdError as _,
+            };
+            (&&&&&&&::instrument::__private::Probe(&__instrument_result))
+                .__instrument_outcome()
+        });
+    __instrument_result
+}

@@ -1,0 +1,8 @@
+use instrument::track_performance;
+
+trait Store {
+    #[track_performance]
+    fn save(&self);
+}
+
+fn main() {}
