@@ -43,12 +43,11 @@
 //! 10,000 latency values must come back, each within 1e-5 (relative) of the one recorded; the
 //! run panics otherwise. The bytes written are the "bytes per 10k calls" of the table.
 //!
-//! Numbers: criterion measures every contender as usual (`emf/<name>`). For the ratio table the
-//! bench then times each contender itself, as `log_event` does: batches calibrated to ~40 ms,
-//! 11 rounds, contenders interleaved round-robin inside each round, one discarded warm-up
-//! round; the table shows the median and the minimum batch mean in ns per call. A target counts
-//! as met when both the median and the minimum ratio meet it. The table is printed only for real
-//! runs (`cargo bench`, i.e. with `--bench` and without `--test`/`--list`/`--profile-time`);
+//! Numbers: criterion measures every contender as usual (`emf/<name>`); then, for the ratio
+//! table, the bench times each contender itself as `benches/support/timing.rs` describes
+//! ([`TIMING`]: batches calibrated to ~40 ms, 11 rounds, contenders interleaved round-robin;
+//! median and minimum batch mean in ns per call, a time target met when both ratios meet it;
+//! byte ratios have no minimum). The table is printed only for real runs (`cargo bench`);
 //! `cargo test --benches` and `cargo bench -- --test` only run the checks and criterion's
 //! single-iteration smoke test.
 
@@ -57,11 +56,15 @@ use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::Criterion;
 use instrument_emf::{EmfHandle, EmfLayer, FnSink};
 use metrics_cloudwatch_embedded::Collector;
 use tracing::Dispatch;
 use tracing_subscriber::layer::SubscriberExt;
+
+#[path = "support/timing.rs"]
+mod timing;
+
+use timing::{Column, Ratio, Row, Timing};
 
 // ---------------------------------------------------------------------------------------------
 // The shared writer.
@@ -532,58 +535,13 @@ fn check(contenders: &[Contender]) -> Vec<(&'static str, Emitted, Emitted)> {
 // ---------------------------------------------------------------------------------------------
 // The ratio table.
 
-/// Whether this is a real measuring run (not a smoke test or a listing).
-fn measuring() -> bool {
-    let args: Vec<String> = std::env::args().collect();
-    let has = |flag: &str| args.iter().any(|a| a == flag);
-    has("--bench") && !has("--test") && !has("--list") && !has("--profile-time")
-}
+const TIMING: Timing = Timing::DEFAULT;
 
-const TARGET_BATCH: Duration = Duration::from_millis(40);
-const ROUNDS: usize = 11;
-
-/// Median and minimum batch mean, ns per call, per contender.
-fn time_contenders(contenders: &[Contender]) -> Vec<(f64, f64)> {
-    let iters: Vec<u64> = contenders
-        .iter()
-        .map(|c| {
-            c.run(2_000);
-            let per_iter = c.run(20_000).as_secs_f64() / 20_000.0;
-            ((TARGET_BATCH.as_secs_f64() / per_iter) as u64).clamp(1_000, 2_000_000)
-        })
-        .collect();
-    let mut samples = vec![Vec::with_capacity(ROUNDS); contenders.len()];
-    for round in 0..=ROUNDS {
-        for (i, c) in contenders.iter().enumerate() {
-            let ns = c.run(iters[i]).as_nanos() as f64 / iters[i] as f64;
-            if round > 0 {
-                samples[i].push(ns);
-            }
-        }
-    }
-    samples
-        .into_iter()
-        .map(|mut s| {
-            s.sort_by(f64::total_cmp);
-            (s[s.len() / 2], s[0])
-        })
-        .collect()
-}
-
-/// A ratio of medians, and of minimums where there are any.
-type Ratio = (f64, Option<f64>);
-
-fn verdict(r_med: f64, r_min: f64, target: f64) -> String {
-    if r_med <= target && r_min <= target {
-        format!("target <= {target}: met")
-    } else if r_med <= target || r_min <= target {
-        format!("target <= {target}: borderline")
-    } else {
-        format!("target <= {target}: MISSED")
-    }
-}
-
-fn print_table(contenders: &[Contender], emitted: &[(&'static str, Emitted, Emitted)]) {
+fn print_table(
+    contenders: &[Contender],
+    rows: &mut [Row<'_>],
+    emitted: &[(&'static str, Emitted, Emitted)],
+) {
     println!("\none document of each contender (clock-like latencies):");
     for (name, e, _) in emitted {
         println!("  {name:<28} {}", e.sample);
@@ -599,94 +557,70 @@ fn print_table(contenders: &[Contender], emitted: &[(&'static str, Emitted, Emit
             );
         }
     }
-    let stats = time_contenders(contenders);
-    let time = |name: &str| {
-        let i = contenders
+    let times = timing::time_rows(rows, &TIMING);
+    let flush_every = |name: &str| {
+        contenders
             .iter()
-            .position(|c| c.name == name)
-            .expect("known contender");
-        stats[i]
+            .find(|c| c.name == name)
+            .expect("known contender")
+            .flush_every
     };
-    let bytes = |name: &str| {
-        let (_, a, b) = emitted
-            .iter()
-            .find(|(n, _, _)| *n == name)
-            .expect("known contender");
-        (a.bytes as f64, b.bytes as f64)
+    let found = |name: &str| emitted.iter().find(|(n, _, _)| *n == name);
+    // The bytes and lines of the check runs; "-" for a contender that emits nothing.
+    let output = |head, width, field: fn(&Emitted) -> usize, whole_micros: bool| {
+        Column::new(head, width, move |name, _| match found(name) {
+            Some((_, a, b)) => field(if whole_micros { b } else { a }).to_string(),
+            None => "-".into(),
+        })
     };
-    println!(
-        "\nemf: ns per tracked call (batch means; {ROUNDS} rounds of ~{} ms per contender, \
-         interleaved; flush every N calls inside the loop) and EMF bytes per {CHECK_CALLS} calls",
-        TARGET_BATCH.as_millis()
+    timing::print_times(
+        &format!(
+            "emf: ns per tracked call (batch means; {}; flush every N calls inside the loop) and \
+             EMF bytes per {CHECK_CALLS} calls",
+            TIMING.describe("contender")
+        ),
+        ("contender", 28),
+        &[
+            Column::new("N", 5, |name, _| flush_every(name).to_string()),
+            Column::median("ns median", 9),
+            Column::min("ns min", 9),
+            output("bytes/10k", 10, |e| e.bytes, false),
+            output("lines", 6, |e| e.lines, false),
+            output("bytes (µs)", 11, |e| e.bytes, true),
+            output("lines", 6, |e| e.lines, true),
+        ],
+        &times,
     );
-    println!(
-        "  {:<28} {:>5} {:>9} {:>9} {:>10} {:>6} {:>11} {:>6}",
-        "contender", "N", "ns median", "ns min", "bytes/10k", "lines", "bytes (µs)", "lines"
-    );
-    for (c, (med, min)) in contenders.iter().zip(&stats) {
-        let (b, l, bq, lq) = match emitted.iter().find(|(n, _, _)| *n == c.name) {
-            Some((_, a, b)) => (
-                a.bytes.to_string(),
-                a.lines.to_string(),
-                b.bytes.to_string(),
-                b.lines.to_string(),
-            ),
-            None => ("-".into(), "-".into(), "-".into(), "-".into()),
-        };
-        println!(
-            "  {:<28} {:>5} {med:>9.1} {min:>9.1} {b:>10} {l:>6} {bq:>11} {lq:>6}",
-            c.name, c.flush_every
-        );
-    }
     println!("  (bytes: clock-like f64 latencies; bytes (µs): the same rounded to whole µs)");
-    let time_ratio = |num: &str, den: &str| -> Ratio {
-        let (n, d) = (time(num), time(den));
-        (n.0 / d.0, Some(n.1 / d.1))
+    let time_ratio = |num: &str, den: &str, target| {
+        Ratio::of(&times, num, den, target).labelled(format!("time  {num} / {den}"))
     };
-    let bytes_ratio = |num: &str, den: &str, whole_micros: bool| -> Ratio {
-        let (n, d) = (bytes(num), bytes(den));
-        let r = if whole_micros { n.1 / d.1 } else { n.0 / d.0 };
-        (r, None)
+    let bytes_ratio = |num: &str, den: &str, whole_micros: bool, target| {
+        let bytes = |name| {
+            let (_, a, b) = found(name).expect("known contender");
+            (if whole_micros { b } else { a }).bytes as f64
+        };
+        let suffix = if whole_micros { " (whole µs)" } else { "" };
+        Ratio {
+            label: format!("bytes {num} / {den}{suffix}"),
+            median: bytes(num) / bytes(den),
+            min: None,
+            target,
+        }
     };
-    let rows: [(String, Ratio, Option<f64>); 7] = [
-        (
-            format!("time  {INSTRUMENT} / {MCE}"),
-            time_ratio(INSTRUMENT, MCE),
-            Some(1.0),
-        ),
-        (
-            format!("bytes {INSTRUMENT} / {MCE}"),
-            bytes_ratio(INSTRUMENT, MCE, false),
-            Some(1.0),
-        ),
-        (
-            format!("bytes {INSTRUMENT} / {MCE} (whole µs)"),
-            bytes_ratio(INSTRUMENT, MCE, true),
-            None,
-        ),
-        (
-            format!("time  {INSTRUMENT_LONG} / {MCE}"),
-            time_ratio(INSTRUMENT_LONG, MCE),
-            None,
-        ),
-        (
-            format!("bytes {INSTRUMENT_LONG} / {MCE}"),
-            bytes_ratio(INSTRUMENT_LONG, MCE, false),
-            None,
-        ),
-        (format!("time  {NOOP} / {MCE}"), time_ratio(NOOP, MCE), None),
-        (
-            format!("time  {NOOP} / {INSTRUMENT}"),
-            time_ratio(NOOP, INSTRUMENT),
-            None,
-        ),
-    ];
-    println!("\nratios {:>60} {:>6}", "median", "min");
-    for (label, (r_med, r_min), target) in rows {
-        let min = r_min.map_or(String::new(), |r| format!("{r:.3}"));
-        let v = target.map_or(String::new(), |t| verdict(r_med, r_min.unwrap_or(r_med), t));
-        println!("  {label:<64} {r_med:>6.3} {min:>6}  {v}");
-    }
+    timing::print_ratios(
+        &format!("ratios {:>60} {:>6}", "median", "min"),
+        64,
+        &[
+            time_ratio(INSTRUMENT, MCE, Some(1.0)),
+            bytes_ratio(INSTRUMENT, MCE, false, Some(1.0)),
+            bytes_ratio(INSTRUMENT, MCE, true, None),
+            time_ratio(INSTRUMENT_LONG, MCE, None),
+            bytes_ratio(INSTRUMENT_LONG, MCE, false, None),
+            time_ratio(NOOP, MCE, None),
+            time_ratio(NOOP, INSTRUMENT, None),
+        ],
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -695,19 +629,13 @@ fn main() {
     let contenders = contenders();
     let emitted = check(&contenders);
 
-    let mut criterion = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(50)
-        .configure_from_args();
-    let mut group = criterion.benchmark_group("emf");
-    for c in &contenders {
-        group.bench_function(c.name, |b| b.iter_custom(|iters| c.run(iters)));
-    }
-    group.finish();
-    criterion.final_summary();
-
-    if measuring() {
-        print_table(&contenders, &emitted);
-    }
+    timing::run(
+        timing::criterion(),
+        "emf",
+        contenders
+            .iter()
+            .map(|c| Row::new(c.name, |iters| c.run(iters)))
+            .collect(),
+        |rows| print_table(&contenders, rows, &emitted),
+    );
 }

@@ -17,20 +17,22 @@
 //! alike. `config_resolve` is small and fast, so it is timed 64 builds per chunk.
 //! [`Sink`] discards everything; nothing is written here anyway.
 //!
-//! Numbers: criterion measures each row (`init/<name>`); then, for the ratio table, the bench
-//! times each row itself: batches calibrated to ~30 ms, 11 rounds, rows interleaved round-robin
-//! inside each round, one discarded warm-up round; median and minimum batch mean in ns/iter, and
-//! ratios from both (the minimum is the least disturbed by other load; a target is met when both
-//! meet it). The table is printed only for real runs (`cargo bench`: `--bench`
-//! without `--test`/`--list`/`--profile-time`).
+//! Numbers: criterion measures each row (`init/<name>`); then the bench times the rows itself
+//! for the ratio table, as `benches/support/timing.rs` describes ([`TIMING`]: batches of ~30 ms,
+//! 11 rounds, rows interleaved; median and minimum in ns/iter). The table is printed only for
+//! real runs (`cargo bench`).
 
 use std::hint::black_box;
 use std::io;
 use std::time::{Duration, Instant};
 
-use criterion::Criterion;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
+
+#[path = "support/timing.rs"]
+mod timing;
+
+use timing::{Column, Ratio, Row, Timing};
 
 /// Discards what it is given.
 #[derive(Debug, Clone, Copy, Default)]
@@ -94,102 +96,47 @@ fn config_resolve() -> impl Sized {
         .expect("default configuration resolves")
 }
 
-struct Row {
-    name: &'static str,
-    run: fn(u64) -> Duration,
+fn rows() -> Vec<Row<'static>> {
+    vec![
+        Row::new("instrument_build", |iters| {
+            time_builds::<1, _>(iters, instrument_build)
+        }),
+        Row::new("fmt_json_env_filter", |iters| {
+            time_builds::<1, _>(iters, fmt_json_env_filter)
+        }),
+        Row::new("config_resolve", |iters| {
+            time_builds::<64, _>(iters, config_resolve)
+        }),
+    ]
 }
 
-const ROWS: [Row; 3] = [
-    Row {
-        name: "instrument_build",
-        run: |iters| time_builds::<1, _>(iters, instrument_build),
-    },
-    Row {
-        name: "fmt_json_env_filter",
-        run: |iters| time_builds::<1, _>(iters, fmt_json_env_filter),
-    },
-    Row {
-        name: "config_resolve",
-        run: |iters| time_builds::<64, _>(iters, config_resolve),
-    },
-];
+const TIMING: Timing = Timing {
+    batch: Duration::from_millis(30),
+    rounds: 11,
+    warm_up_iters: 200,
+    probe_iters: 2_000,
+    min_iters: 200,
+    max_iters: 1_000_000,
+};
 
-/// Whether this is a real measuring run (not a smoke test or a listing).
-fn measuring() -> bool {
-    let args: Vec<String> = std::env::args().collect();
-    let has = |flag: &str| args.iter().any(|a| a == flag);
-    has("--bench") && !has("--test") && !has("--list") && !has("--profile-time")
-}
-
-const TARGET_BATCH: Duration = Duration::from_millis(30);
-const ROUNDS: usize = 11;
-
-fn print_table() {
-    let iters: Vec<u64> = ROWS
-        .iter()
-        .map(|row| {
-            (row.run)(200);
-            let per_iter = (row.run)(2_000).as_secs_f64() / 2_000.0;
-            ((TARGET_BATCH.as_secs_f64() / per_iter) as u64).clamp(200, 1_000_000)
-        })
-        .collect();
-    let mut samples = vec![Vec::with_capacity(ROUNDS); ROWS.len()];
-    for round in 0..=ROUNDS {
-        for (i, row) in ROWS.iter().enumerate() {
-            let ns = (row.run)(iters[i]).as_nanos() as f64 / iters[i] as f64;
-            if round > 0 {
-                samples[i].push(ns);
-            }
-        }
-    }
-    let stats: Vec<(f64, f64)> = samples
-        .into_iter()
-        .map(|mut s| {
-            s.sort_by(f64::total_cmp);
-            (s[s.len() / 2], s[0])
-        })
-        .collect();
-    println!(
-        "\ninit: ns/iter (batch means; {ROUNDS} rounds of ~{} ms per row, interleaved)",
-        TARGET_BATCH.as_millis()
+fn print_table(rows: &mut [Row<'_>]) {
+    let times = timing::time_rows(rows, &TIMING);
+    timing::print_times(
+        &format!("init: ns/iter (batch means; {})", TIMING.describe("row")),
+        ("row", 20),
+        &[Column::median("median", 10), Column::min("min", 10)],
+        &times,
     );
-    println!("  {:<20} {:>10} {:>10}", "row", "median", "min");
-    for (row, (med, min)) in ROWS.iter().zip(&stats) {
-        println!("  {:<20} {med:>10.1} {min:>10.1}", row.name);
-    }
-    println!("\nratios ({:>6} {:>6})", "median", "min");
-    let (r_med, r_min) = (stats[0].0 / stats[1].0, stats[0].1 / stats[1].1);
-    let verdict = match (r_med <= 1.0, r_min <= 1.0) {
-        (true, true) => "met",
-        (false, false) => "MISSED",
-        _ => "borderline",
-    };
-    println!(
-        "  {:<40} {r_med:>6.3} {r_min:>6.3}  target <= 1.0: {verdict}",
-        "instrument_build / fmt_json_env_filter"
-    );
-    println!(
-        "  {:<40} {:>6.3} {:>6.3}",
-        "config_resolve / instrument_build",
-        stats[2].0 / stats[0].0,
-        stats[2].1 / stats[0].1
+    timing::print_ratios(
+        &format!("ratios ({:>6} {:>6})", "median", "min"),
+        40,
+        &[
+            Ratio::of(&times, "instrument_build", "fmt_json_env_filter", Some(1.0)),
+            Ratio::of(&times, "config_resolve", "instrument_build", None),
+        ],
     );
 }
 
 fn main() {
-    let mut criterion = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(50)
-        .configure_from_args();
-    let mut group = criterion.benchmark_group("init");
-    for row in &ROWS {
-        group.bench_function(row.name, |b| b.iter_custom(row.run));
-    }
-    group.finish();
-    criterion.final_summary();
-
-    if measuring() {
-        print_table();
-    }
+    timing::run(timing::criterion(), "init", rows(), print_table);
 }

@@ -34,16 +34,12 @@
 //! Before anything is timed, one line of every contender is parsed as JSON and checked for the
 //! message, the 5 event fields and the 4 span field values (the run panics otherwise).
 //!
-//! Numbers: criterion measures every contender as usual (`log_event/<name>`). Its estimates are
-//! not easy to read back reliably, so for the ratio table the bench then times each contender
-//! itself: batches calibrated to ~40 ms, 11 rounds, contenders interleaved round-robin inside
-//! each round (so drift hits all of them alike), one discarded warm-up round; the table shows the
-//! median and the minimum batch mean in ns/iter. Ratios are given for both: the median is the
-//! usual figure, the minimum is the one least disturbed by other load on the machine (noise only
-//! ever adds time); a target counts as met when both meet it. The table is
-//! printed only for real runs (`cargo bench`, i.e. with `--bench` and without `--test`/`--list`/
-//! `--profile-time`); `cargo test --benches` and `cargo bench -- --test` only run the checks and
-//! criterion's single-iteration smoke test.
+//! Numbers: criterion measures every contender as usual (`log_event/<name>`); then, for the
+//! ratio table, the bench times each contender itself as `benches/support/timing.rs` describes
+//! ([`TIMING`]: batches calibrated to ~40 ms, 11 rounds, contenders interleaved round-robin;
+//! median and minimum batch mean in ns/iter, ratios from both, a target met when both meet it).
+//! The table is printed only for real runs (`cargo bench`); `cargo test --benches` and
+//! `cargo bench -- --test` only run the checks and criterion's single-iteration smoke test.
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -52,12 +48,16 @@ use std::hint::black_box;
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
-use criterion::Criterion;
 use serde::ser::{Serialize, Serializer};
 use tracing::Dispatch;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Registry;
+
+#[path = "support/timing.rs"]
+mod timing;
+
+use timing::{Column, Ratio, Row, Timing};
 
 // ---------------------------------------------------------------------------------------------
 // The shared writer.
@@ -307,7 +307,7 @@ fn contenders() -> (Vec<Contender>, instrument::Guard) {
         instrument_core::JsonLogLayer::new()
             .with_writer(Sink)
             .with_service("bench")
-            .with_redactor(Some(instrument_core::redact::Redactor::default())),
+            .with_redactor(Some(instrument_core::redact::Redactor::default().into())),
     );
     let (builder, guard) = instrument::builder()
         .service("bench")
@@ -457,90 +457,39 @@ fn check(contenders: &[Contender]) -> Vec<(&'static str, String)> {
 // ---------------------------------------------------------------------------------------------
 // The ratio table.
 
-/// Whether this is a real measuring run (not a smoke test or a listing).
-fn measuring() -> bool {
-    let args: Vec<String> = std::env::args().collect();
-    let has = |flag: &str| args.iter().any(|a| a == flag);
-    has("--bench") && !has("--test") && !has("--list") && !has("--profile-time")
-}
+const TIMING: Timing = Timing::DEFAULT;
 
-const TARGET_BATCH: Duration = Duration::from_millis(40);
-const ROUNDS: usize = 11;
-
-/// Median and minimum batch mean, ns/iter, per contender.
-fn time_contenders(contenders: &[Contender]) -> Vec<(f64, f64)> {
-    let iters: Vec<u64> = contenders
-        .iter()
-        .map(|c| {
-            c.run(2_000);
-            let per_iter = c.run(20_000).as_secs_f64() / 20_000.0;
-            ((TARGET_BATCH.as_secs_f64() / per_iter) as u64).clamp(1_000, 2_000_000)
-        })
-        .collect();
-    let mut samples = vec![Vec::with_capacity(ROUNDS); contenders.len()];
-    for round in 0..=ROUNDS {
-        for (i, c) in contenders.iter().enumerate() {
-            let ns = c.run(iters[i]).as_nanos() as f64 / iters[i] as f64;
-            if round > 0 {
-                samples[i].push(ns);
-            }
-        }
-    }
-    samples
-        .into_iter()
-        .map(|mut s| {
-            s.sort_by(f64::total_cmp);
-            (s[s.len() / 2], s[0])
-        })
-        .collect()
-}
-
-fn print_table(contenders: &[Contender], lines: &[(&'static str, String)]) {
+fn print_table(rows: &mut [Row<'_>], lines: &[(&'static str, String)]) {
     println!("\none line of each contender:");
     for (name, line) in lines {
         println!("  {name:<20} {line}");
     }
-    let stats = time_contenders(contenders);
-    let stat = |name: &str| {
-        let i = contenders
-            .iter()
-            .position(|c| c.name == name)
-            .expect("known contender");
-        stats[i]
-    };
-    println!(
-        "\nlog_event: ns/iter (batch means; {ROUNDS} rounds of ~{} ms per contender, interleaved)",
-        TARGET_BATCH.as_millis()
+    let times = timing::time_rows(rows, &TIMING);
+    timing::print_times(
+        &format!(
+            "log_event: ns/iter (batch means; {})",
+            TIMING.describe("contender")
+        ),
+        ("contender", 20),
+        &[Column::median("median", 10), Column::min("min", 10)],
+        &times,
     );
-    println!("  {:<20} {:>10} {:>10}", "contender", "median", "min");
-    for (c, (med, min)) in contenders.iter().zip(&stats) {
-        println!("  {:<20} {med:>10.1} {min:>10.1}", c.name);
-    }
-    println!("\nratios ({:>6} {:>6})", "median", "min");
-    let ratios: [(&str, &str, Option<f64>); 9] = [
-        ("instrument_redact", "instrument", Some(1.15)),
-        ("instrument", "fmt_json_flattened", Some(0.2)),
-        ("instrument", "serde_json_floor", Some(1.3)),
-        ("instrument", "json_subscriber", None),
-        ("instrument", "json_subscriber_fmt", None),
-        ("instrument_builder", "fmt_json_flattened", Some(0.2)),
-        ("instrument_builder", "serde_json_floor", Some(1.3)),
-        ("instrument_builder", "instrument", None),
-        ("registry_noop", "instrument", None),
-    ];
-    for (num, den, target) in ratios {
-        let (r_med, r_min) = (stat(num).0 / stat(den).0, stat(num).1 / stat(den).1);
-        let verdict = match target {
-            Some(t) if r_med <= t && r_min <= t => format!("target <= {t}: met"),
-            Some(t) if r_med <= t || r_min <= t => format!("target <= {t}: borderline"),
-            Some(t) => format!("target <= {t}: MISSED"),
-            None => String::new(),
-        };
-        println!(
-            "  {:<44} {r_med:>6.3} {r_min:>6.3}  {verdict}",
-            format!("{num} / {den}")
-        );
-    }
+    let ratio = |num, den, target| Ratio::of(&times, num, den, target);
+    timing::print_ratios(
+        &format!("ratios ({:>6} {:>6})", "median", "min"),
+        44,
+        &[
+            ratio("instrument_redact", "instrument", Some(1.15)),
+            ratio("instrument", "fmt_json_flattened", Some(0.2)),
+            ratio("instrument", "serde_json_floor", Some(1.3)),
+            ratio("instrument", "json_subscriber", None),
+            ratio("instrument", "json_subscriber_fmt", None),
+            ratio("instrument_builder", "fmt_json_flattened", Some(0.2)),
+            ratio("instrument_builder", "serde_json_floor", Some(1.3)),
+            ratio("instrument_builder", "instrument", None),
+            ratio("registry_noop", "instrument", None),
+        ],
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -549,19 +498,13 @@ fn main() {
     let (contenders, _guard) = contenders();
     let lines = check(&contenders);
 
-    let mut criterion = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(50)
-        .configure_from_args();
-    let mut group = criterion.benchmark_group("log_event");
-    for c in &contenders {
-        group.bench_function(c.name, |b| b.iter_custom(|iters| c.run(iters)));
-    }
-    group.finish();
-    criterion.final_summary();
-
-    if measuring() {
-        print_table(&contenders, &lines);
-    }
+    timing::run(
+        timing::criterion(),
+        "log_event",
+        contenders
+            .iter()
+            .map(|c| Row::new(c.name, |iters| c.run(iters)))
+            .collect(),
+        |rows| print_table(rows, &lines),
+    );
 }

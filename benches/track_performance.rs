@@ -31,34 +31,32 @@
 //! Before anything is timed, each peer is checked to really record: autometrics' counter,
 //! metered's hit count, instrument's EMF document.
 //!
-//! Numbers: criterion measures every contender (`track_performance/<name>`). For the ratio table
-//! the bench then times each contender itself, as `log_event` does: batches of ~25 ms, 9 rounds,
-//! contenders interleaved inside each round, one discarded warm-up round; median and minimum
-//! batch mean in ns/call. A target counts as met when both the median and the minimum ratio meet
-//! it. The table is printed only for real runs (`cargo bench`); `cargo test --benches` runs the
-//! checks and criterion's single-iteration smoke test.
+//! Numbers: criterion measures every contender (`track_performance/<name>`); then, for the
+//! ratio table, the bench times each contender itself as `benches/support/timing.rs` describes
+//! ([`TIMING`]: batches of ~25 ms, 9 rounds, contenders interleaved; median and minimum batch
+//! mean in ns/call, a target met when both ratios meet it). The table is printed only for real
+//! runs (`cargo bench`); `cargo test --benches` runs the checks and criterion's
+//! single-iteration smoke test.
 
-// Bench code, not generated code: setups share one fn-pointer shape, the timing loop is inlined
-// on purpose, and timing arithmetic converts between integers and floats.
-#![allow(
-    clippy::unnecessary_wraps,
-    clippy::inline_always,
-    clippy::cast_precision_loss,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
-)]
+// Bench code, not generated code: setups share one fn-pointer shape and the timing loop is
+// inlined on purpose.
+#![allow(clippy::unnecessary_wraps, clippy::inline_always)]
 
 use std::hint::black_box;
 use std::io::{self, Write};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use criterion::Criterion;
 use instrument::track_performance;
 use metered::{metered, ErrorCount, HitCount, ResponseTime};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
 use metrics_util::registry::{AtomicStorage, Registry as MetricsRegistry};
 use tracing::Dispatch;
+
+#[path = "support/timing.rs"]
+mod timing;
+
+use timing::{Column, Ratio, Row, Timing};
 
 // ---------------------------------------------------------------------------------------------
 // The function under test, in every flavour.
@@ -401,111 +399,61 @@ fn check() {
 // ---------------------------------------------------------------------------------------------
 // The ratio table.
 
-/// Whether this is a real measuring run (not a smoke test or a listing).
-fn measuring() -> bool {
-    let args: Vec<String> = std::env::args().collect();
-    let has = |flag: &str| args.iter().any(|a| a == flag);
-    has("--bench") && !has("--test") && !has("--list") && !has("--profile-time")
-}
+const TIMING: Timing = Timing {
+    batch: Duration::from_millis(25),
+    rounds: 9,
+    warm_up_iters: 5_000,
+    probe_iters: 50_000,
+    min_iters: 10_000,
+    max_iters: 5_000_000,
+};
 
-const TARGET_BATCH: Duration = Duration::from_millis(25);
-const ROUNDS: usize = 9;
-
-/// Median and minimum batch mean, ns/call, per contender.
-fn time_contenders() -> Vec<(f64, f64)> {
-    let iters: Vec<u64> = CONTENDERS
-        .iter()
-        .map(|c| {
-            c.run(5_000);
-            let per_call = c.run(50_000).as_secs_f64() / 50_000.0;
-            ((TARGET_BATCH.as_secs_f64() / per_call) as u64).clamp(10_000, 5_000_000)
-        })
-        .collect();
-    let mut samples = vec![Vec::with_capacity(ROUNDS); CONTENDERS.len()];
-    for round in 0..=ROUNDS {
-        for (i, c) in CONTENDERS.iter().enumerate() {
-            let ns = c.run(iters[i]).as_nanos() as f64 / iters[i] as f64;
-            if round > 0 {
-                samples[i].push(ns);
-            }
-        }
-    }
-    samples
-        .into_iter()
-        .map(|mut s| {
-            s.sort_by(f64::total_cmp);
-            (s[s.len() / 2], s[0])
-        })
-        .collect()
-}
-
-fn print_table() {
-    let stats = time_contenders();
-    let stat = |name: &str| {
-        let i = CONTENDERS
-            .iter()
-            .position(|c| c.name == name)
-            .expect("known contender");
-        stats[i]
-    };
-    let bare = stat("bare");
-    println!(
-        "\ntrack_performance: ns/call (batch means; {ROUNDS} rounds of ~{} ms per contender, \
-         interleaved)",
-        TARGET_BATCH.as_millis()
+fn print_table(rows: &mut [Row<'_>]) {
+    let times = timing::time_rows(rows, &TIMING);
+    let bare = times.get("bare").median;
+    timing::print_times(
+        &format!(
+            "track_performance: ns/call (batch means; {})",
+            TIMING.describe("contender")
+        ),
+        ("contender", 26),
+        &[
+            Column::median("median", 9),
+            Column::min("min", 9),
+            Column::new("over bare", 14, |_, stat| {
+                format!("{:>11.1} ns", stat.median - bare)
+            }),
+        ],
+        &times,
     );
-    println!(
-        "  {:<26} {:>9} {:>9} {:>14}",
-        "contender", "median", "min", "over bare"
+    let ratio = |num, den, target| Ratio::of(&times, num, den, target);
+    timing::print_ratios(
+        &format!("ratios {:>39} {:>6}", "median", "min"),
+        38,
+        &[
+            ratio("track_performance", "autometrics", Some(0.45)),
+            ratio("track_performance", "tracing_instrument", Some(1.7)),
+            ratio("track_disabled", "bare", Some(1.1)),
+            ratio("track_registry", "tracing_instrument", None),
+            ratio("track_disabled_log_only", "bare", None),
+            ratio("track_performance", "metered", None),
+            ratio("track_performance", "bare", None),
+        ],
     );
-    for (c, (med, min)) in CONTENDERS.iter().zip(&stats) {
-        println!(
-            "  {:<26} {med:>9.1} {min:>9.1} {:>11.1} ns",
-            c.name,
-            med - bare.0
-        );
-    }
-    println!("\nratios {:>39} {:>6}", "median", "min");
-    let ratios: [(&str, &str, Option<f64>); 7] = [
-        ("track_performance", "autometrics", Some(0.45)),
-        ("track_performance", "tracing_instrument", Some(1.7)),
-        ("track_disabled", "bare", Some(1.1)),
-        ("track_registry", "tracing_instrument", None),
-        ("track_disabled_log_only", "bare", None),
-        ("track_performance", "metered", None),
-        ("track_performance", "bare", None),
-    ];
-    for (num, den, target) in ratios {
-        let (r_med, r_min) = (stat(num).0 / stat(den).0, stat(num).1 / stat(den).1);
-        let verdict = match target {
-            Some(t) if r_med <= t && r_min <= t => format!("target <= {t}: met"),
-            Some(t) if r_med <= t || r_min <= t => format!("target <= {t}: borderline"),
-            Some(t) => format!("target <= {t}: MISSED"),
-            None => String::new(),
-        };
-        println!(
-            "  {:<38} {r_med:>6.3} {r_min:>6.3}  {verdict}",
-            format!("{num} / {den}")
-        );
-    }
 }
 
 fn main() {
     check();
 
-    let mut criterion = Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(30)
-        .configure_from_args();
-    let mut group = criterion.benchmark_group("track_performance");
-    for c in &CONTENDERS {
-        group.bench_function(c.name, |b| b.iter_custom(|iters| c.run(iters)));
-    }
-    group.finish();
-    criterion.final_summary();
-
-    if measuring() {
-        print_table();
-    }
+    timing::run(
+        timing::criterion()
+            .warm_up_time(Duration::from_millis(500))
+            .sample_size(30),
+        "track_performance",
+        CONTENDERS
+            .iter()
+            .map(|c| Row::new(c.name, |iters| c.run(iters)))
+            .collect(),
+        print_table,
+    );
 }

@@ -156,7 +156,7 @@ where
 
     /// The redactor, when redaction is on: the rules set in code (or the defaults), adjusted
     /// by `INSTRUMENT_REDACT_HASH_KEY`, `INSTRUMENT_REDACT_DISABLE`, `INSTRUMENT_REDACT_KEYS`.
-    fn redactor(&self, config: &Config) -> Result<Option<Redactor>, InitError> {
+    fn redactor(&self, config: &Config) -> Result<Option<Arc<Redactor>>, InitError> {
         if !config.redact {
             return Ok(None);
         }
@@ -165,7 +165,18 @@ where
             Some(lookup) => rules.with_env(|name| lookup(name)),
             None => rules.with_env(|name| std::env::var(name).ok()),
         };
-        Ok(Some(Redactor::new(&rules).map_err(InitError::Redact)?))
+        if rules == RedactConfig::default() {
+            // Compiled once per process and shared.
+            static DEFAULT: std::sync::OnceLock<Arc<Redactor>> = std::sync::OnceLock::new();
+            return Ok(Some(
+                DEFAULT
+                    .get_or_init(|| Arc::new(Redactor::default()))
+                    .clone(),
+            ));
+        }
+        Ok(Some(Arc::new(
+            Redactor::new(&rules).map_err(InitError::Redact)?,
+        )))
     }
 
     /// PII redaction rules (which rules, which methods, custom rules, the hash key), instead of

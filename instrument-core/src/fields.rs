@@ -5,19 +5,24 @@ use std::fmt;
 
 use tracing_core::field::{Field, Visit};
 
+use smallvec::SmallVec;
+
 use crate::json;
 use crate::keys::{self, ContextKey};
 use crate::redact::Redactor;
 use crate::redacting::{self, Policy, Value};
 
 /// One serialised span field: its final key and its JSON value, a range of [`SpanFields::buf`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Entry {
     /// The field's name: what precedence (event over span, inner over outer) compares.
     name: &'static str,
     /// The key it is written under (`field_<name>` for reserved names).
     key: &'static str,
+    /// Bloom bit of `name`.
     bit: u64,
+    /// Bloom bit of `key`.
+    key_bit: u64,
     start: u32,
     end: u32,
 }
@@ -27,7 +32,8 @@ struct Entry {
 #[derive(Debug, Default)]
 pub(crate) struct SpanFields {
     buf: Vec<u8>,
-    entries: Vec<Entry>,
+    /// Inline: a typical span's entries need no allocation of their own.
+    entries: SmallVec<[Entry; 6]>,
     context: [Option<(u32, u32)>; 4],
     /// `Some(cold_start)` on the outermost span of a Lambda invocation.
     pub(crate) invocation: Option<bool>,
@@ -40,16 +46,17 @@ impl SpanFields {
         self.context[key as usize].map(|(s, e)| &self.buf[s as usize..e as usize])
     }
 
-    /// Each field as (name, name bit, key, JSON value).
+    /// Each field as (name, name bit, key, key bit, JSON value).
     #[inline]
     pub(crate) fn entries(
         &self,
-    ) -> impl Iterator<Item = (&'static str, u64, &'static str, &[u8])> + '_ {
+    ) -> impl Iterator<Item = (&'static str, u64, &'static str, u64, &[u8])> + '_ {
         self.entries.iter().map(|e| {
             (
                 e.name,
                 e.bit,
                 e.key,
+                e.key_bit,
                 &self.buf[e.start as usize..e.end as usize],
             )
         })
@@ -62,11 +69,13 @@ impl SpanFields {
         values: &dyn RecordFields,
         lambda_runtime: bool,
         redactor: Option<&Redactor>,
+        completion: bool,
     ) {
         values.record_into(&mut SpanVisitor {
             fields: self,
             lambda_runtime,
             redactor,
+            completion,
         });
         self.compact_if_wasteful();
     }
@@ -88,10 +97,17 @@ impl SpanFields {
         }
         // A field recorded again replaces its earlier value.
         self.entries.retain(|e| e.name != name);
+        let key = keys::user_key(name);
+        let bit = keys::bit(name);
         self.entries.push(Entry {
             name,
-            key: keys::user_key(name),
-            bit: keys::bit(name),
+            key,
+            bit,
+            key_bit: if std::ptr::eq(key, name) {
+                bit
+            } else {
+                keys::bit(key)
+            },
             start,
             end,
         });
@@ -149,12 +165,19 @@ struct SpanVisitor<'a> {
     fields: &'a mut SpanFields,
     lambda_runtime: bool,
     redactor: Option<&'a Redactor>,
+    /// Recording the completion of a `#[track_performance]` call: its outcome, latency and
+    /// error type are on the completion line already, and the span closes right after, so no
+    /// other line can show them: they are not serialised.
+    completion: bool,
 }
 
 impl SpanVisitor<'_> {
     #[inline]
     fn value(&mut self, field: &Field, value: Value<'_>) {
         let name = field.name();
+        if self.completion && matches!(name, "outcome" | "latency_ms" | "error_type") {
+            return;
+        }
         let context = keys::context_key(name).is_some()
             || (self.lambda_runtime && matches!(name, "requestId" | "xrayTraceId"));
         let policy = Policy::for_field(self.redactor, name, context);
@@ -231,7 +254,18 @@ impl KeySet {
     /// already, under the first free `key_2`, `key_3`, ….
     #[inline]
     pub(crate) fn write_unique_key(&mut self, out: &mut Vec<u8>, key: &'static str) {
-        if self.insert(key, keys::bit(key)) {
+        self.write_unique_key_with_bit(out, key, keys::bit(key))
+    }
+
+    /// [`write_unique_key`](Self::write_unique_key) with the key's bit already known.
+    #[inline]
+    pub(crate) fn write_unique_key_with_bit(
+        &mut self,
+        out: &mut Vec<u8>,
+        key: &'static str,
+        bit: u64,
+    ) {
+        if self.insert(key, bit) {
             json::write_key(out, key);
             return;
         }
@@ -293,8 +327,13 @@ impl EventVisitor<'_> {
             Some(c) => c.name(),
             None => keys::user_key(name),
         };
-        self.names.insert(name, keys::bit(name));
-        self.keys.write_unique_key(self.out, key);
+        let bit = keys::bit(name);
+        self.names.insert(name, bit);
+        if std::ptr::eq(key, name) {
+            self.keys.write_unique_key_with_bit(self.out, key, bit);
+        } else {
+            self.keys.write_unique_key(self.out, key);
+        }
         let policy = Policy::for_field(self.redactor, name, context.is_some());
         redacting::write(self.out, value, policy);
     }

@@ -163,11 +163,11 @@ impl<W> JsonLogLayer<W> {
     ///
     /// ```
     /// use instrument_core::{redact::Redactor, JsonLogLayer};
-    /// let layer = JsonLogLayer::new().with_redactor(Some(Redactor::default()));
+    /// let layer = JsonLogLayer::new().with_redactor(Some(Redactor::default().into()));
     /// # let _ = layer;
     /// ```
-    pub fn with_redactor(mut self, redactor: Option<Redactor>) -> Self {
-        self.redactor = redactor.filter(Redactor::is_active).map(Arc::new);
+    pub fn with_redactor(mut self, redactor: Option<Arc<Redactor>>) -> Self {
+        self.redactor = redactor.filter(|r| r.is_active());
         self
     }
 
@@ -236,11 +236,14 @@ impl<W> JsonLogLayer<W> {
         self
     }
 
-    fn record_span<S>(&self, span: &SpanRef<'_, S>, values: &dyn RecordFields)
+    fn record_span<S>(&self, span: &SpanRef<'_, S>, values: &dyn RecordFields, later: bool)
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let lambda_runtime = span.metadata().name() == RUNTIME_INVOKE_SPAN;
+        let meta = span.metadata();
+        let lambda_runtime = meta.name() == RUNTIME_INVOKE_SPAN;
+        // A later record of a tracked call's span (it has `function`): its completion.
+        let completion = later && meta.fields().field("function").is_some();
         let mut extensions = span.extensions_mut();
         let fresh = extensions.get_mut::<SpanFields>().is_none();
         if fresh {
@@ -249,8 +252,8 @@ impl<W> JsonLogLayer<W> {
         let Some(fields) = extensions.get_mut::<SpanFields>() else {
             return;
         };
-        fields.record(values, lambda_runtime, self.redactor.as_deref());
-        if fields.invocation.is_some() {
+        fields.record(values, lambda_runtime, self.redactor.as_deref(), completion);
+        if fields.invocation.is_some() || !lambda::is_invocation_callsite(meta) {
             return;
         }
         drop(extensions);
@@ -345,9 +348,9 @@ impl<W> JsonLogLayer<W> {
             };
             // Hidden by an event field or an inner span's field of the same name; otherwise
             // kept, under a unique key.
-            for (name, bit, key, value) in fields.entries() {
+            for (name, bit, key, key_bit, value) in fields.entries() {
                 if names.insert(name, bit) {
-                    keys.write_unique_key(span_fields, key);
+                    keys.write_unique_key_with_bit(span_fields, key, key_bit);
                     span_fields.extend_from_slice(value);
                 }
             }
@@ -419,13 +422,13 @@ where
 {
     fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(id) {
-            self.record_span(&span, attrs);
+            self.record_span(&span, attrs, false);
         }
     }
 
     fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(id) {
-            self.record_span(&span, values);
+            self.record_span(&span, values, true);
         }
     }
 

@@ -96,8 +96,8 @@ pub struct EmfLayerBuilder {
 
 impl EmfLayerBuilder {
     /// Redacts PII in dimension and property values (once per distinct combination).
-    pub fn redactor(mut self, redactor: Option<Redactor>) -> Self {
-        self.redactor = redactor.filter(Redactor::is_active).map(Arc::new);
+    pub fn redactor(mut self, redactor: Option<Arc<Redactor>>) -> Self {
+        self.redactor = redactor.filter(|r| r.is_active());
         self
     }
 
@@ -909,6 +909,30 @@ where
         let Some(span) = ctx.span(id) else {
             return;
         };
+        if facts.only_tracked {
+            // The hot path: a tracked call starting. Only its name matters here.
+            let mut function = FunctionIds {
+                shared,
+                meta,
+                ids: None,
+            };
+            attrs.record(&mut function);
+            let ids = function
+                .ids
+                .unwrap_or_else(|| shared.tracked_ids(meta, meta.name()));
+            let state = EmfSpan {
+                context: shared.parent_context(span.parent()),
+                tracked: Some(Tracked {
+                    ids,
+                    outcome: Outcome::Unknown,
+                    latency: None,
+                    error_context: None,
+                }),
+                cold_start_counted: false,
+            };
+            span.extensions_mut().insert(state);
+            return;
+        }
         with_scratch(|collected| {
             collected.reset(facts);
             attrs.record(collected);
@@ -1126,4 +1150,22 @@ impl tracing_core::field::Visit for TrackedVisitor<'_> {
             }
         }
     }
+}
+
+/// Resolves a tracked call's metric ids from its `function` field, copying nothing (the ids
+/// are cached per callsite and checked against the name).
+struct FunctionIds<'a> {
+    shared: &'a Shared,
+    meta: &'static Metadata<'static>,
+    ids: Option<TrackedIds>,
+}
+
+impl tracing_core::field::Visit for FunctionIds<'_> {
+    fn record_str(&mut self, field: &tracing_core::Field, value: &str) {
+        if field.name() == "function" && self.ids.is_none() {
+            self.ids = Some(self.shared.tracked_ids(self.meta, value));
+        }
+    }
+
+    fn record_debug(&mut self, _field: &tracing_core::Field, _value: &dyn std::fmt::Debug) {}
 }
