@@ -1,9 +1,28 @@
 #!/usr/bin/env bash
 # The whole test suite: every crate, every feature, unit, integration and doc tests,
-# plus one smoke pass of every benchmark (each bench body runs once, untimed).
+# one smoke pass of every benchmark (each bench body runs once, untimed), and a short fuzz run
+# of the redactor where a nightly toolchain is available (cargo-fuzz needs one).
 # Anything the tests need (servers on 127.0.0.1, …) is started from here.
+# Ends with one summary line of all cargo test results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo test --workspace --all-features
-cargo test --workspace --all-features --benches
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+cargo test --workspace --all-features 2>&1 | tee -a "$log"
+cargo test --workspace --all-features --benches 2>&1 | tee -a "$log"
+
+if cargo +nightly --version >/dev/null 2>&1; then
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked --quiet
+  fi
+  echo "fuzz: 30 s smoke run of the redactor (fuzz/README.md)"
+  (cd fuzz && cargo +nightly fuzz run redact -- -max_total_time=30 -max_len=1024 2>&1 | tail -n 5)
+else
+  echo "fuzz: skipped, no nightly toolchain (see fuzz/README.md to run it)"
+fi
+
+passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
+failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s += $1} END {print s + 0}')
+echo "tests: $passed passed, $failed failed"

@@ -284,11 +284,10 @@ impl KeySet {
     }
 }
 
-/// Writes the fields of an event: the message into `message`, the rest as `,"key":value` pairs
-/// into `out`.
+/// Writes the fields of an event as `,"key":value` pairs into `out`, the message under
+/// `message`.
 pub(crate) struct EventVisitor<'a> {
     pub(crate) out: &'a mut Vec<u8>,
-    pub(crate) message: &'a mut Vec<u8>,
     pub(crate) keys: &'a mut KeySet,
     /// Names of the event's fields, which hide span fields of the same name.
     pub(crate) names: &'a mut KeySet,
@@ -317,7 +316,8 @@ impl EventVisitor<'_> {
                 key: None,
                 as_string: true,
             };
-            return redacting::write(self.message, value, policy);
+            json::write_key(self.out, "message");
+            return redacting::write(self.out, value, policy);
         }
         if self.skip_log_fields && name.starts_with("log.") {
             return;

@@ -38,30 +38,55 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 pub fn escape_into(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // Eight bytes at a time while none of them needs escaping (the usual case).
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            if !may_need_escape(u64::from_le_bytes(word)) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
         let esc = ESCAPE[b as usize];
-        if esc == 0 {
-            continue;
+        if esc != 0 {
+            if start < i {
+                out.extend_from_slice(&bytes[start..i]);
+            }
+            match esc {
+                b'u' => out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[(b >> 4) as usize],
+                    HEX[(b & 0xf) as usize],
+                ]),
+                other => out.extend_from_slice(&[b'\\', other]),
+            }
+            start = i + 1;
         }
-        if start < i {
-            out.extend_from_slice(&bytes[start..i]);
-        }
-        match esc {
-            b'u' => out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(b >> 4) as usize],
-                HEX[(b & 0xf) as usize],
-            ]),
-            other => out.extend_from_slice(&[b'\\', other]),
-        }
-        start = i + 1;
+        i += 1;
     }
     if start < bytes.len() {
         out.extend_from_slice(&bytes[start..]);
     }
+}
+
+/// Whether any byte of `w` may be a control character, `"` or `\\` (the classic SWAR zero-byte
+/// test: it can report a false positive next to a true hit, never a false negative).
+#[inline]
+fn may_need_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    let quote = w ^ (ONES * u64::from(b'"'));
+    let quote = quote.wrapping_sub(ONES) & !quote & HIGH;
+    let backslash = w ^ (ONES * u64::from(b'\\'));
+    let backslash = backslash.wrapping_sub(ONES) & !backslash & HIGH;
+    (control | quote | backslash) != 0
 }
 
 /// Appends `s` as a quoted JSON string.
@@ -173,6 +198,24 @@ mod tests {
         let all: String = (0u32..0x80).filter_map(char::from_u32).collect();
         assert_eq!(roundtrip(&all), all);
         assert_eq!(roundtrip("é ✓ 🦀 \u{2028}"), "é ✓ 🦀 \u{2028}");
+    }
+
+    #[test]
+    fn escaping_agrees_with_serde_json_at_every_offset() {
+        // Special bytes at every position relative to the 8-byte chunks.
+        for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', 'é', '🦀', '\u{7f}'] {
+            for pos in 0..20 {
+                let mut text: String = "abcdefghijklmnopqrstu".chars().take(20).collect();
+                text.insert(pos, special);
+                let mut out = Vec::new();
+                write_str(&mut out, &text);
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    serde_json::to_string(&text).unwrap(),
+                    "{text:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -270,10 +270,6 @@ impl<W> JsonLogLayer<W> {
 #[derive(Default)]
 struct Scratch {
     line: Vec<u8>,
-    message: Vec<u8>,
-    event_fields: Vec<u8>,
-    span_fields: Vec<u8>,
-    context: Vec<u8>,
     keys: KeySet,
     names: KeySet,
 }
@@ -293,34 +289,41 @@ fn level_json(level: &Level) -> &'static [u8] {
 }
 
 impl<W> JsonLogLayer<W> {
+    /// Writes the line straight into `s.line`, with no intermediate buffer: the fixed keys,
+    /// then the event's fields (they win over span fields of the same name), then span fields
+    /// and context keys innermost span first (inner wins, nearest context wins), then the
+    /// invocation and span names.
     fn format<S>(&self, s: &mut Scratch, event: &Event<'_>, ctx: &Context<'_, S>)
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let Scratch {
-            line,
-            message,
-            event_fields,
-            span_fields,
-            context,
-            keys,
-            names,
-        } = s;
+        let Scratch { line, keys, names } = s;
         line.clear();
-        message.clear();
-        event_fields.clear();
-        span_fields.clear();
-        context.clear();
         keys.clear();
         names.clear();
 
         let normalized = event.normalized_metadata();
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
 
-        // Event fields first: they win over span fields of the same name.
+        line.extend_from_slice(b"{\"timestamp\":\"");
+        timestamp::write_now(line);
+        line.extend_from_slice(b"\",\"level\":");
+        line.extend_from_slice(level_json(meta.level()));
+        line.extend_from_slice(b",\"target\":");
+        json::write_str(line, meta.target());
+        if self.location {
+            if let (Some(file), Some(n)) = (meta.file(), meta.line()) {
+                line.extend_from_slice(b",\"location\":\"");
+                json::escape_into(line, file);
+                line.push(b':');
+                json::write_u64(line, n.into());
+                line.push(b'"');
+            }
+        }
+        line.extend_from_slice(&self.static_fields);
+
         let mut visitor = EventVisitor {
-            out: event_fields,
-            message,
+            out: line,
             keys,
             names,
             has_message: false,
@@ -329,9 +332,10 @@ impl<W> JsonLogLayer<W> {
             redactor: self.redactor.as_deref(),
         };
         event.record(&mut visitor);
-        let has_message = visitor.has_message;
+        if !visitor.has_message {
+            line.extend_from_slice(b",\"message\":\"\"");
+        }
 
-        // Spans, innermost first: fields (inner wins), context keys (nearest wins), invocation.
         let spans: SmallVec<[SpanRef<'_, S>; 16]> = ctx
             .event_scope(event)
             .map(|scope| scope.collect())
@@ -350,8 +354,8 @@ impl<W> JsonLogLayer<W> {
             // kept, under a unique key.
             for (name, bit, key, key_bit, value) in fields.entries() {
                 if names.insert(name, bit) {
-                    keys.write_unique_key_with_bit(span_fields, key, key_bit);
-                    span_fields.extend_from_slice(value);
+                    keys.write_unique_key_with_bit(line, key, key_bit);
+                    line.extend_from_slice(value);
                 }
             }
             for key in CONTEXT_KEYS {
@@ -360,38 +364,14 @@ impl<W> JsonLogLayer<W> {
                 }
                 if let Some(value) = fields.context(key) {
                     found[key as usize] = true;
-                    json::write_key(context, key.name());
-                    context.extend_from_slice(value);
+                    json::write_key(line, key.name());
+                    line.extend_from_slice(value);
                 }
             }
             if cold_start.is_none() {
                 cold_start = fields.invocation;
             }
         }
-
-        line.extend_from_slice(b"{\"timestamp\":\"");
-        timestamp::write_now(line);
-        line.extend_from_slice(b"\",\"level\":");
-        line.extend_from_slice(level_json(meta.level()));
-        line.extend_from_slice(b",\"message\":");
-        if has_message {
-            line.extend_from_slice(message);
-        } else {
-            line.extend_from_slice(b"\"\"");
-        }
-        line.extend_from_slice(b",\"target\":");
-        json::write_str(line, meta.target());
-        if self.location {
-            if let (Some(file), Some(n)) = (meta.file(), meta.line()) {
-                line.extend_from_slice(b",\"location\":\"");
-                json::escape_into(line, file);
-                line.push(b':');
-                json::write_u64(line, n.into());
-                line.push(b'"');
-            }
-        }
-        line.extend_from_slice(&self.static_fields);
-        line.extend_from_slice(context);
         if let Some(cold) = cold_start {
             line.extend_from_slice(b",\"cold_start\":");
             json::write_bool(line, cold);
@@ -409,8 +389,6 @@ impl<W> JsonLogLayer<W> {
             }
             line.push(b']');
         }
-        line.extend_from_slice(event_fields);
-        line.extend_from_slice(span_fields);
         line.extend_from_slice(b"}\n");
     }
 }
