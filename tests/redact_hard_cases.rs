@@ -181,6 +181,15 @@ fn look_alikes_stay() {
 }
 
 #[test]
+fn a_digits_x_domain_is_an_email_unless_it_is_an_image_suffix() {
+    // Found by the planted-secret property test: `000x.com` looked like `@2x.png`.
+    let r = Redactor::default();
+    assert_eq!(r.redact(" A.AAAAA@000x.com "), " [REDACTED:email] ");
+    assert_eq!(r.redact("mail 1@2x.co.uk now"), "mail [REDACTED:email] now");
+    assert_eq!(r.redact("logo@3x.PNG"), "logo@3x.PNG");
+}
+
+#[test]
 fn fake_markers_shield_nothing() {
     let r = Redactor::default();
     assert_eq!(

@@ -422,12 +422,19 @@ fn email(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
         return None;
     }
     let domain = &b[at + 1..r.end];
-    let first_label = domain.split(|&c| c == b'.').next().unwrap_or_default();
+    let mut labels = domain.split(|&c| c == b'.');
+    let first_label = labels.next().unwrap_or_default();
+    let rest: Vec<&[u8]> = labels.collect();
+    // An image density suffix is `<digits>x.<image extension>`, nothing else: a domain such as
+    // `000x.com` is a real one.
+    const IMAGE: [&[u8]; 7] = [b"png", b"jpg", b"jpeg", b"gif", b"webp", b"svg", b"avif"];
     if first_label.len() >= 2
         && first_label.ends_with(b"x")
         && first_label[..first_label.len() - 1]
             .iter()
             .all(u8::is_ascii_digit)
+        && rest.len() == 1
+        && IMAGE.iter().any(|ext| rest[0].eq_ignore_ascii_case(ext))
     {
         return None; // icon@2x.png
     }
