@@ -23,6 +23,8 @@ struct Entry {
     bit: u64,
     /// Bloom bit of `key`.
     key_bit: u64,
+    /// Where `,"key":` starts in the buffer: `kstart..end` is the whole pair, ready to copy.
+    kstart: u32,
     start: u32,
     end: u32,
 }
@@ -46,19 +48,16 @@ impl SpanFields {
         self.context[key as usize].map(|(s, e)| &self.buf[s as usize..e as usize])
     }
 
-    /// Each field as (name, name bit, key, key bit, JSON value).
+    /// Each field as (name, name bit, key, key bit, `,"key":value`, value).
     #[inline]
-    pub(crate) fn entries(
-        &self,
-    ) -> impl Iterator<Item = (&'static str, u64, &'static str, u64, &[u8])> + '_ {
-        self.entries.iter().map(|e| {
-            (
-                e.name,
-                e.bit,
-                e.key,
-                e.key_bit,
-                &self.buf[e.start as usize..e.end as usize],
-            )
+    pub(crate) fn entries(&self) -> impl Iterator<Item = SpanEntry<'_>> + '_ {
+        self.entries.iter().map(|e| SpanEntry {
+            name: e.name,
+            bit: e.bit,
+            key: e.key,
+            key_bit: e.key_bit,
+            pair: &self.buf[e.kstart as usize..e.end as usize],
+            value: &self.buf[e.start as usize..e.end as usize],
         })
     }
 
@@ -84,13 +83,23 @@ impl SpanFields {
         self.buf.len() as u32
     }
 
-    fn finish_value(&mut self, name: &'static str, start: u32, lambda_runtime: bool) {
-        let end = self.buf.len() as u32;
-        let context = match (lambda_runtime, name) {
+    /// The context key a span field sets, if any.
+    fn context_of(name: &str, lambda_runtime: bool) -> Option<ContextKey> {
+        match (lambda_runtime, name) {
             (true, "requestId") => Some(ContextKey::FunctionRequestId),
             (true, "xrayTraceId") => Some(ContextKey::XrayTraceId),
             _ => keys::context_key(name),
-        };
+        }
+    }
+
+    fn finish_value(
+        &mut self,
+        name: &'static str,
+        kstart: u32,
+        start: u32,
+        context: Option<ContextKey>,
+    ) {
+        let end = self.buf.len() as u32;
         if let Some(c) = context {
             self.context[c as usize] = Some((start, end));
             return;
@@ -108,6 +117,7 @@ impl SpanFields {
             } else {
                 keys::bit(key)
             },
+            kstart,
             start,
             end,
         });
@@ -118,7 +128,7 @@ impl SpanFields {
         let live: usize = self
             .entries
             .iter()
-            .map(|e| (e.end - e.start) as usize)
+            .map(|e| (e.end - e.kstart) as usize)
             .sum::<usize>()
             + self
                 .context
@@ -131,9 +141,10 @@ impl SpanFields {
         }
         let mut buf = Vec::with_capacity(live);
         for e in &mut self.entries {
-            let start = buf.len() as u32;
-            buf.extend_from_slice(&self.buf[e.start as usize..e.end as usize]);
-            (e.start, e.end) = (start, buf.len() as u32);
+            let kstart = buf.len() as u32;
+            buf.extend_from_slice(&self.buf[e.kstart as usize..e.end as usize]);
+            let shift = e.start - e.kstart;
+            (e.kstart, e.start, e.end) = (kstart, kstart + shift, buf.len() as u32);
         }
         for range in self.context.iter_mut().flatten() {
             let start = buf.len() as u32;
@@ -142,6 +153,17 @@ impl SpanFields {
         }
         self.buf = buf;
     }
+}
+
+/// One span field as the line writer needs it.
+pub(crate) struct SpanEntry<'a> {
+    pub(crate) name: &'static str,
+    pub(crate) bit: u64,
+    pub(crate) key: &'static str,
+    pub(crate) key_bit: u64,
+    /// `,"key":value`.
+    pub(crate) pair: &'a [u8],
+    pub(crate) value: &'a [u8],
 }
 
 /// `Attributes` and `Record` both record into a visitor.
@@ -181,9 +203,17 @@ impl SpanVisitor<'_> {
         let context = keys::context_key(name).is_some()
             || (self.lambda_runtime && matches!(name, "requestId" | "xrayTraceId"));
         let policy = Policy::for_field(self.redactor, name, context);
+        let kstart = self.fields.start_value();
+        let context_key = SpanFields::context_of(name, self.lambda_runtime);
+        if context_key.is_none() {
+            // `,"key":` is stored with the value, so a line copies the pair in one go.
+            self.fields.buf.push(b',');
+            json::write_str(&mut self.fields.buf, keys::user_key(name));
+            self.fields.buf.push(b':');
+        }
         let start = self.fields.start_value();
         redacting::write(&mut self.fields.buf, value, policy);
-        self.fields.finish_value(name, start, self.lambda_runtime);
+        self.fields.finish_value(name, kstart, start, context_key);
     }
 }
 
@@ -266,7 +296,7 @@ impl KeySet {
         bit: u64,
     ) {
         if self.insert(key, bit) {
-            json::write_key(out, key);
+            write_static_key(out, key);
             return;
         }
         let mut n = 2u32;
@@ -281,6 +311,40 @@ impl KeySet {
         };
         json::write_key(out, &made_up);
         self.made_up.push(made_up);
+    }
+}
+
+/// `,"key":` rendered (escaped) once per key and thread, keyed by the `'static` name's address.
+type RenderedKey = Option<(usize, usize, Box<[u8]>)>;
+
+thread_local! {
+    static RENDERED: std::cell::RefCell<[RenderedKey; 256]> =
+        const { std::cell::RefCell::new([const { None }; 256]) };
+}
+
+/// Writes `"key":` like [`json::write_key`], from a per-thread cache of rendered keys: field
+/// names are `'static`, so each is escaped once, not once per line.
+#[inline]
+fn write_static_key(out: &mut Vec<u8>, key: &'static str) {
+    let (p, l) = (key.as_ptr() as usize, key.len());
+    let slot = ((p ^ l.rotate_left(32)) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) as usize
+        >> (usize::BITS - 8);
+    let comma = out.last() != Some(&b'{');
+    let done = RENDERED.try_with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let entry = &mut cache[slot];
+        if !matches!(entry, Some((ep, el, _)) if (*ep, *el) == (p, l)) {
+            let mut rendered = vec![b','];
+            json::write_str(&mut rendered, key);
+            rendered.push(b':');
+            *entry = Some((p, l, rendered.into_boxed_slice()));
+        }
+        if let Some((_, _, rendered)) = entry {
+            out.extend_from_slice(if comma { rendered } else { &rendered[1..] });
+        }
+    });
+    if done.is_err() {
+        json::write_key(out, key);
     }
 }
 

@@ -352,10 +352,15 @@ impl<W> JsonLogLayer<W> {
             };
             // Hidden by an event field or an inner span's field of the same name; otherwise
             // kept, under a unique key.
-            for (name, bit, key, key_bit, value) in fields.entries() {
-                if names.insert(name, bit) {
-                    keys.write_unique_key_with_bit(line, key, key_bit);
-                    line.extend_from_slice(value);
+            for e in fields.entries() {
+                if !names.insert(e.name, e.bit) {
+                    continue;
+                }
+                if keys.insert(e.key, e.key_bit) {
+                    line.extend_from_slice(e.pair);
+                } else {
+                    keys.write_unique_key_with_bit(line, e.key, e.key_bit);
+                    line.extend_from_slice(e.value);
                 }
             }
             for key in CONTEXT_KEYS {
