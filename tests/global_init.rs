@@ -1,34 +1,14 @@
 //! `install()` takes over the process: global subscriber, `log` bridge, panic hook. One test per
 //! binary, because all three are process-global.
 
-use std::io;
-use std::sync::{Arc, Mutex};
-
 use serde_json::{Map, Value};
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Capture {
-        self.clone()
-    }
-}
+/// Lines in memory: the `MakeWriter` instrument ships for tests.
+type Capture = instrument::testing::LogBuffer;
 
 fn lines(capture: &Capture) -> Vec<Map<String, Value>> {
-    String::from_utf8(capture.0.lock().unwrap().clone())
-        .unwrap()
+    capture
+        .contents()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
         .collect()

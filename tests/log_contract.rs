@@ -3,37 +3,17 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::io;
-use std::sync::{Arc, Mutex};
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::{json, Map, Value};
 
-/// A `MakeWriter` collecting lines in memory.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
+/// Lines in memory: the `MakeWriter` instrument ships for tests.
+type Capture = instrument::testing::LogBuffer;
 
-impl io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Capture {
-        self.clone()
-    }
-}
-
-impl Capture {
-    /// Every line, parsed strictly: a duplicate key anywhere fails the test.
-    fn lines(&self) -> Vec<Map<String, Value>> {
-        let bytes = self.0.lock().unwrap().clone();
-        let text = String::from_utf8(bytes).expect("UTF-8 output");
+/// Every line, parsed strictly: a duplicate key anywhere fails the test.
+fn log_lines(capture: &Capture) -> Vec<Map<String, Value>> {
+    {
+        let text = capture.contents();
         assert!(
             text.is_empty() || text.ends_with('\n'),
             "last line unterminated"
@@ -94,7 +74,7 @@ fn run_with(
     let (subscriber, guard) = configure(builder).build().expect("valid config");
     tracing::subscriber::with_default(subscriber, f);
     guard.flush();
-    capture.lines()
+    log_lines(&capture)
 }
 
 fn run(f: impl FnOnce()) -> Vec<Map<String, Value>> {
