@@ -4,9 +4,6 @@
 //! In its own binary: tracing caches callsite interest process-wide, and the scoped subscribers
 //! of concurrent tests in the same process would blur what "disabled" means.
 
-use std::io;
-use std::sync::{Arc, Mutex};
-
 use instrument::track_performance;
 
 #[derive(Debug)]
@@ -33,25 +30,8 @@ async fn reserve_async() -> bool {
     !tracing::Span::current().is_disabled()
 }
 
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Lines {
-    type Writer = Lines;
-    fn make_writer(&'a self) -> Lines {
-        self.clone()
-    }
-}
+/// JSON lines in memory: the `MakeWriter` instrument ships for tests.
+type Lines = instrument::testing::LogBuffer;
 
 /// What the instrument subscriber is with metrics off: the registry and the JSON log layer
 /// behind its per-layer filter.
@@ -74,11 +54,11 @@ fn check_untracked(lines: &Lines) {
     assert!(reserve(9).is_err());
     assert!(!futures::executor::block_on(reserve_async()));
     // No completion line for the error: the call was not tracked at all.
-    assert!(lines.0.lock().unwrap().is_empty());
+    assert!(lines.contents().is_empty());
 
     // A WARN-level tracked function is still tracked and logged.
     assert!(important());
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let text = lines.contents();
     let parsed: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

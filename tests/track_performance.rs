@@ -1351,7 +1351,7 @@ fn calls_are_counted_when_the_log_level_is_warn() {
         assert!(closed.latency() >= 0.0);
     }
     // The log only has the WARN completion lines of the errors.
-    let lines = lines.parsed();
+    let lines = parsed(&lines);
     assert_eq!(lines.len(), 6, "{lines:#?}");
     for line in &lines {
         assert_eq!(line["level"], "WARN");
@@ -1374,7 +1374,7 @@ fn completion_line_through_the_json_log_layer() {
         let _ = reserve_ticket(9);
         let _ = load(true);
     });
-    let lines = lines.parsed();
+    let lines = parsed(&lines);
     assert_eq!(lines.len(), 2, "{lines:#?}");
     let line = &lines[0];
     assert_eq!(line["level"], "WARN");
@@ -1389,31 +1389,13 @@ fn completion_line_through_the_json_log_layer() {
     assert_eq!(lines[1]["error"]["message"], "nothing to load");
 }
 
-/// A `MakeWriter` collecting JSON lines.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
+/// JSON lines in memory: the `MakeWriter` instrument ships for tests.
+type Lines = instrument::testing::LogBuffer;
 
-impl io::Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Lines {
-    type Writer = Lines;
-    fn make_writer(&'a self) -> Lines {
-        self.clone()
-    }
-}
-
-impl Lines {
-    fn parsed(&self) -> Vec<Value> {
-        String::from_utf8(self.0.lock().unwrap().clone())
-            .unwrap()
+fn parsed(lines: &Lines) -> Vec<Value> {
+    {
+        lines
+            .contents()
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
             .collect()
