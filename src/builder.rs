@@ -1,4 +1,4 @@
-use std::io::{self, Write};
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -160,19 +160,25 @@ where
         if !config.redact {
             return Ok(None);
         }
-        let rules = self.redaction.clone().unwrap_or_default();
-        let rules = match &self.env {
-            Some(lookup) => rules.with_env(|name| lookup(name)),
-            None => rules.with_env(|name| std::env::var(name).ok()),
-        };
-        if rules == RedactConfig::default() {
-            // Compiled once per process and shared.
-            static DEFAULT: std::sync::OnceLock<Arc<Redactor>> = std::sync::OnceLock::new();
-            return Ok(Some(
+        // The default rules are compiled once per process and shared.
+        static DEFAULT: std::sync::OnceLock<Arc<Redactor>> = std::sync::OnceLock::new();
+        let shared = || {
+            Ok(Some(
                 DEFAULT
                     .get_or_init(|| Arc::new(Redactor::default()))
                     .clone(),
-            ));
+            ))
+        };
+        let var = |name: &str| match &self.env {
+            Some(lookup) => lookup(name),
+            None => std::env::var(name).ok(),
+        };
+        if self.redaction.is_none() && REDACT_VARIABLES.iter().all(|name| var(name).is_none()) {
+            return shared();
+        }
+        let rules = self.redaction.clone().unwrap_or_default().with_env(var);
+        if rules == RedactConfig::default() {
+            return shared();
         }
         Ok(Some(Arc::new(
             Redactor::new(&rules).map_err(InitError::Redact)?,
@@ -243,11 +249,13 @@ where
         let mut metrics = None;
         let emf_layer = match sink {
             Some(sink) => {
-                let mut emf = EmfLayer::builder(sink)
+                let mut emf = EmfLayer::builder_shared(sink)
                     .redactor(redactor)
-                    .namespace(config.namespace.as_deref().unwrap_or("instrument"))
                     .lambda(config.lambda.clone())
                     .cold_start(cold_start);
+                if let Some(namespace) = &config.namespace {
+                    emf = emf.namespace(namespace.as_str());
+                }
                 if let Some(service) = &config.service {
                     emf = emf.dimension("service", service);
                 }
@@ -276,9 +284,7 @@ where
         let guard = Guard {
             flushers: Arc::new(Flushers {
                 metrics,
-                writer: Box::new(move || {
-                    let _ = make_writer.make_writer().flush();
-                }),
+                writer: make_writer,
                 max_level,
             }),
         };
@@ -315,6 +321,13 @@ where
         Ok(guard)
     }
 }
+
+/// The variables [`RedactConfig::with_env`] reads.
+const REDACT_VARIABLES: [&str; 3] = [
+    "INSTRUMENT_REDACT_HASH_KEY",
+    "INSTRUMENT_REDACT_DISABLE",
+    "INSTRUMENT_REDACT_KEYS",
+];
 
 /// Shares one `MakeWriter` between the layer and the guard that flushes it.
 struct SharedWriter<W>(Arc<W>);

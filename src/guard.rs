@@ -21,8 +21,8 @@ impl std::fmt::Debug for Guard {
 pub(crate) struct Flushers {
     /// The metrics layer, if metrics are on.
     pub(crate) metrics: Option<instrument_emf::EmfHandle>,
-    /// Flushes the log writer.
-    pub(crate) writer: Box<dyn Fn() + Send + Sync>,
+    /// The log writer (the same `Arc` the log layer writes through).
+    pub(crate) writer: Arc<dyn FlushWriter>,
     /// The most verbose level the log filter lets through.
     pub(crate) max_level: tracing_core::LevelFilter,
 }
@@ -33,7 +33,7 @@ impl Flushers {
         if let Some(metrics) = &self.metrics {
             metrics.flush();
         }
-        (self.writer)();
+        self.writer.flush_writer();
     }
 
     /// Stops the metrics interval flush, then flushes everything.
@@ -41,7 +41,21 @@ impl Flushers {
         if let Some(metrics) = &self.metrics {
             metrics.shutdown();
         }
-        (self.writer)();
+        self.writer.flush_writer();
+    }
+}
+
+/// A `MakeWriter` whose writers can be flushed from the guard.
+pub(crate) trait FlushWriter: Send + Sync {
+    fn flush_writer(&self);
+}
+
+impl<W> FlushWriter for W
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync,
+{
+    fn flush_writer(&self) {
+        let _ = std::io::Write::flush(&mut self.make_writer());
     }
 }
 

@@ -8,6 +8,7 @@
 //! Every value is validated; a bad one is a [`ConfigError`] that names the variable (or the builder
 //! setting), the value, and what would have been accepted.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -113,7 +114,7 @@ pub struct Config {
     /// Environment name, if configured.
     pub environment: Option<String>,
     /// Log filter directives in `EnvFilter` syntax (already validated).
-    pub log_directives: String,
+    pub log_directives: Cow<'static, str>,
     /// Where `log_directives` came from.
     pub log_directives_source: Source,
     /// The cap `AWS_LAMBDA_LOG_LEVEL` puts on the log level, if set.
@@ -127,7 +128,7 @@ pub struct Config {
     /// Whether PII redaction is on.
     pub redact: bool,
     /// The CloudWatch agent endpoint (`AWS_EMF_AGENT_ENDPOINT`).
-    pub agent_endpoint: String,
+    pub agent_endpoint: Cow<'static, str>,
     /// Lambda's environment, when running in Lambda (`AWS_LAMBDA_FUNCTION_NAME` set).
     pub lambda: Option<LambdaEnvironment>,
 }
@@ -216,9 +217,9 @@ impl Config {
                         value: v.clone(),
                         expected: LEVELS.into(),
                     })?;
-                    (source, level_name(level).into())
+                    (source, Cow::Borrowed(level_name(level)))
                 } else {
-                    (Source::Code("default"), "info".into())
+                    (Source::Code("default"), Cow::Borrowed("info"))
                 }
             }
         };
@@ -289,12 +290,14 @@ impl Config {
             },
         };
 
-        let agent_endpoint =
-            var("AWS_EMF_AGENT_ENDPOINT").unwrap_or_else(|| "tcp://127.0.0.1:25888".into());
+        let agent_endpoint: Cow<'static, str> = match var("AWS_EMF_AGENT_ENDPOINT") {
+            Some(v) => Cow::Owned(v),
+            None => Cow::Borrowed("tcp://127.0.0.1:25888"),
+        };
         if !(agent_endpoint.starts_with("tcp://") || agent_endpoint.starts_with("udp://")) {
             return Err(ConfigError {
                 origin: Source::Variable("AWS_EMF_AGENT_ENDPOINT".into()),
-                value: agent_endpoint,
+                value: agent_endpoint.into_owned(),
                 expected: "tcp://host:port or udp://host:port".into(),
             });
         }
@@ -324,27 +327,36 @@ impl Config {
     /// let _filter = config.log_filter();
     /// ```
     pub fn log_filter(&self) -> crate::filter::LogFilter {
+        let cap = self.lambda_log_cap.unwrap_or(LevelFilter::TRACE);
+        if let Some(level) = parse_level(&self.log_directives) {
+            return crate::filter::LogFilter::level(level, cap);
+        }
         let directives = EnvFilter::builder()
             .with_default_directive(LevelFilter::OFF.into())
             .parse_lossy(&self.log_directives);
-        crate::filter::LogFilter::new(
-            directives,
-            self.lambda_log_cap.unwrap_or(LevelFilter::TRACE),
-        )
+        crate::filter::LogFilter::new(directives, cap)
     }
 }
 
 /// Parses a level name, case-insensitive, with the Powertools/Python aliases.
 pub(crate) fn parse_level(s: &str) -> Option<LevelFilter> {
-    Some(match s.trim().to_ascii_lowercase().as_str() {
-        "trace" => LevelFilter::TRACE,
-        "debug" => LevelFilter::DEBUG,
-        "info" => LevelFilter::INFO,
-        "warn" | "warning" => LevelFilter::WARN,
-        "error" | "critical" | "fatal" => LevelFilter::ERROR,
-        "off" | "none" => LevelFilter::OFF,
-        _ => return None,
-    })
+    const NAMES: [(&str, LevelFilter); 10] = [
+        ("trace", LevelFilter::TRACE),
+        ("debug", LevelFilter::DEBUG),
+        ("info", LevelFilter::INFO),
+        ("warn", LevelFilter::WARN),
+        ("warning", LevelFilter::WARN),
+        ("error", LevelFilter::ERROR),
+        ("critical", LevelFilter::ERROR),
+        ("fatal", LevelFilter::ERROR),
+        ("off", LevelFilter::OFF),
+        ("none", LevelFilter::OFF),
+    ];
+    let s = s.trim();
+    NAMES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(s))
+        .map(|&(_, level)| level)
 }
 
 fn level_name(level: LevelFilter) -> &'static str {
@@ -360,7 +372,11 @@ fn level_name(level: LevelFilter) -> &'static str {
 
 /// Validates a level or a directive string. With `strict`, a lone word must be a level: for
 /// `INSTRUMENT_LOG_LEVEL=loud` a typo is far likelier than a target named `loud`.
-fn parse_directives(source: Source, value: &str, strict: bool) -> Result<String, ConfigError> {
+fn parse_directives(
+    source: Source,
+    value: &str,
+    strict: bool,
+) -> Result<Cow<'static, str>, ConfigError> {
     let err = |expected: String| ConfigError {
         origin: source.clone(),
         value: value.to_string(),
@@ -368,7 +384,7 @@ fn parse_directives(source: Source, value: &str, strict: bool) -> Result<String,
     };
     let trimmed = value.trim();
     if let Some(level) = parse_level(trimmed) {
-        return Ok(level_name(level).to_string());
+        return Ok(Cow::Borrowed(level_name(level)));
     }
     if strict && !trimmed.contains(['=', ',', '[']) {
         return Err(err(DIRECTIVES.into()));
@@ -401,7 +417,7 @@ fn parse_directives(source: Source, value: &str, strict: bool) -> Result<String,
     EnvFilter::builder()
         .parse(&normalised)
         .map_err(|e| err(format!("{DIRECTIVES} ({e})")))?;
-    Ok(normalised)
+    Ok(Cow::Owned(normalised))
 }
 
 fn parse_switch(

@@ -23,9 +23,19 @@ use crate::lambda::RUNTIME_INVOKE_SPAN;
 /// ```
 #[derive(Debug)]
 pub struct LogFilter {
-    directives: EnvFilter,
+    directives: Directives,
     cap: LevelFilter,
     most_verbose: LevelFilter,
+}
+
+/// What decides a line: one level for everything (the usual `info`, nothing to parse or
+/// match per target), or `EnvFilter` directives.
+#[derive(Debug)]
+enum Directives {
+    Level(LevelFilter),
+    // Boxed: an `EnvFilter` is over a kilobyte, and the filter is moved several times while a
+    // subscriber is assembled.
+    Env(Box<EnvFilter>),
 }
 
 impl LogFilter {
@@ -35,9 +45,26 @@ impl LogFilter {
             tracing_subscriber::Layer::<tracing_subscriber::Registry>::max_level_hint(&directives)
                 .unwrap_or(LevelFilter::TRACE);
         LogFilter {
-            directives,
+            directives: Directives::Env(Box::new(directives)),
             cap,
             most_verbose: hint.min(cap),
+        }
+    }
+
+    /// Lines at `level` or less verbose, for every target, with nothing more verbose than
+    /// `cap` let through: what `EnvFilter::new("info")` does, without building one.
+    ///
+    /// ```
+    /// use instrument_core::filter::LogFilter;
+    /// use tracing_subscriber::filter::LevelFilter;
+    /// let filter = LogFilter::level(LevelFilter::INFO, LevelFilter::TRACE);
+    /// assert_eq!(filter.most_verbose(), LevelFilter::INFO);
+    /// ```
+    pub fn level(level: LevelFilter, cap: LevelFilter) -> Self {
+        LogFilter {
+            directives: Directives::Level(level),
+            cap,
+            most_verbose: level.min(cap),
         }
     }
 
@@ -65,7 +92,11 @@ where
         if is_context_span(meta) {
             return true;
         }
-        self.cap >= *meta.level() && Filter::<S>::enabled(&self.directives, meta, cx)
+        self.cap >= *meta.level()
+            && match &self.directives {
+                Directives::Level(level) => level >= meta.level(),
+                Directives::Env(env) => Filter::<S>::enabled(&**env, meta, cx),
+            }
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
@@ -75,11 +106,18 @@ where
         if self.cap < *meta.level() {
             return Interest::never();
         }
-        Filter::<S>::callsite_enabled(&self.directives, meta)
+        match &self.directives {
+            Directives::Level(level) if level >= meta.level() => Interest::always(),
+            Directives::Level(_) => Interest::never(),
+            Directives::Env(env) => Filter::<S>::callsite_enabled(&**env, meta),
+        }
     }
 
     fn event_enabled(&self, event: &Event<'_>, cx: &Context<'_, S>) -> bool {
-        Filter::<S>::event_enabled(&self.directives, event, cx)
+        match &self.directives {
+            Directives::Level(_) => true,
+            Directives::Env(env) => Filter::<S>::event_enabled(&**env, event, cx),
+        }
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
@@ -93,7 +131,9 @@ where
         id: &tracing_core::span::Id,
         ctx: Context<'_, S>,
     ) {
-        Filter::<S>::on_new_span(&self.directives, attrs, id, ctx)
+        if let Directives::Env(env) = &self.directives {
+            Filter::<S>::on_new_span(&**env, attrs, id, ctx)
+        }
     }
 
     fn on_record(
@@ -102,18 +142,26 @@ where
         values: &tracing_core::span::Record<'_>,
         ctx: Context<'_, S>,
     ) {
-        Filter::<S>::on_record(&self.directives, id, values, ctx)
+        if let Directives::Env(env) = &self.directives {
+            Filter::<S>::on_record(&**env, id, values, ctx)
+        }
     }
 
     fn on_enter(&self, id: &tracing_core::span::Id, ctx: Context<'_, S>) {
-        Filter::<S>::on_enter(&self.directives, id, ctx)
+        if let Directives::Env(env) = &self.directives {
+            Filter::<S>::on_enter(&**env, id, ctx)
+        }
     }
 
     fn on_exit(&self, id: &tracing_core::span::Id, ctx: Context<'_, S>) {
-        Filter::<S>::on_exit(&self.directives, id, ctx)
+        if let Directives::Env(env) = &self.directives {
+            Filter::<S>::on_exit(&**env, id, ctx)
+        }
     }
 
     fn on_close(&self, id: tracing_core::span::Id, ctx: Context<'_, S>) {
-        Filter::<S>::on_close(&self.directives, id, ctx)
+        if let Directives::Env(env) = &self.directives {
+            Filter::<S>::on_close(&**env, id, ctx)
+        }
     }
 }

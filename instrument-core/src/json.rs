@@ -37,17 +37,53 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 #[inline]
 pub fn escape_into(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    match first_candidate(bytes) {
+        None => out.extend_from_slice(bytes),
+        Some(i) => {
+            out.extend_from_slice(&bytes[..i]);
+            escape_from(out, &bytes[i..]);
+        }
+    }
+}
+
+/// Where escaping might start: `None` when no byte of `bytes` needs it (the usual case, decided
+/// eight bytes at a time, the last partial word by an overlapping load), else a position at or
+/// before the first byte that does.
+#[inline]
+fn first_candidate(bytes: &[u8]) -> Option<usize> {
+    let n = bytes.len();
+    if n < 8 {
+        return bytes.iter().position(|&b| ESCAPE[b as usize] != 0);
+    }
+    let mut i = 0;
+    while i + 8 <= n {
+        if may_need_escape(word_at(bytes, i)) {
+            return Some(i);
+        }
+        i += 8;
+    }
+    if i < n && may_need_escape(word_at(bytes, n - 8)) {
+        return Some(n - 8);
+    }
+    None
+}
+
+#[inline]
+fn word_at(bytes: &[u8], i: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[i..i + 8]);
+    u64::from_le_bytes(word)
+}
+
+/// The escaping loop proper, for text known to need (or likely to need) escaping.
+fn escape_from(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        // Eight bytes at a time while none of them needs escaping (the usual case).
-        if let Some(chunk) = bytes.get(i..i + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            if !may_need_escape(u64::from_le_bytes(word)) {
-                i += 8;
-                continue;
-            }
+        // Eight bytes at a time while none of them needs escaping.
+        if i + 8 <= bytes.len() && !may_need_escape(word_at(bytes, i)) {
+            i += 8;
+            continue;
         }
         let b = bytes[i];
         let esc = ESCAPE[b as usize];
@@ -202,18 +238,21 @@ mod tests {
 
     #[test]
     fn escaping_agrees_with_serde_json_at_every_offset() {
-        // Special bytes at every position relative to the 8-byte chunks.
+        // Special bytes at every position relative to the 8-byte chunks, in texts of every
+        // length around them (short texts and the overlapping last word take other paths).
         for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', 'é', '🦀', '\u{7f}'] {
-            for pos in 0..20 {
-                let mut text: String = "abcdefghijklmnopqrstu".chars().take(20).collect();
-                text.insert(pos, special);
-                let mut out = Vec::new();
-                write_str(&mut out, &text);
-                assert_eq!(
-                    String::from_utf8(out).unwrap(),
-                    serde_json::to_string(&text).unwrap(),
-                    "{text:?}"
-                );
+            for len in 0..=20 {
+                for pos in 0..=len {
+                    let mut text: String = "abcdefghijklmnopqrstu".chars().take(len).collect();
+                    text.insert(pos, special);
+                    let mut out = Vec::new();
+                    write_str(&mut out, &text);
+                    assert_eq!(
+                        String::from_utf8(out).unwrap(),
+                        serde_json::to_string(&text).unwrap(),
+                        "{text:?}"
+                    );
+                }
             }
         }
     }

@@ -87,12 +87,21 @@ impl Encoder {
     /// An encoder for `namespace` (an invalid namespace — empty, over 255 characters, not
     /// ASCII — is replaced by `instrument`, so documents stay valid).
     pub fn new(namespace: &str) -> Self {
+        Self::owned(namespace.to_string())
+    }
+
+    /// [`new`](Self::new) taking the namespace by value.
+    pub(crate) fn owned(namespace: String) -> Self {
         let valid = !namespace.trim().is_empty()
             && namespace.len() <= 255
             && namespace.bytes().all(|b| (0x20..0x7f).contains(&b))
             && !namespace.starts_with(':');
         Encoder {
-            namespace: if valid { namespace } else { "instrument" }.to_string(),
+            namespace: if valid {
+                namespace
+            } else {
+                "instrument".to_string()
+            },
             max_bytes: MAX_DOCUMENT_BYTES,
         }
     }

@@ -82,7 +82,8 @@ struct EmfSpan {
 #[must_use]
 pub struct EmfLayerBuilder {
     sink: Arc<dyn Sink>,
-    namespace: String,
+    /// `None`: `instrument`.
+    namespace: Option<String>,
     dimensions: Vec<(String, String)>,
     error_type_dimension: bool,
     max_error_types: usize,
@@ -111,7 +112,7 @@ impl EmfLayerBuilder {
 
     /// The CloudWatch namespace (default `instrument`).
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.namespace = namespace.into();
+        self.namespace = Some(namespace.into());
         self
     }
 
@@ -194,13 +195,14 @@ impl EmfLayerBuilder {
                 });
             Arc::new(ColdStart::new(&init))
         });
-        let encoder = Encoder::new(&self.namespace).with_max_bytes(self.sink.max_document_bytes());
+        let encoder = Encoder::owned(self.namespace.unwrap_or_default())
+            .with_max_bytes(self.sink.max_document_bytes());
         EmfLayer {
             shared: Arc::new(Shared {
                 aggregator,
                 encoder,
                 sink: self.sink,
-                dropped: Arc::new(Dropped::default()),
+                dropped: Dropped::default(),
                 root: OnceLock::new(),
                 cold: OnceLock::new(),
                 root_def,
@@ -338,7 +340,7 @@ struct Shared {
     aggregator: Aggregator,
     encoder: Encoder,
     sink: Arc<dyn Sink>,
-    dropped: Arc<Dropped>,
+    dropped: Dropped,
     /// The builder's dimensions; interned when the first span needs it.
     root_def: ContextDef,
     root: OnceLock<Arc<Context>>,
@@ -359,9 +361,21 @@ struct Shared {
 impl EmfLayer {
     /// Configures a layer writing to `sink`.
     pub fn builder(sink: impl Sink) -> EmfLayerBuilder {
+        Self::builder_shared(Arc::new(sink))
+    }
+
+    /// [`builder`](Self::builder) for a sink that is already shared.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use instrument_emf::{EmfLayer, MemorySink, Sink};
+    /// let sink: Arc<dyn Sink> = Arc::new(MemorySink::default());
+    /// let _layer = EmfLayer::builder_shared(sink).build_unfiltered();
+    /// ```
+    pub fn builder_shared(sink: Arc<dyn Sink>) -> EmfLayerBuilder {
         EmfLayerBuilder {
-            sink: Arc::new(sink),
-            namespace: "instrument".into(),
+            sink,
+            namespace: None,
             dimensions: Vec::new(),
             error_type_dimension: true,
             max_error_types: 25,

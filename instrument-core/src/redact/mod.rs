@@ -454,6 +454,10 @@ impl Redactor {
     /// assert_eq!(line, "ip [REDACTED:ipv4] ok");
     /// ```
     pub fn redact_with(&self, text: &str, mut sink: impl FnMut(&str)) -> bool {
+        if self.surely_clean(text) {
+            sink(text);
+            return false;
+        }
         let hits = self.find(text);
         if hits.is_empty() {
             sink(text);
@@ -515,7 +519,7 @@ impl Redactor {
 
     /// Whether `text` holds anything to redact.
     pub fn contains_pii(&self, text: &str) -> bool {
-        !self.find(text).is_empty()
+        !self.surely_clean(text) && !self.find(text).is_empty()
     }
 
     /// The key rule matching a field name (case-insensitive, in snake-case normal form), if any.
@@ -565,6 +569,27 @@ impl Redactor {
     }
 
     /// All validated, merged matches of `text`, in order.
+    /// Whether the prefilter alone rules out every match: no enabled built-in rule is
+    /// plausible, no `key=value` pair names a key rule, and there is no custom rule. The common
+    /// case for log text, decided in one pass with no hit list built.
+    #[inline]
+    fn surely_clean(&self, text: &str) -> bool {
+        if self.has_custom {
+            return false;
+        }
+        let b = text.as_bytes();
+        let want_kv = self.key_values_in_text && !self.keys.is_empty();
+        if self.builtin_mask == 0 && !want_kv {
+            return true;
+        }
+        let keys = &self.keys;
+        let mut key_value = false;
+        let flags = prefilter::scan(b, want_kv, |i| {
+            key_value = key_value || keys.key_value_at(b, i).is_some();
+        });
+        flags & self.builtin_mask == 0 && !key_value
+    }
+
     fn find(&self, text: &str) -> Hits {
         let mut hits = Hits::new();
         let b = text.as_bytes();
