@@ -68,13 +68,17 @@ impl SpanFields {
         values: &dyn RecordFields,
         lambda_runtime: bool,
         redactor: Option<&Redactor>,
-        completion: bool,
+        tracked: Tracked,
     ) {
+        if self.buf.capacity() == 0 {
+            // One allocation for a typical span's pairs instead of a series of regrowths.
+            self.buf.reserve(INITIAL_CAPACITY);
+        }
         values.record_into(&mut SpanVisitor {
             fields: self,
             lambda_runtime,
             redactor,
-            completion,
+            tracked,
         });
         self.compact_if_wasteful();
     }
@@ -155,6 +159,50 @@ impl SpanFields {
     }
 }
 
+/// Bytes reserved for a span's pairs when its first field is recorded.
+const INITIAL_CAPACITY: usize = 64;
+
+/// What a span's callsite says about `#[track_performance]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tracked {
+    /// Not a tracked call's span.
+    No,
+    /// A tracked call's span, recorded when it opens: its `function` value is the function's
+    /// name, written by the macro, and not scanned for PII.
+    Opening,
+    /// The completion of a tracked call: its outcome, latency and error type are on the
+    /// completion line already, and the span closes right after, so no other line can show
+    /// them: they are not serialised.
+    Completion,
+}
+
+/// Whether a callsite is a `#[track_performance]` span (it has the fields the macro declares).
+pub(crate) fn is_tracked_callsite(meta: &tracing_core::Metadata<'_>) -> bool {
+    let fields = meta.fields();
+    meta.is_span()
+        && fields.field("function").is_some()
+        && fields.field("outcome").is_some()
+        && fields.field("latency_ms").is_some()
+}
+
+/// The fields a tracked call records when it completes.
+pub(crate) fn is_completion_field(name: &str) -> bool {
+    matches!(name, "outcome" | "latency_ms" | "error_type")
+}
+
+/// Whether `values` holds nothing but completion fields (nothing for a log line to keep).
+pub(crate) fn only_completion_fields(values: &dyn RecordFields) -> bool {
+    struct Check(bool);
+    impl Visit for Check {
+        fn record_debug(&mut self, field: &Field, _: &dyn fmt::Debug) {
+            self.0 &= is_completion_field(field.name());
+        }
+    }
+    let mut check = Check(true);
+    values.record_into(&mut check);
+    check.0
+}
+
 /// One span field as the line writer needs it.
 pub(crate) struct SpanEntry<'a> {
     pub(crate) name: &'static str,
@@ -187,29 +235,25 @@ struct SpanVisitor<'a> {
     fields: &'a mut SpanFields,
     lambda_runtime: bool,
     redactor: Option<&'a Redactor>,
-    /// Recording the completion of a `#[track_performance]` call: its outcome, latency and
-    /// error type are on the completion line already, and the span closes right after, so no
-    /// other line can show them: they are not serialised.
-    completion: bool,
+    tracked: Tracked,
 }
 
 impl SpanVisitor<'_> {
     #[inline]
     fn value(&mut self, field: &Field, value: Value<'_>) {
         let name = field.name();
-        if self.completion && matches!(name, "outcome" | "latency_ms" | "error_type") {
+        if self.tracked == Tracked::Completion && is_completion_field(name) {
             return;
         }
-        let context = keys::context_key(name).is_some()
-            || (self.lambda_runtime && matches!(name, "requestId" | "xrayTraceId"));
-        let policy = Policy::for_field(self.redactor, name, context);
-        let kstart = self.fields.start_value();
         let context_key = SpanFields::context_of(name, self.lambda_runtime);
+        let exempt = context_key.is_some()
+            || (self.tracked == Tracked::Opening && name == "function" && value.is_str());
+        let policy = Policy::for_field(self.redactor, name, exempt);
+        let kstart = self.fields.start_value();
         if context_key.is_none() {
-            // `,"key":` is stored with the value, so a line copies the pair in one go.
-            self.fields.buf.push(b',');
-            json::write_str(&mut self.fields.buf, keys::user_key(name));
-            self.fields.buf.push(b':');
+            // `,"key":` is stored with the value, so a line copies the pair in one go (the
+            // buffer never ends in `{`, so the key gets its comma).
+            write_static_key(&mut self.fields.buf, keys::user_key(name));
         }
         let start = self.fields.start_value();
         redacting::write(&mut self.fields.buf, value, policy);

@@ -12,7 +12,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use crate::config::Config;
-use crate::fields::{EventVisitor, KeySet, RecordFields, SpanFields};
+use crate::fields::{self, EventVisitor, KeySet, RecordFields, SpanFields, Tracked};
 use crate::json;
 use crate::keys::{self, CONTEXT_KEYS};
 use crate::lambda::{self, ColdStart, InitializationType, LambdaEnvironment, RUNTIME_INVOKE_SPAN};
@@ -242,8 +242,15 @@ impl<W> JsonLogLayer<W> {
     {
         let meta = span.metadata();
         let lambda_runtime = meta.name() == RUNTIME_INVOKE_SPAN;
-        // A later record of a tracked call's span (it has `function`): its completion.
-        let completion = later && meta.fields().field("function").is_some();
+        let tracked = match (fields::is_tracked_callsite(meta), later) {
+            (false, _) => Tracked::No,
+            (true, false) => Tracked::Opening,
+            // A later record of a tracked call's span: its completion.
+            (true, true) => Tracked::Completion,
+        };
+        if tracked == Tracked::Completion && fields::only_completion_fields(values) {
+            return;
+        }
         let mut extensions = span.extensions_mut();
         let fresh = extensions.get_mut::<SpanFields>().is_none();
         if fresh {
@@ -252,7 +259,7 @@ impl<W> JsonLogLayer<W> {
         let Some(fields) = extensions.get_mut::<SpanFields>() else {
             return;
         };
-        fields.record(values, lambda_runtime, self.redactor.as_deref(), completion);
+        fields.record(values, lambda_runtime, self.redactor.as_deref(), tracked);
         if fields.invocation.is_some() || !lambda::is_invocation_callsite(meta) {
             return;
         }

@@ -32,6 +32,14 @@ pub(crate) enum Value<'v> {
     Error(&'v (dyn Error + 'static)),
 }
 
+impl Value<'_> {
+    /// Whether this is a plain string value.
+    #[inline]
+    pub(crate) fn is_str(&self) -> bool {
+        matches!(self, Value::Str(_))
+    }
+}
+
 /// What applies to one value.
 #[derive(Clone, Copy)]
 pub(crate) struct Policy<'r> {
