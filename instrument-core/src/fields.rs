@@ -7,6 +7,7 @@ use tracing_core::field::{Field, Visit};
 
 use smallvec::SmallVec;
 
+use crate::field_info::{field_info, FieldInfo};
 use crate::json;
 use crate::keys::{self, ContextKey};
 use crate::redact::Redactor;
@@ -87,18 +88,10 @@ impl SpanFields {
         self.buf.len() as u32
     }
 
-    /// The context key a span field sets, if any.
-    fn context_of(name: &str, lambda_runtime: bool) -> Option<ContextKey> {
-        match (lambda_runtime, name) {
-            (true, "requestId") => Some(ContextKey::FunctionRequestId),
-            (true, "xrayTraceId") => Some(ContextKey::XrayTraceId),
-            _ => keys::context_key(name),
-        }
-    }
-
     fn finish_value(
         &mut self,
         name: &'static str,
+        info: &FieldInfo,
         kstart: u32,
         start: u32,
         context: Option<ContextKey>,
@@ -109,18 +102,14 @@ impl SpanFields {
             return;
         }
         // A field recorded again replaces its earlier value.
-        self.entries.retain(|e| e.name != name);
-        let key = keys::user_key(name);
-        let bit = keys::bit(name);
+        if !self.entries.is_empty() {
+            self.entries.retain(|e| e.name != name);
+        }
         self.entries.push(Entry {
             name,
-            key,
-            bit,
-            key_bit: if std::ptr::eq(key, name) {
-                bit
-            } else {
-                keys::bit(key)
-            },
+            key: info.key,
+            bit: info.bit,
+            key_bit: info.key_bit,
             kstart,
             start,
             end,
@@ -245,19 +234,25 @@ impl SpanVisitor<'_> {
         if self.tracked == Tracked::Completion && is_completion_field(name) {
             return;
         }
-        let context_key = SpanFields::context_of(name, self.lambda_runtime);
+        let info = field_info(name, self.redactor);
+        let context_key = match (self.lambda_runtime, name) {
+            (true, "requestId") => Some(ContextKey::FunctionRequestId),
+            (true, "xrayTraceId") => Some(ContextKey::XrayTraceId),
+            _ => info.context,
+        };
         let exempt = context_key.is_some()
             || (self.tracked == Tracked::Opening && name == "function" && value.is_str());
-        let policy = Policy::for_field(self.redactor, name, exempt);
+        let policy = Policy::for_info(self.redactor, &info, exempt);
         let kstart = self.fields.start_value();
         if context_key.is_none() {
             // `,"key":` is stored with the value, so a line copies the pair in one go (the
             // buffer never ends in `{`, so the key gets its comma).
-            write_static_key(&mut self.fields.buf, keys::user_key(name));
+            write_static_key(&mut self.fields.buf, info.key);
         }
         let start = self.fields.start_value();
         redacting::write(&mut self.fields.buf, value, policy);
-        self.fields.finish_value(name, kstart, start, context_key);
+        self.fields
+            .finish_value(name, &info, kstart, start, context_key);
     }
 }
 
@@ -414,7 +409,7 @@ impl EventVisitor<'_> {
             // The first error is the line's `error` object; it hides no span field.
             self.has_error = true;
             json::write_key(self.out, "error");
-            let policy = Policy::for_field(self.redactor, name, false);
+            let policy = Policy::for_info(self.redactor, &field_info(name, self.redactor), false);
             return redacting::write(self.out, value, policy);
         }
         if name == "message" && !self.has_message {
@@ -430,19 +425,15 @@ impl EventVisitor<'_> {
         if self.skip_log_fields && name.starts_with("log.") {
             return;
         }
-        let context = keys::context_key(name);
-        let key = match context {
-            Some(c) => c.name(),
-            None => keys::user_key(name),
-        };
-        let bit = keys::bit(name);
-        self.names.insert(name, bit);
-        if std::ptr::eq(key, name) {
-            self.keys.write_unique_key_with_bit(self.out, key, bit);
-        } else {
-            self.keys.write_unique_key(self.out, key);
+        let info = field_info(name, self.redactor);
+        self.names.insert(name, info.bit);
+        match info.context {
+            Some(c) => self.keys.write_unique_key(self.out, c.name()),
+            None => self
+                .keys
+                .write_unique_key_with_bit(self.out, info.key, info.key_bit),
         }
-        let policy = Policy::for_field(self.redactor, name, context.is_some());
+        let policy = Policy::for_info(self.redactor, &info, info.context.is_some());
         redacting::write(self.out, value, policy);
     }
 }

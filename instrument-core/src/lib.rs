@@ -41,6 +41,7 @@ pub mod timestamp;
 pub mod tracked;
 pub mod writer;
 
+mod field_info;
 mod fields;
 pub mod keys;
 mod log_layer;

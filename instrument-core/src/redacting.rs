@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::error::Error;
 use std::fmt::{self, Write as _};
 
+use crate::field_info::FieldInfo;
 use crate::json;
 use crate::redact::{KeyMatch, Redactor};
 
@@ -51,57 +52,22 @@ pub(crate) struct Policy<'r> {
 }
 
 impl<'r> Policy<'r> {
-    /// The policy for a field called `name`; `exempt` fields (request IDs, trace IDs) are
+    /// The policy for a field with `info`; `exempt` fields (request IDs, trace IDs) are
     /// identifiers, never PII, and skip the scan.
     #[inline]
-    pub(crate) fn for_field(
-        redactor: Option<&'r Redactor>,
-        name: &'static str,
-        exempt: bool,
-    ) -> Self {
+    pub(crate) fn for_info(redactor: Option<&'r Redactor>, info: &FieldInfo, exempt: bool) -> Self {
         let redactor = if exempt { None } else { redactor };
         Policy {
             redactor,
-            key: redactor.and_then(|r| key_rule(r, name)),
+            key: redactor.and(info.key_rule),
             as_string: false,
         }
     }
 }
 
-/// (redactor, name pointer, name length) → the key rule that name matches.
-type KeyCacheEntry = (usize, usize, usize, Option<KeyMatch>);
-
 thread_local! {
     /// Reused for formatting `Debug`/`Display` values before they are scanned.
     static TEXT: RefCell<String> = const { RefCell::new(String::new()) };
-    /// Key-rule results per (redactor, field name), direct-mapped.
-    static KEYS: RefCell<[KeyCacheEntry; 128]> =
-        const { RefCell::new([(0, 0, 0, None); 128]) };
-}
-
-/// `redactor.key_rule(name)`, cached per thread: field names are `'static` callsite data, so
-/// the answer never changes.
-#[inline]
-fn key_rule(redactor: &Redactor, name: &'static str) -> Option<KeyMatch> {
-    let (r, p, l) = (
-        redactor as *const Redactor as usize,
-        name.as_ptr() as usize,
-        name.len(),
-    );
-    let slot = ((p ^ l.rotate_left(40) ^ r.rotate_left(20)) as u64)
-        .wrapping_mul(0x9e37_79b9_7f4a_7c15) as usize
-        >> (usize::BITS - 7);
-    KEYS.try_with(|cache| {
-        let mut cache = cache.borrow_mut();
-        let entry = &mut cache[slot];
-        if (entry.0, entry.1, entry.2) == (r, p, l) {
-            return entry.3;
-        }
-        let found = redactor.key_rule(name);
-        *entry = (r, p, l, found);
-        found
-    })
-    .unwrap_or_else(|_| redactor.key_rule(name))
 }
 
 /// Formats with the reusable thread-local buffer (or a fresh one when it is busy).
