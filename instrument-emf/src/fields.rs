@@ -86,6 +86,41 @@ impl CallsiteFacts {
     }
 }
 
+/// (callsite, relevant?) per thread, direct-mapped by the callsite's address.
+type RelevanceEntry = Option<(tracing_core::callsite::Identifier, bool)>;
+
+thread_local! {
+    static RELEVANCE: std::cell::RefCell<[RelevanceEntry; 64]> =
+        const { std::cell::RefCell::new([const { None }; 64]) };
+}
+
+impl CallsiteFacts {
+    /// `CallsiteFacts::of(meta).relevant`, cached per thread and callsite. A per-layer filter's
+    /// `enabled` runs for every span and event whatever the callsite's interest (the registry
+    /// needs each layer's verdict), so it must not walk the field list each time. Facts depend
+    /// only on the callsite (its name, kind and fields), so its identifier is the key.
+    pub(crate) fn relevant(meta: &Metadata<'_>) -> bool {
+        use std::hash::{Hash, Hasher};
+        let id = meta.callsite();
+        let mut hasher = crate::aggregator::FxHasher::default();
+        id.hash(&mut hasher);
+        let slot = (hasher.finish() >> 58) as usize;
+        RELEVANCE
+            .try_with(|cache| {
+                let mut cache = cache.borrow_mut();
+                match &cache[slot] {
+                    Some((cached, relevant)) if *cached == id => *relevant,
+                    _ => {
+                        let relevant = CallsiteFacts::of(meta).relevant;
+                        cache[slot] = Some((id, relevant));
+                        relevant
+                    }
+                }
+            })
+            .unwrap_or_else(|_| CallsiteFacts::of(meta).relevant)
+    }
+}
+
 /// Values collected from one span or event; strings copied into one reusable buffer.
 #[derive(Debug, Default)]
 pub(crate) struct Collected {

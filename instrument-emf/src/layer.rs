@@ -1095,7 +1095,7 @@ impl MetricsFilter {
 
 impl<S> Filter<S> for MetricsFilter {
     fn enabled(&self, meta: &Metadata<'_>, _cx: &LayerContext<'_, S>) -> bool {
-        self.on && CallsiteFacts::of(meta).relevant
+        self.on && CallsiteFacts::relevant(meta)
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
