@@ -343,10 +343,12 @@ impl<W> JsonLogLayer<W> {
             line.extend_from_slice(b",\"message\":\"\"");
         }
 
-        let spans: SmallVec<[SpanRef<'_, S>; 16]> = ctx
-            .event_scope(event)
-            .map(|scope| scope.collect())
-            .unwrap_or_default();
+        // Collected in place: moving a filled inline array out of an `Option` costs a copy of
+        // the whole array on every line.
+        let mut spans: SmallVec<[SpanRef<'_, S>; 16]> = SmallVec::new();
+        if let Some(scope) = ctx.event_scope(event) {
+            spans.extend(scope);
+        }
         let mut found = [false; 4];
         for key in CONTEXT_KEYS {
             found[key as usize] = keys.contains(key.name(), keys::bit(key.name()));
