@@ -375,9 +375,10 @@ impl DocParts<'_, '_> {
 }
 
 /// Integers as integers; other values with 6 significant digits (far below CloudWatch's own
-/// precision loss, and a third of the bytes of full `f64` precision). Values between 1e-3 and
-/// 1e6 — latencies in milliseconds, sizes, ratios — are written as fixed-point decimals without
-/// any floating-point formatting; the rest through `ryu`, rounded the same way.
+/// precision loss, and a third of the bytes of full `f64` precision). Values between 1e-9 and
+/// 1e6 — latencies in milliseconds (down to picoseconds), sizes, ratios — are written as
+/// fixed-point decimals without any floating-point formatting; the rest through `ryu`, rounded
+/// the same way.
 fn write_value(out: &mut Vec<u8>, v: f64) {
     if v.fract() == 0.0 && v.abs() < 9.0e15 {
         json::write_i64(out, v as i64);
@@ -385,7 +386,7 @@ fn write_value(out: &mut Vec<u8>, v: f64) {
     }
     let a = v.abs();
     // (lower bound, decimals) keeping 6 significant digits.
-    const FIXED: [(f64, u32); 9] = [
+    const FIXED: [(f64, u32); 15] = [
         (1e5, 0),
         (1e4, 1),
         (1e3, 2),
@@ -395,8 +396,16 @@ fn write_value(out: &mut Vec<u8>, v: f64) {
         (1e-1, 6),
         (1e-2, 7),
         (1e-3, 8),
+        (1e-4, 9),
+        (1e-5, 10),
+        (1e-6, 11),
+        (1e-7, 12),
+        (1e-8, 13),
+        (1e-9, 14),
     ];
-    const POW10: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+    const POW10: [f64; 15] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+    ];
     if a < 1e6 {
         if let Some(&(_, decimals)) = FIXED.iter().find(|(lower, _)| a >= *lower) {
             let scaled = (a * POW10[decimals as usize]).round() as u64;
@@ -474,7 +483,10 @@ mod tests {
         assert_eq!(fmt(123456.7), "123457");
         assert_eq!(fmt(999999.95), "1000000");
         assert_eq!(fmt(0.00123456789), "0.00123457");
-        assert_eq!(fmt(1.0e-7 + 1.0e-9), "1.01e-7");
+        assert_eq!(fmt(1.0e-7 + 1.0e-9), "0.000000101");
+        assert_eq!(fmt(0.000_054_321_49), "0.0000543215");
+        assert_eq!(fmt(0.000_999_999_999), "0.001");
+        assert_eq!(fmt(1.0e-10 + 1.0e-12), "1.01e-10");
         assert_eq!(fmt(1.5e12), "1500000000000");
         assert_eq!(fmt(1.234567e20), "1.23457e20");
         for v in [
