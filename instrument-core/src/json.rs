@@ -204,16 +204,30 @@ impl fmt::Write for EscapingWriter<'_> {
 /// Appends `value` formatted with `Debug` as a quoted JSON string.
 ///
 /// A `Debug` impl that returns an error mid-way leaves what it wrote so far, still a valid string.
+/// The output is escaped while it is being formatted: no intermediate `String`.
+///
+/// ```
+/// let mut out = Vec::new();
+/// instrument_core::json::write_debug(&mut out, &"say \"hi\"");
+/// assert_eq!(out, br#""\"say \\\"hi\\\"\"""#);
+/// ```
 #[inline]
-pub(crate) fn write_debug(out: &mut Vec<u8>, value: &dyn fmt::Debug) {
+pub fn write_debug(out: &mut Vec<u8>, value: &dyn fmt::Debug) {
     out.push(b'"');
     let _ = fmt::write(&mut EscapingWriter(out), format_args!("{value:?}"));
     out.push(b'"');
 }
 
-/// Appends `value` formatted with `Display` as a quoted JSON string.
+/// Appends `value` formatted with `Display` as a quoted JSON string, escaped while it is being
+/// formatted.
+///
+/// ```
+/// let mut out = Vec::new();
+/// instrument_core::json::write_display(&mut out, &format_args!("{}\t{}", 1, 2));
+/// assert_eq!(out, br#""1\t2""#);
+/// ```
 #[inline]
-pub(crate) fn write_display(out: &mut Vec<u8>, value: &dyn fmt::Display) {
+pub fn write_display(out: &mut Vec<u8>, value: &dyn fmt::Display) {
     out.push(b'"');
     let _ = fmt::write(&mut EscapingWriter(out), format_args!("{value}"));
     out.push(b'"');
