@@ -33,6 +33,7 @@ pub struct Builder<W = fn() -> io::Stdout> {
     make_writer: W,
     metrics_sink: Option<Arc<dyn Sink>>,
     redaction: Option<RedactConfig>,
+    flush_on_sigterm: Option<bool>,
 }
 
 /// Starts configuring instrument in code; see [`Builder`].
@@ -43,6 +44,7 @@ pub fn builder() -> Builder {
         make_writer: io::stdout,
         metrics_sink: None,
         redaction: None,
+        flush_on_sigterm: None,
     }
 }
 
@@ -114,6 +116,22 @@ where
         self
     }
 
+    /// Whether `SIGTERM` flushes metrics and log lines before the process ends (Unix; default
+    /// on; `INSTRUMENT_FLUSH_ON_SIGTERM=off` in the environment). Only takes effect in
+    /// [`install`](Self::install), and only if `SIGTERM` still has its default action then: the
+    /// process ends as it would have, killed by the signal, with nothing lost. An application
+    /// that handles `SIGTERM` itself (a graceful shutdown through `tokio::signal`, installed
+    /// before or after) keeps running; instrument only flushes, and the guard flushes again when
+    /// the application's shutdown drops it.
+    ///
+    /// ```no_run
+    /// let _guard = instrument::builder().flush_on_sigterm(false).install().unwrap();
+    /// ```
+    pub fn flush_on_sigterm(mut self, on: bool) -> Self {
+        self.flush_on_sigterm = Some(on);
+        self
+    }
+
     /// Reads "environment variables" through `lookup` instead of the process environment, so
     /// tests can configure instrument without mutating global state.
     ///
@@ -143,6 +161,7 @@ where
             make_writer,
             metrics_sink: self.metrics_sink,
             redaction: self.redaction,
+            flush_on_sigterm: self.flush_on_sigterm,
         }
     }
 
@@ -152,6 +171,30 @@ where
             None => Config::from_env(&self.settings)?,
         };
         Ok(config)
+    }
+
+    /// Code › `INSTRUMENT_FLUSH_ON_SIGTERM` › on.
+    fn sigterm_setting(&self) -> Result<bool, InitError> {
+        if let Some(on) = self.flush_on_sigterm {
+            return Ok(on);
+        }
+        const NAME: &str = "INSTRUMENT_FLUSH_ON_SIGTERM";
+        let value = match &self.env {
+            Some(lookup) => lookup(NAME),
+            None => std::env::var(NAME).ok(),
+        };
+        let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+            return Ok(true);
+        };
+        match value.trim().to_ascii_lowercase().as_str() {
+            "on" | "true" | "1" | "yes" => Ok(true),
+            "off" | "false" | "0" | "no" => Ok(false),
+            _ => Err(InitError::Config(instrument_core::ConfigError {
+                origin: instrument_core::config::Source::Variable(NAME.into()),
+                value,
+                expected: "on or off".into(),
+            })),
+        }
     }
 
     /// The redactor, when redaction is on: the rules set in code (or the defaults), adjusted
@@ -294,6 +337,7 @@ where
     /// Installs instrument as the process's global subscriber, bridges `log` records into it and
     /// logs panics; returns the guard that flushes on drop.
     pub fn install(self) -> Result<Guard, InitError> {
+        let flush_on_sigterm = self.sigterm_setting()?;
         let (subscriber, guard) = self.build()?;
         tracing::subscriber::set_global_default(subscriber)
             .map_err(|_| InitError::AlreadyInstalled)?;
@@ -318,6 +362,9 @@ where
             );
         }
         crate::panic_hook::install(guard.flushers.clone());
+        if flush_on_sigterm {
+            crate::sigterm::install(Arc::downgrade(&guard.flushers));
+        }
         Ok(guard)
     }
 }

@@ -29,6 +29,7 @@
 mod builder;
 mod guard;
 mod panic_hook;
+mod sigterm;
 pub mod testing;
 
 pub use builder::{builder, Builder};
