@@ -4,6 +4,12 @@
 //! the Lambda invocation span, …) is always seen by the log layer, so a `WARN` line inside an
 //! `INFO` span still carries its request ID when the level is `warn`. Every other span and event
 //! goes through the `EnvFilter` directives and the `AWS_LAMBDA_LOG_LEVEL` cap.
+//!
+//! With per-invocation sampling or buffering on ([`LogFilter::with_invocation_level`]), events
+//! the directives reject but that are no more verbose than the invocation level pass too,
+//! *marked* as such, and the log layer writes, buffers or drops them per invocation.
+
+use std::cell::Cell;
 
 use tracing_core::{subscriber::Interest, Event, LevelFilter, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, Filter};
@@ -26,6 +32,37 @@ pub struct LogFilter {
     directives: EnvFilter,
     cap: LevelFilter,
     most_verbose: LevelFilter,
+    /// Events the directives reject pass up to this level, marked (`OFF`: none).
+    invocation: LevelFilter,
+}
+
+thread_local! {
+    /// The callsite of the event being dispatched on this thread, when this filter let it
+    /// through only for per-invocation sampling or buffering (0: none). Set in `enabled`, taken
+    /// by the log layer in `on_event`; keyed by callsite so a stale mark can never apply to
+    /// another event.
+    static MARKED: Cell<usize> = const { Cell::new(0) };
+}
+
+fn callsite_key(meta: &Metadata<'_>) -> usize {
+    meta as *const Metadata<'_> as *const () as usize
+}
+
+/// Whether the filter let this event through only for per-invocation sampling or buffering
+/// (clears the mark).
+#[inline]
+pub(crate) fn take_invocation_mark(meta: &Metadata<'_>) -> bool {
+    let key = callsite_key(meta);
+    MARKED
+        .try_with(|m| {
+            if m.get() == key {
+                m.set(0);
+                true
+            } else {
+                false
+            }
+        })
+        .unwrap_or(false)
 }
 
 impl LogFilter {
@@ -38,12 +75,27 @@ impl LogFilter {
             directives,
             cap,
             most_verbose: hint.min(cap),
+            invocation: LevelFilter::OFF,
         }
+    }
+
+    /// Also lets through events down to `level` that the directives reject, for the log layer
+    /// to write, buffer or drop per Lambda invocation (sampling, buffering). Still capped.
+    pub fn with_invocation_level(mut self, level: LevelFilter) -> Self {
+        self.invocation = level.min(self.cap);
+        self
     }
 
     /// The most verbose level a line can have (e.g. to set the `log` crate's maximum).
     pub fn most_verbose(&self) -> LevelFilter {
-        self.most_verbose
+        self.most_verbose.max(self.invocation)
+    }
+
+    fn base_enabled<S>(&self, meta: &Metadata<'_>, cx: &Context<'_, S>) -> bool
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        self.cap >= *meta.level() && Filter::<S>::enabled(&self.directives, meta, cx)
     }
 }
 
@@ -65,21 +117,43 @@ where
         if is_context_span(meta) {
             return true;
         }
-        self.cap >= *meta.level() && Filter::<S>::enabled(&self.directives, meta, cx)
+        let base = self.base_enabled(meta, cx);
+        if self.invocation == LevelFilter::OFF || !meta.is_event() {
+            return base;
+        }
+        let key = callsite_key(meta);
+        let marked = !base && self.invocation >= *meta.level();
+        let _ = MARKED.try_with(|m| {
+            if marked {
+                m.set(key);
+            } else if m.get() == key {
+                m.set(0);
+            }
+        });
+        base || marked
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
         if is_context_span(meta) {
             return Interest::always();
         }
-        if self.cap < *meta.level() {
-            return Interest::never();
+        let base = if self.cap < *meta.level() {
+            Interest::never()
+        } else {
+            Filter::<S>::callsite_enabled(&self.directives, meta)
+        };
+        if base.is_always() || !meta.is_event() || self.invocation < *meta.level() {
+            return base;
         }
-        Filter::<S>::callsite_enabled(&self.directives, meta)
+        // Decided per event, so that `enabled` can mark the events let through only for
+        // per-invocation sampling or buffering.
+        Interest::sometimes()
     }
 
     fn event_enabled(&self, event: &Event<'_>, cx: &Context<'_, S>) -> bool {
-        Filter::<S>::event_enabled(&self.directives, event, cx)
+        let meta = event.metadata();
+        let marked = MARKED.try_with(|m| m.get() == callsite_key(meta)) == Ok(true);
+        marked || Filter::<S>::event_enabled(&self.directives, event, cx)
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {

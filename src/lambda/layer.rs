@@ -1,0 +1,241 @@
+//! The tower layer around a Lambda handler: one span per invocation, carrying its context.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+use tower::{Layer, Service};
+use tracing::instrument::Instrumented;
+use tracing::Instrument;
+
+use super::CorrelationPath;
+
+/// Wraps a Lambda handler service so that every invocation runs inside a span that carries
+/// its context, and its metrics are flushed in time (see the [module docs](super)).
+///
+/// ```no_run
+/// use instrument::lambda::{CorrelationPath, InvocationLayer};
+/// use lambda_runtime::{service_fn, Error, LambdaEvent};
+/// use serde_json::Value;
+/// use std::time::Duration;
+/// use tower::Layer;
+///
+/// async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
+///     Ok(event.payload)
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), Error> {
+///     let _guard = instrument::init();
+///     let layer = InvocationLayer::new()
+///         .correlation_paths([CorrelationPath::custom("detail.orderId"), CorrelationPath::EVENTBRIDGE])
+///         .flush_margin(Duration::from_millis(300));
+///     lambda_runtime::run(layer.layer(service_fn(handler))).await
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct InvocationLayer {
+    config: Arc<Config>,
+}
+
+#[derive(Debug, Clone)]
+struct Config {
+    paths: Vec<CorrelationPath>,
+    flush_margin: Duration,
+}
+
+impl Default for InvocationLayer {
+    fn default() -> Self {
+        InvocationLayer::new()
+    }
+}
+
+impl InvocationLayer {
+    /// The default margin before the deadline at which a still-running invocation flushes.
+    pub const DEFAULT_FLUSH_MARGIN: Duration = Duration::from_millis(500);
+
+    /// Every [preset](CorrelationPath::PRESETS) correlation path, a flush margin of
+    /// [`DEFAULT_FLUSH_MARGIN`](Self::DEFAULT_FLUSH_MARGIN).
+    pub fn new() -> Self {
+        InvocationLayer {
+            config: Arc::new(Config {
+                paths: CorrelationPath::PRESETS.to_vec(),
+                flush_margin: Self::DEFAULT_FLUSH_MARGIN,
+            }),
+        }
+    }
+
+    fn config_mut(&mut self) -> &mut Config {
+        Arc::make_mut(&mut self.config)
+    }
+
+    /// Where to look for the correlation ID in the event, first match wins (replaces the
+    /// presets). With none found, the invocation gets a fresh UUID v4.
+    pub fn correlation_paths(mut self, paths: impl IntoIterator<Item = CorrelationPath>) -> Self {
+        self.config_mut().paths = paths.into_iter().collect();
+        self
+    }
+
+    /// How long before the invocation's deadline a still-running invocation logs an `ERROR`
+    /// line (which also writes its buffered log lines) and flushes its metrics, so that an
+    /// invocation Lambda is about to stop still reports what it recorded.
+    pub fn flush_margin(mut self, margin: Duration) -> Self {
+        self.config_mut().flush_margin = margin;
+        self
+    }
+}
+
+impl<S> Layer<S> for InvocationLayer {
+    type Service = InvocationService<S>;
+
+    fn layer(&self, inner: S) -> InvocationService<S> {
+        InvocationService {
+            inner,
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// A Lambda handler service wrapped by [`InvocationLayer`].
+#[derive(Debug, Clone)]
+pub struct InvocationService<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S, T> Service<LambdaEvent<T>> for InvocationService<S>
+where
+    S: Service<LambdaEvent<T>>,
+    T: Serialize,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = InvocationFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, event: LambdaEvent<T>) -> Self::Future {
+        let correlation_id = self.correlation_id(&event.payload);
+        let ctx = &event.context;
+        let span = match &ctx.xray_trace_id {
+            Some(trace_id) => tracing::info_span!(
+                "lambda_invocation",
+                function_request_id = ctx.request_id.as_str(),
+                xray_trace_id = trace_id.as_str(),
+                function_arn = ctx.invoked_function_arn.as_str(),
+                correlation_id = correlation_id.as_str(),
+            ),
+            None => tracing::info_span!(
+                "lambda_invocation",
+                function_request_id = ctx.request_id.as_str(),
+                function_arn = ctx.invoked_function_arn.as_str(),
+                correlation_id = correlation_id.as_str(),
+            ),
+        };
+        let timer = flush_delay(ctx.deadline, self.config.flush_margin)
+            .map(|delay| Box::pin(tokio::time::sleep(delay)));
+        let deadline = ctx.deadline;
+        let future = {
+            // Spans the handler creates while being called belong to the invocation too.
+            let _entered = span.enter();
+            self.inner.call(event)
+        };
+        InvocationFuture {
+            inner: future.instrument(span),
+            timer,
+            deadline,
+        }
+    }
+}
+
+impl<S> InvocationService<S> {
+    fn correlation_id<T: Serialize>(&self, payload: &T) -> String {
+        let found = if self.config.paths.is_empty() {
+            None
+        } else {
+            serde_json::to_value(payload).ok().and_then(|event| {
+                self.config
+                    .paths
+                    .iter()
+                    .find_map(|path| path.extract(&event))
+            })
+        };
+        found.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    }
+}
+
+/// How long from now until the flush before `deadline_ms` (Unix milliseconds); `None` without
+/// a usable deadline.
+fn flush_delay(deadline_ms: u64, margin: Duration) -> Option<Duration> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
+    let remaining = Duration::from_millis(deadline_ms).checked_sub(now)?;
+    Some(remaining.saturating_sub(margin))
+}
+
+pin_project_lite::pin_project! {
+    /// The future of an [`InvocationService`] call: the handler's, inside the invocation span,
+    /// with the deadline flush.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct InvocationFuture<F> {
+        #[pin]
+        inner: Instrumented<F>,
+        timer: Option<Pin<Box<tokio::time::Sleep>>>,
+        deadline: u64,
+    }
+}
+
+impl<F: Future> Future for InvocationFuture<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        if let Some(timer) = this.timer {
+            if timer.as_mut().poll(cx).is_ready() {
+                *this.timer = None;
+                let _entered = this.inner.span().enter();
+                deadline_reached(*this.deadline);
+            }
+        }
+        this.inner.poll(cx)
+    }
+}
+
+/// The invocation is still running just before its deadline: say so (an `ERROR` line, which
+/// also writes the invocation's buffered log lines) and flush the metrics recorded so far.
+fn deadline_reached(deadline_ms: u64) {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    tracing::error!(
+        target: "instrument::lambda",
+        remaining_ms = deadline_ms.saturating_sub(now_ms),
+        "the invocation is about to time out: flushing its metrics and logs now"
+    );
+    crate::flush_metrics();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flush_delay_leaves_the_margin() {
+        assert_eq!(flush_delay(0, Duration::from_millis(500)), None);
+        assert_eq!(flush_delay(1, Duration::from_millis(500)), None, "past");
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let deadline = (now + Duration::from_secs(60)).as_millis() as u64;
+        let delay = flush_delay(deadline, Duration::from_secs(1)).unwrap();
+        assert!(delay <= Duration::from_secs(59));
+        let delay = flush_delay(deadline, Duration::from_secs(120)).unwrap();
+        assert_eq!(delay, Duration::ZERO);
+    }
+}
