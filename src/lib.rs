@@ -28,6 +28,8 @@
 
 mod builder;
 mod guard;
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 mod panic_hook;
@@ -64,6 +66,11 @@ pub(crate) fn flush_metrics() {
         }
     });
 }
+
+// The README's Rust snippets are compiled (and run, unless `no_run`) as doctests.
+#[cfg(all(doctest, feature = "lambda", feature = "http"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// PII redaction: the [`Redactor`](redact::Redactor) applied to every log line.
 pub mod redact {

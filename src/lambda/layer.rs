@@ -22,7 +22,7 @@ use super::CorrelationPath;
 /// use lambda_runtime::{service_fn, Error, LambdaEvent};
 /// use serde_json::Value;
 /// use std::time::Duration;
-/// use tower::Layer;
+/// use lambda_runtime::tower::Layer;
 ///
 /// async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
 ///     Ok(event.payload)
