@@ -299,7 +299,8 @@ fn custom_correlation_paths_replace_the_presets() {
 /// fails (returns an error or panics), before the error, and never those logged during init.
 #[test]
 fn buffered_debug_lines_are_written_only_for_failing_invocations() {
-    let capture = capture(|b| b.log_level("info").log_buffer(16 * 1024));
+    // `noisy=warn`: that target's INFO lines stay silent even in a flushed buffer.
+    let capture = capture(|b| b.log_level("info,noisy=warn").log_buffer(16 * 1024));
     capture.run(|| tracing::debug!("init detail"));
     let api = Arc::new(RuntimeApi::start());
     for (id, action) in [
@@ -321,6 +322,8 @@ fn buffered_debug_lines_are_written_only_for_failing_invocations() {
                 .as_str()
                 .unwrap_or_default()
                 .to_string();
+            tracing::info!(target: "noisy", "silenced by its directive");
+            tracing::debug!(target: "noisy", "noisy detail");
             tracing::debug!(step = 1, "loaded the booking");
             tracing::info!("working");
             tracing::debug!(step = 2, "priced the booking");
@@ -345,6 +348,19 @@ fn buffered_debug_lines_are_written_only_for_failing_invocations() {
     assert!(
         logs.iter().all(|l| l["message"] != "init detail"),
         "nothing is buffered during init"
+    );
+    assert!(logs
+        .iter()
+        .all(|l| l["message"] != "silenced by its directive"));
+    let noisy: Vec<&Value> = logs
+        .iter()
+        .filter(|l| l["message"] == "noisy detail")
+        .collect();
+    let ids: Vec<&Value> = noisy.iter().map(|l| &l["function_request_id"]).collect();
+    assert_eq!(
+        ids,
+        ["err-1", "panic-1"],
+        "buffered DEBUG lines of any target"
     );
     for ok in ["ok-1", "ok-2"] {
         let lines = lines_of(&logs, ok);

@@ -372,12 +372,12 @@ impl Config {
             };
             let level = match var("INSTRUMENT_LOG_BUFFER_LEVEL") {
                 Some(v) => match parse_level(&v) {
-                    Some(l) if l >= LevelFilter::INFO => l,
+                    Some(l) if l >= LevelFilter::DEBUG => l,
                     _ => {
                         return Err(ConfigError {
                             origin: Source::Variable("INSTRUMENT_LOG_BUFFER_LEVEL".into()),
                             value: v,
-                            expected: "one of info, debug, trace".into(),
+                            expected: "debug or trace".into(),
                         })
                     }
                 },

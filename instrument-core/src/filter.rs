@@ -5,9 +5,10 @@
 //! `INFO` span still carries its request ID when the level is `warn`. Every other span and event
 //! goes through the `EnvFilter` directives and the `AWS_LAMBDA_LOG_LEVEL` cap.
 //!
-//! With per-invocation sampling or buffering on ([`LogFilter::with_invocation_level`]), events
-//! the directives reject but that are no more verbose than the invocation level pass too,
-//! *marked* as such, and the log layer writes, buffers or drops them per invocation.
+//! With per-invocation sampling or buffering on ([`LogFilter::with_invocation_level`]), `DEBUG`
+//! (and `TRACE`) events the directives reject but that are no more verbose than the invocation
+//! level pass too, *marked* as such, and the log layer writes, buffers or drops them per
+//! invocation.
 
 use std::cell::Cell;
 
@@ -91,6 +92,13 @@ impl LogFilter {
         self.most_verbose.max(self.invocation)
     }
 
+    /// Whether an event at this level is one that sampling or buffering may want when the
+    /// directives reject it: `DEBUG` (and `TRACE`, if the invocation level is `TRACE`), never
+    /// `INFO` or above — an `INFO` line a directive such as `hyper=warn` silences stays silent.
+    fn marks(&self, meta: &Metadata<'_>) -> bool {
+        self.invocation >= *meta.level() && *meta.level() >= tracing_core::Level::DEBUG
+    }
+
     fn base_enabled<S>(&self, meta: &Metadata<'_>, cx: &Context<'_, S>) -> bool
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
@@ -122,7 +130,7 @@ where
             return base;
         }
         let key = callsite_key(meta);
-        let marked = !base && self.invocation >= *meta.level();
+        let marked = !base && self.marks(meta);
         let _ = MARKED.try_with(|m| {
             if marked {
                 m.set(key);
@@ -142,7 +150,7 @@ where
         } else {
             Filter::<S>::callsite_enabled(&self.directives, meta)
         };
-        if base.is_always() || !meta.is_event() || self.invocation < *meta.level() {
+        if base.is_always() || !meta.is_event() || !self.marks(meta) {
             return base;
         }
         // Decided per event, so that `enabled` can mark the events let through only for
