@@ -69,6 +69,25 @@ where
     Fut: Future<Output = Result<Value, lambda_runtime::Error>> + Send + 'static,
     T: Send + 'static,
 {
+    drive_runtime(capture, api, max_concurrency, true, layer, handler, until)
+}
+
+/// [`drive`], with `runtime_span: false` for a runtime built without `lambda_runtime`'s
+/// tracing layer (no "Lambda runtime invoke" span around the handler).
+fn drive_runtime<F, Fut, T>(
+    capture: &Arc<Capture>,
+    api: &RuntimeApi,
+    max_concurrency: Option<u32>,
+    runtime_span: bool,
+    layer: InvocationLayer,
+    handler: F,
+    until: impl FnOnce() -> T + Send + 'static,
+) -> T
+where
+    F: Fn(LambdaEvent<Value>) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<Value, lambda_runtime::Error>> + Send + 'static,
+    T: Send + 'static,
+{
     let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
     // SAFETY-free in edition 2021; serialised by `ENV`.
     std::env::set_var("AWS_LAMBDA_RUNTIME_API", api.endpoint());
@@ -85,7 +104,14 @@ where
         .build()
         .unwrap();
     rt.block_on(async move {
-        let runtime = lambda_runtime::run_concurrent(layer.layer(service_fn(handler)));
+        let service = layer.layer(service_fn(handler));
+        let runtime = async move {
+            if runtime_span {
+                lambda_runtime::run_concurrent(service).await
+            } else {
+                lambda_runtime::Runtime::new(service).run_concurrent().await
+            }
+        };
         let waiter = tokio::task::spawn_blocking(until);
         tokio::select! {
             result = runtime => panic!("the runtime stopped: {result:?}"),
@@ -362,6 +388,10 @@ fn buffered_debug_lines_are_written_only_for_failing_invocations() {
         ["err-1", "panic-1"],
         "buffered DEBUG lines of any target"
     );
+    assert!(
+        logs.iter().all(|l| l["message"] != "the invocation failed"),
+        "inside lambda_runtime's span the runtime logs failures, once"
+    );
     for ok in ["ok-1", "ok-2"] {
         let lines = lines_of(&logs, ok);
         assert_eq!(messages(&lines), ["working"], "{lines:#?}");
@@ -388,6 +418,48 @@ fn buffered_debug_lines_are_written_only_for_failing_invocations() {
         let last_debug = all.iter().rposition(|l| l["step"] == 2).unwrap();
         assert_eq!(all[last_debug + 1]["level"], "ERROR", "{all:#?}");
     }
+}
+
+/// Without the runtime's span (a `Runtime` built without its tracing layer), the invocation
+/// layer's span is the invocation, and the layer logs a failed invocation's error itself, which
+/// writes the buffered lines.
+#[test]
+fn without_the_runtimes_span_the_layer_logs_failures_itself() {
+    let capture = capture(|b| b.log_level("info").log_buffer(16 * 1024));
+    let api = Arc::new(RuntimeApi::start());
+    api.push(Invocation::new("bare-ok", json!({"fail": false})));
+    api.push(Invocation::new("bare-err", json!({"fail": true})));
+    let waiting = api.clone();
+    drive_runtime(
+        &capture,
+        &api,
+        None,
+        false,
+        InvocationLayer::new(),
+        |event: LambdaEvent<Value>| async move {
+            tracing::debug!("loaded the booking");
+            if event.payload["fail"] == true {
+                return Err("payment declined".into());
+            }
+            tracing::info!("booked");
+            Ok(Value::Null)
+        },
+        move || waiting.wait_for(2, Duration::from_secs(20)),
+    );
+    let logs = capture.logs();
+    let ok = lines_of(&logs, "bare-ok");
+    assert_eq!(messages(&ok), ["booked"]);
+    assert_eq!(ok[0]["cold_start"], true);
+    assert_eq!(ok[0]["spans"], json!(["lambda_invocation"]));
+    let failed = lines_of(&logs, "bare-err");
+    assert_eq!(
+        messages(&failed),
+        ["loaded the booking", "the invocation failed"]
+    );
+    assert_eq!(failed[1]["level"], "ERROR");
+    assert_eq!(failed[1]["target"], "instrument::lambda");
+    assert_eq!(failed[1]["handler_error"], "\"payment declined\"");
+    assert_eq!(failed[1]["cold_start"], false);
 }
 
 #[test]

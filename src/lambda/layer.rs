@@ -110,6 +110,7 @@ pub struct InvocationService<S> {
 impl<S, T> Service<LambdaEvent<T>> for InvocationService<S>
 where
     S: Service<LambdaEvent<T>>,
+    S::Error: std::fmt::Debug,
     T: Serialize,
 {
     type Response = S::Response;
@@ -141,6 +142,11 @@ where
         let timer = flush_delay(ctx.deadline, self.config.flush_margin)
             .map(|delay| Box::pin(tokio::time::sleep(delay)));
         let deadline = ctx.deadline;
+        // Inside `lambda_runtime::run`, the runtime's own span is current here, and the runtime
+        // logs a failed invocation's error inside it; otherwise this layer logs it.
+        let log_errors = tracing::Span::current()
+            .metadata()
+            .is_none_or(|m| m.name() != instrument_core::lambda::RUNTIME_INVOKE_SPAN);
         let future = {
             // Spans the handler creates while being called belong to the invocation too.
             let _entered = span.enter();
@@ -150,6 +156,7 @@ where
             inner: future.instrument(span),
             timer,
             deadline,
+            log_errors,
         }
     }
 }
@@ -190,22 +197,33 @@ pin_project_lite::pin_project! {
         inner: Instrumented<F>,
         timer: Option<Pin<Box<tokio::time::Sleep>>>,
         deadline: u64,
+        log_errors: bool,
     }
 }
 
-impl<F: Future> Future for InvocationFuture<F> {
+impl<F, R, E> Future for InvocationFuture<F>
+where
+    F: Future<Output = Result<R, E>>,
+    E: std::fmt::Debug,
+{
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.project();
-        if let Some(timer) = this.timer {
+        let mut this = self.project();
+        if let Some(timer) = this.timer.as_mut() {
             if timer.as_mut().poll(cx).is_ready() {
                 *this.timer = None;
                 let _entered = this.inner.span().enter();
                 deadline_reached(*this.deadline);
             }
         }
-        this.inner.poll(cx)
+        let output = std::task::ready!(this.inner.as_mut().poll(cx));
+        if let (Err(error), true) = (&output, *this.log_errors) {
+            // An ERROR line inside the invocation: it also writes its buffered lines.
+            let _entered = this.inner.span().enter();
+            tracing::error!(target: "instrument::lambda", handler_error = ?error, "the invocation failed");
+        }
+        Poll::Ready(output)
     }
 }
 

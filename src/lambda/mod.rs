@@ -32,6 +32,9 @@
 //! * takes the correlation ID from the event, by [`CorrelationPath`]s tried in order (by
 //!   default a caller's `x-correlation-id` header, then API Gateway REST and HTTP, function
 //!   URLs, ALB, EventBridge, SQS), else a fresh UUID v4. [`crate::correlation_id`] reads it.
+//! * logs a failed invocation's error as an `ERROR` line (`handler_error`) when
+//!   `lambda_runtime` does not (a `Runtime` built without its tracing layer; inside
+//!   `lambda_runtime::run` the runtime logs it, once);
 //! * flushes the invocation's metrics when it ends, and — if it is still running
 //!   [`flush_margin`](InvocationLayer::flush_margin) before its deadline — logs an `ERROR`
 //!   line and flushes what it recorded so far, so an invocation that times out still reports.
