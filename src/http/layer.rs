@@ -66,13 +66,56 @@ impl Default for RequestLayer {
 /// make a metric dimension per URL.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
+const HEADERS_VAR: &str = "INSTRUMENT_CORRELATION_HEADERS";
+
 /// The longest client-supplied correlation ID taken as is; a longer one is replaced.
 const MAX_CORRELATION_ID: usize = 128;
 
 impl RequestLayer {
     /// Correlation ID from `x-correlation-id`, `x-request-id`, then W3C `traceparent` (its
     /// trace ID), else a fresh UUID v4; echoed as `x-correlation-id`; no route extractor.
+    /// `INSTRUMENT_CORRELATION_HEADERS` (comma-separated header names) replaces the list; an
+    /// invalid value is reported on stderr and ignored ([`from_env`](Self::from_env) returns
+    /// it as an error). [`correlation_headers`](Self::correlation_headers) overrides both.
     pub fn new() -> Self {
+        Self::from_lookup(&|name| std::env::var(name).ok()).unwrap_or_else(|err| {
+            eprintln!("instrument: {err}; using the default");
+            Self::defaults()
+        })
+    }
+
+    /// Like [`new`](Self::new), with an invalid environment value as an error that names it.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), instrument::ConfigError> {
+    /// let layer = instrument::http::RequestLayer::from_env()?;
+    /// # let _ = layer; Ok(()) }
+    /// ```
+    pub fn from_env() -> Result<Self, crate::ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Result<Self, crate::ConfigError> {
+        let layer = Self::defaults();
+        let Some(value) = var(HEADERS_VAR).filter(|v| !v.trim().is_empty()) else {
+            return Ok(layer);
+        };
+        let headers: Result<Vec<HeaderName>, _> = value
+            .split(',')
+            .map(|name| HeaderName::from_bytes(name.trim().to_ascii_lowercase().as_bytes()))
+            .collect();
+        match headers {
+            Ok(headers) => Ok(layer.correlation_headers(headers)),
+            Err(_) => Err(crate::ConfigError {
+                origin: crate::Source::Variable(HEADERS_VAR.into()),
+                value,
+                expected: "comma-separated HTTP header names (e.g. x-correlation-id,traceparent)"
+                    .into(),
+            }),
+        }
+    }
+
+    fn defaults() -> Self {
         RequestLayer {
             config: Arc::new(Config {
                 headers: vec![
@@ -338,6 +381,34 @@ mod tests {
         ] {
             assert_eq!(trace_id(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn correlation_headers_from_the_environment() {
+        let layer = RequestLayer::from_lookup(&|name| {
+            (name == HEADERS_VAR).then(|| "X-Amzn-Trace-Id, traceparent".to_string())
+        })
+        .unwrap();
+        assert_eq!(
+            layer.config.headers,
+            [
+                HeaderName::from_static("x-amzn-trace-id"),
+                HeaderName::from_static("traceparent")
+            ]
+        );
+        let err = RequestLayer::from_lookup(&|name| {
+            (name == HEADERS_VAR).then(|| "not a header".to_string())
+        })
+        .unwrap_err();
+        assert_eq!(err.origin, crate::Source::Variable(HEADERS_VAR.into()));
+        assert_eq!(
+            RequestLayer::from_lookup(&|_| None)
+                .unwrap()
+                .config
+                .headers
+                .len(),
+            3
+        );
     }
 
     #[test]

@@ -13,6 +13,10 @@ use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
 use super::CorrelationPath;
+use crate::{ConfigError, Source};
+
+const PATHS_VAR: &str = "INSTRUMENT_CORRELATION_PATHS";
+const MARGIN_VAR: &str = "INSTRUMENT_LAMBDA_FLUSH_MARGIN_MS";
 
 /// Wraps a Lambda handler service so that every invocation runs inside a span that carries
 /// its context, and its metrics are flushed in time (see the [module docs](super)).
@@ -58,15 +62,73 @@ impl InvocationLayer {
     /// The default margin before the deadline at which a still-running invocation flushes.
     pub const DEFAULT_FLUSH_MARGIN: Duration = Duration::from_millis(500);
 
-    /// Every [preset](CorrelationPath::PRESETS) correlation path, a flush margin of
-    /// [`DEFAULT_FLUSH_MARGIN`](Self::DEFAULT_FLUSH_MARGIN).
+    /// Every [preset](CorrelationPath::PRESETS) correlation path and a flush margin of
+    /// [`DEFAULT_FLUSH_MARGIN`](Self::DEFAULT_FLUSH_MARGIN), unless the environment says
+    /// otherwise: `INSTRUMENT_CORRELATION_PATHS` (comma-separated presets and paths, e.g.
+    /// `detail.orderId,eventbridge`) and `INSTRUMENT_LAMBDA_FLUSH_MARGIN_MS`. An invalid value
+    /// is reported on stderr and ignored (a function must start); [`from_env`](Self::from_env)
+    /// returns it as an error instead. The builder methods override both.
     pub fn new() -> Self {
+        Self::from_lookup(&|name| std::env::var(name).ok()).unwrap_or_else(|err| {
+            // No subscriber may be installed yet: say it where Lambda shows it anyway.
+            eprintln!("instrument: {err}; using the default");
+            Self::defaults()
+        })
+    }
+
+    /// Like [`new`](Self::new), with an invalid environment value as an error that names it.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), instrument::ConfigError> {
+    /// let layer = instrument::lambda::InvocationLayer::from_env()?;
+    /// # let _ = layer; Ok(()) }
+    /// ```
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    fn defaults() -> Self {
         InvocationLayer {
             config: Arc::new(Config {
                 paths: CorrelationPath::PRESETS.to_vec(),
                 flush_margin: Self::DEFAULT_FLUSH_MARGIN,
             }),
         }
+    }
+
+    /// The configuration from `var` (the environment, or a test's map).
+    fn from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let mut layer = Self::defaults();
+        if let Some(value) = var(PATHS_VAR) {
+            let paths: Result<Vec<CorrelationPath>, _> = value
+                .split(',')
+                .map(str::parse::<CorrelationPath>)
+                .collect();
+            match paths {
+                Ok(paths) => layer.config_mut().paths = paths,
+                Err(err) => {
+                    return Err(ConfigError {
+                        origin: Source::Variable(PATHS_VAR.into()),
+                        value,
+                        expected: format!("comma-separated correlation paths ({err})"),
+                    })
+                }
+            }
+        }
+        if let Some(value) = var(MARGIN_VAR) {
+            match value.trim().parse::<u64>() {
+                Ok(ms) => layer.config_mut().flush_margin = Duration::from_millis(ms),
+                Err(_) => {
+                    return Err(ConfigError {
+                        origin: Source::Variable(MARGIN_VAR.into()),
+                        value,
+                        expected: "a number of milliseconds (e.g. 500)".into(),
+                    })
+                }
+            }
+        }
+        Ok(layer)
     }
 
     fn config_mut(&mut self) -> &mut Config {
@@ -244,6 +306,46 @@ fn deadline_reached(deadline_ms: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configuration_from_the_environment() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let layer = InvocationLayer::from_lookup(&env(&[])).unwrap();
+        assert_eq!(layer.config.paths, CorrelationPath::PRESETS.to_vec());
+        assert_eq!(
+            layer.config.flush_margin,
+            InvocationLayer::DEFAULT_FLUSH_MARGIN
+        );
+
+        let layer = InvocationLayer::from_lookup(&env(&[
+            (PATHS_VAR, "detail.orderId, sqs"),
+            (MARGIN_VAR, "250"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            layer.config.paths,
+            [
+                CorrelationPath::custom("detail.orderId"),
+                CorrelationPath::SQS
+            ]
+        );
+        assert_eq!(layer.config.flush_margin, Duration::from_millis(250));
+        // Code wins over the environment.
+        let layer = layer.flush_margin(Duration::from_millis(100));
+        assert_eq!(layer.config.flush_margin, Duration::from_millis(100));
+
+        let err = InvocationLayer::from_lookup(&env(&[(MARGIN_VAR, "soon")])).unwrap_err();
+        assert_eq!(err.origin, Source::Variable(MARGIN_VAR.into()));
+        let err = InvocationLayer::from_lookup(&env(&[(PATHS_VAR, "a..b")])).unwrap_err();
+        assert_eq!(err.origin, Source::Variable(PATHS_VAR.into()));
+        assert!(err.to_string().contains("a..b"), "{err}");
+    }
 
     #[test]
     fn flush_delay_leaves_the_margin() {
