@@ -9,9 +9,14 @@
 //! the JSON that CloudWatch Logs Insights will query: log lines, and the EMF documents that
 //! become CloudWatch metrics (`Inventory::reserve.success`, `pay.latency`, `seats_reserved`, …)
 //! — each invocation's at its end, the rest when the program exits. The customer's email is
-//! redacted on the way out. Pipe it through `jq` to read it comfortably.
+//! redacted on the way out. Pipe it through `jq` to read it comfortably. At the end, stderr gets
+//! a short human summary computed from those same EMF documents: calls, errors and p50/p99
+//! latency per tracked function.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Payment failures, with a cause, as a real gateway client would return them.
@@ -162,11 +167,86 @@ fn simulated_lambda_invocations(inventory: &mut Inventory, dice: &mut Dice) {
     }
 }
 
+/// Calls, errors and latencies of one tracked function.
+type Stats = (f64, f64, Vec<f64>);
+
+/// Calls, errors and latencies per tracked function, read back from the EMF documents.
+#[derive(Default)]
+struct Summary(Mutex<BTreeMap<String, Stats>>);
+
+impl Summary {
+    fn record(&self, document: &[u8]) {
+        let Ok(doc) = serde_json::from_slice::<serde_json::Value>(document) else {
+            return;
+        };
+        let mut functions = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let declared = doc["_aws"]["CloudWatchMetrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|d| d["Metrics"].as_array().into_iter().flatten())
+            .filter_map(|m| m["Name"].as_str());
+        for name in declared {
+            let values: Vec<f64> = match &doc[name] {
+                serde_json::Value::Array(vs) => vs.iter().filter_map(|v| v.as_f64()).collect(),
+                v => v.as_f64().into_iter().collect(),
+            };
+            let Some((function, kind)) = name.rsplit_once('.') else {
+                continue;
+            };
+            let entry = functions.entry(function.to_string()).or_default();
+            match kind {
+                "success" => entry.0 += values.iter().sum::<f64>(),
+                "error" => {
+                    entry.0 += values.iter().sum::<f64>();
+                    entry.1 += values.iter().sum::<f64>();
+                }
+                "latency" => entry.2.extend(values),
+                _ => {}
+            }
+        }
+    }
+
+    fn print(&self) {
+        let functions = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let percentile = |sorted: &[f64], p: f64| -> f64 {
+            let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+            sorted[rank - 1]
+        };
+        let mut out = String::from("\nbooking summary (from the EMF metrics above)\n");
+        out.push_str(&format!(
+            "  {:<24} {:>6} {:>7} {:>9} {:>9}\n",
+            "function", "calls", "errors", "p50 ms", "p99 ms"
+        ));
+        for (function, (calls, errors, latencies)) in functions.iter() {
+            if latencies.is_empty() {
+                continue;
+            }
+            let mut sorted = latencies.clone();
+            sorted.sort_by(f64::total_cmp);
+            out.push_str(&format!(
+                "  {function:<24} {calls:>6} {errors:>7} {:>9.2} {:>9.2}\n",
+                percentile(&sorted, 0.50),
+                percentile(&sorted, 0.99),
+            ));
+        }
+        let _ = std::io::stderr().write_all(out.as_bytes());
+    }
+}
+
 fn main() {
-    let _guard = instrument::builder()
+    let summary = Arc::new(Summary::default());
+    let tee = summary.clone();
+    // EMF documents go to stdout as usual, and into the summary printed at the end.
+    let sink = instrument::instrument_emf::FnSink::new(move |document: &[u8]| {
+        let _ = std::io::stdout().lock().write_all(document);
+        tee.record(document);
+    });
+    let guard = instrument::builder()
         .service("booking")
         .namespace("Ticketing")
         .environment("dev")
+        .metrics_sink(sink)
         .install()
         .unwrap_or_else(|err| {
             eprintln!("booking: {err}");
@@ -187,4 +267,6 @@ fn main() {
         seats_left = inventory.seats_left,
         "booking service stopping"
     );
+    guard.flush();
+    summary.print();
 }

@@ -110,6 +110,31 @@ where
         self
     }
 
+    /// Makes this share of Lambda invocations (0.0 to 1.0) log at `DEBUG` whatever the level
+    /// (`INSTRUMENT_LOG_SAMPLE_RATE`), decided once per invocation.
+    ///
+    /// ```
+    /// let (_subscriber, _guard) = instrument::builder().log_sample_rate(0.1).build().unwrap();
+    /// ```
+    pub fn log_sample_rate(mut self, rate: f64) -> Self {
+        self.settings.log_sample_rate = Some(rate);
+        self
+    }
+
+    /// Buffers each Lambda invocation's `DEBUG` lines (at most `max_bytes`, the oldest evicted
+    /// first) and writes them only if the invocation logs an error, returns an error, panics or
+    /// is about to time out (`INSTRUMENT_LOG_BUFFER=on`, `INSTRUMENT_LOG_BUFFER_MAX_BYTES`).
+    /// Nothing is buffered outside invocations.
+    ///
+    /// ```
+    /// let (_subscriber, _guard) = instrument::builder().log_buffer(20 * 1024).build().unwrap();
+    /// ```
+    pub fn log_buffer(mut self, max_bytes: usize) -> Self {
+        self.settings.log_buffer = Some(true);
+        self.settings.log_buffer_max_bytes = Some(max_bytes);
+        self
+    }
+
     /// Turns PII redaction on or off.
     pub fn redact(mut self, on: bool) -> Self {
         self.settings.redact = Some(on);

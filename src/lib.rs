@@ -28,6 +28,10 @@
 
 mod builder;
 mod guard;
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 mod panic_hook;
 mod sigterm;
 pub mod testing;
@@ -38,6 +42,36 @@ pub use instrument_core::config::{ConfigError, MetricsDestination, Source};
 pub use instrument_core::{self, JsonLogLayer};
 pub use instrument_emf::{self, EmfLayer};
 pub use instrument_macros::track_performance;
+
+/// The correlation ID of the current span (the nearest `correlation_id` field: the Lambda
+/// invocation's, the HTTP request's, or your own), to pass on to the services you call.
+///
+/// ```
+/// let capture = instrument::testing::Capture::new();
+/// capture.run(|| {
+///     let _span = tracing::info_span!("request", correlation_id = "c-1").entered();
+///     assert_eq!(instrument::correlation_id().as_deref(), Some("c-1"));
+/// });
+/// ```
+pub fn correlation_id() -> Option<String> {
+    instrument_core::context::correlation_id()
+}
+
+/// Flushes the metrics of the current subscriber (if it is instrument's) now: what the Lambda
+/// layer does just before an invocation's deadline.
+#[cfg_attr(not(feature = "lambda"), allow(dead_code))]
+pub(crate) fn flush_metrics() {
+    tracing::dispatcher::get_default(|dispatch| {
+        if let Some(emf) = dispatch.downcast_ref::<EmfLayer>() {
+            emf.handle().flush();
+        }
+    });
+}
+
+// The README's Rust snippets are compiled (and run, unless `no_run`) as doctests.
+#[cfg(all(doctest, feature = "lambda", feature = "http"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// PII redaction: the [`Redactor`](redact::Redactor) applied to every log line.
 pub mod redact {

@@ -101,6 +101,28 @@ pub struct Settings {
     pub metrics_flush_interval: Option<Duration>,
     /// Whether PII redaction is on.
     pub redact: Option<bool>,
+    /// The share of Lambda invocations (0.0 to 1.0) that log at `DEBUG` whatever the level.
+    pub log_sample_rate: Option<f64>,
+    /// Per-invocation buffering of `DEBUG` lines, flushed only when the invocation fails.
+    pub log_buffer: Option<bool>,
+    /// The most bytes of lines one invocation's buffer holds (the oldest are evicted).
+    pub log_buffer_max_bytes: Option<usize>,
+}
+
+/// Per-invocation log buffering: lines more verbose than the log level, down to `level`, are
+/// kept in the invocation's buffer and written only if the invocation logs an error, returns
+/// an error or panics (see [`crate::buffer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogBuffering {
+    /// The most bytes of buffered lines per invocation; the oldest lines are evicted first.
+    pub max_bytes: usize,
+    /// The most verbose level buffered (`DEBUG` by default).
+    pub level: LevelFilter,
+}
+
+impl LogBuffering {
+    /// The default bound: 20 KiB per invocation, as in Powertools.
+    pub const DEFAULT_MAX_BYTES: usize = 20 * 1024;
 }
 
 /// The resolved configuration.
@@ -131,6 +153,10 @@ pub struct Config {
     pub agent_endpoint: Cow<'static, str>,
     /// Lambda's environment, when running in Lambda (`AWS_LAMBDA_FUNCTION_NAME` set).
     pub lambda: Option<LambdaEnvironment>,
+    /// The share of invocations that log at `DEBUG` (`INSTRUMENT_LOG_SAMPLE_RATE`), 0 to 1.
+    pub log_sample_rate: f64,
+    /// Per-invocation buffering of verbose lines (`INSTRUMENT_LOG_BUFFER`), if on.
+    pub log_buffer: Option<LogBuffering>,
 }
 
 const LEVELS: &str = "one of trace, debug, info, warn (warning), error (critical, fatal), off";
@@ -290,6 +316,79 @@ impl Config {
             },
         };
 
+        let log_sample_rate = match settings.log_sample_rate {
+            Some(r) if (0.0..=1.0).contains(&r) => r,
+            Some(r) => {
+                return Err(ConfigError {
+                    origin: Source::Code("log_sample_rate"),
+                    value: r.to_string(),
+                    expected: "a number from 0.0 to 1.0".into(),
+                })
+            }
+            None => match first(&[
+                "INSTRUMENT_LOG_SAMPLE_RATE",
+                "POWERTOOLS_LOGGER_SAMPLE_RATE",
+            ]) {
+                Some((origin, v)) => match v.trim().parse::<f64>() {
+                    Ok(r) if (0.0..=1.0).contains(&r) => r,
+                    _ => {
+                        return Err(ConfigError {
+                            origin,
+                            value: v,
+                            expected: "a number from 0.0 to 1.0 (e.g. 0.1 for 10% of invocations)"
+                                .into(),
+                        })
+                    }
+                },
+                None => 0.0,
+            },
+        };
+        let buffering = match settings.log_buffer {
+            Some(b) => b,
+            None => parse_switch(&var, "INSTRUMENT_LOG_BUFFER")?.unwrap_or(false),
+        };
+        let log_buffer = if buffering {
+            let max_bytes = match settings.log_buffer_max_bytes {
+                Some(0) => {
+                    return Err(ConfigError {
+                        origin: Source::Code("log_buffer_max_bytes"),
+                        value: "0".into(),
+                        expected: "a number of bytes greater than 0".into(),
+                    })
+                }
+                Some(n) => n,
+                None => match var("INSTRUMENT_LOG_BUFFER_MAX_BYTES") {
+                    Some(v) => match v.trim().parse::<usize>() {
+                        Ok(n) if n > 0 => n,
+                        _ => {
+                            return Err(ConfigError {
+                                origin: Source::Variable("INSTRUMENT_LOG_BUFFER_MAX_BYTES".into()),
+                                value: v,
+                                expected: "a number of bytes greater than 0 (e.g. 20480)".into(),
+                            })
+                        }
+                    },
+                    None => LogBuffering::DEFAULT_MAX_BYTES,
+                },
+            };
+            let level = match var("INSTRUMENT_LOG_BUFFER_LEVEL") {
+                Some(v) => match parse_level(&v) {
+                    Some(l) if l >= LevelFilter::DEBUG => l,
+                    _ => {
+                        return Err(ConfigError {
+                            origin: Source::Variable("INSTRUMENT_LOG_BUFFER_LEVEL".into()),
+                            value: v,
+                            expected: "debug or trace".into(),
+                        })
+                    }
+                },
+                None => LevelFilter::DEBUG,
+            };
+            Some(LogBuffering { max_bytes, level })
+        } else {
+            None
+        };
+
         let agent_endpoint: Cow<'static, str> = match var("AWS_EMF_AGENT_ENDPOINT") {
             Some(v) => Cow::Owned(v),
             None => Cow::Borrowed("tcp://127.0.0.1:25888"),
@@ -315,6 +414,8 @@ impl Config {
             redact,
             agent_endpoint,
             lambda: LambdaEnvironment::from_lookup(&var),
+            log_sample_rate,
+            log_buffer,
         })
     }
 
@@ -328,13 +429,27 @@ impl Config {
     /// ```
     pub fn log_filter(&self) -> crate::filter::LogFilter {
         let cap = self.lambda_log_cap.unwrap_or(LevelFilter::TRACE);
+        let invocation = self.invocation_log_level();
         if let Some(level) = parse_level(&self.log_directives) {
-            return crate::filter::LogFilter::level(level, cap);
+            return crate::filter::LogFilter::level(level, cap).with_invocation_level(invocation);
         }
         let directives = EnvFilter::builder()
             .with_default_directive(LevelFilter::OFF.into())
             .parse_lossy(&self.log_directives);
-        crate::filter::LogFilter::new(directives, cap)
+        crate::filter::LogFilter::new(directives, cap).with_invocation_level(invocation)
+    }
+
+    /// The most verbose level that per-invocation sampling or buffering may need to see
+    /// (`OFF` when neither is on): lines more verbose than the log level, down to this one,
+    /// reach the log layer, which writes, buffers or drops them per invocation.
+    pub fn invocation_log_level(&self) -> LevelFilter {
+        let sampled = if self.log_sample_rate > 0.0 {
+            LevelFilter::DEBUG
+        } else {
+            LevelFilter::OFF
+        };
+        let buffered = self.log_buffer.map_or(LevelFilter::OFF, |b| b.level);
+        sampled.max(buffered)
     }
 }
 
@@ -556,6 +671,9 @@ mod tests {
             ("INSTRUMENT_REDACT", "maybe", "on or off"),
             ("INSTRUMENT_LOG_LOCATION", "2", "on or off"),
             ("AWS_EMF_AGENT_ENDPOINT", "http://x:1", "tcp://"),
+            ("INSTRUMENT_LOG_SAMPLE_RATE", "2", "0.0 to 1.0"),
+            ("POWERTOOLS_LOGGER_SAMPLE_RATE", "often", "0.0 to 1.0"),
+            ("INSTRUMENT_LOG_BUFFER", "sometimes", "on or off"),
         ];
         for (var, value, expected) in cases {
             let err = resolve(&Settings::default(), &[(var, value)]).unwrap_err();
@@ -605,6 +723,55 @@ mod tests {
         .unwrap();
         assert_eq!(c.lambda_log_cap, Some(LevelFilter::WARN));
         assert_eq!(c.log_directives, "debug");
+    }
+
+    #[test]
+    fn sampling_and_buffering() {
+        let c = resolve(&Settings::default(), &[]).unwrap();
+        assert_eq!(c.log_sample_rate, 0.0);
+        assert_eq!(c.log_buffer, None);
+        assert_eq!(c.invocation_log_level(), LevelFilter::OFF);
+
+        let c = resolve(
+            &Settings::default(),
+            &[
+                ("POWERTOOLS_LOGGER_SAMPLE_RATE", "0.25"),
+                ("INSTRUMENT_LOG_BUFFER", "on"),
+                ("INSTRUMENT_LOG_BUFFER_MAX_BYTES", "4096"),
+                ("INSTRUMENT_LOG_BUFFER_LEVEL", "trace"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.log_sample_rate, 0.25);
+        assert_eq!(
+            c.log_buffer,
+            Some(LogBuffering {
+                max_bytes: 4096,
+                level: LevelFilter::TRACE
+            })
+        );
+        assert_eq!(c.invocation_log_level(), LevelFilter::TRACE);
+
+        let err = resolve(
+            &Settings::default(),
+            &[
+                ("INSTRUMENT_LOG_BUFFER", "on"),
+                ("INSTRUMENT_LOG_BUFFER_MAX_BYTES", "0"),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.origin,
+            Source::Variable("INSTRUMENT_LOG_BUFFER_MAX_BYTES".into())
+        );
+        let code = Settings {
+            log_sample_rate: Some(1.5),
+            ..Settings::default()
+        };
+        assert_eq!(
+            resolve(&code, &[]).unwrap_err().origin,
+            Source::Code("log_sample_rate")
+        );
     }
 
     #[test]

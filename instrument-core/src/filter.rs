@@ -4,6 +4,13 @@
 //! the Lambda invocation span, …) is always seen by the log layer, so a `WARN` line inside an
 //! `INFO` span still carries its request ID when the level is `warn`. Every other span and event
 //! goes through the `EnvFilter` directives and the `AWS_LAMBDA_LOG_LEVEL` cap.
+//!
+//! With per-invocation sampling or buffering on ([`LogFilter::with_invocation_level`]), `DEBUG`
+//! (and `TRACE`) events the directives reject but that are no more verbose than the invocation
+//! level pass too, *marked* as such, and the log layer writes, buffers or drops them per
+//! invocation.
+
+use std::cell::Cell;
 
 use tracing_core::{subscriber::Interest, Event, LevelFilter, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, Filter};
@@ -26,6 +33,37 @@ pub struct LogFilter {
     directives: Directives,
     cap: LevelFilter,
     most_verbose: LevelFilter,
+    /// Events the directives reject pass up to this level, marked (`OFF`: none).
+    invocation: LevelFilter,
+}
+
+thread_local! {
+    /// The callsite of the event being dispatched on this thread, when this filter let it
+    /// through only for per-invocation sampling or buffering (0: none). Set in `enabled`, taken
+    /// by the log layer in `on_event`; keyed by callsite so a stale mark can never apply to
+    /// another event.
+    static MARKED: Cell<usize> = const { Cell::new(0) };
+}
+
+fn callsite_key(meta: &Metadata<'_>) -> usize {
+    meta as *const Metadata<'_> as *const () as usize
+}
+
+/// Whether the filter let this event through only for per-invocation sampling or buffering
+/// (clears the mark).
+#[inline]
+pub(crate) fn take_invocation_mark(meta: &Metadata<'_>) -> bool {
+    let key = callsite_key(meta);
+    MARKED
+        .try_with(|m| {
+            if m.get() == key {
+                m.set(0);
+                true
+            } else {
+                false
+            }
+        })
+        .unwrap_or(false)
 }
 
 /// What decides a line: one level for everything (the usual `info`, nothing to parse or
@@ -48,6 +86,7 @@ impl LogFilter {
             directives: Directives::Env(Box::new(directives)),
             cap,
             most_verbose: hint.min(cap),
+            invocation: LevelFilter::OFF,
         }
     }
 
@@ -65,12 +104,38 @@ impl LogFilter {
             directives: Directives::Level(level),
             cap,
             most_verbose: level.min(cap),
+            invocation: LevelFilter::OFF,
         }
+    }
+
+    /// Also lets through events down to `level` that the directives reject, for the log layer
+    /// to write, buffer or drop per Lambda invocation (sampling, buffering). Still capped.
+    pub fn with_invocation_level(mut self, level: LevelFilter) -> Self {
+        self.invocation = level.min(self.cap);
+        self
     }
 
     /// The most verbose level a line can have (e.g. to set the `log` crate's maximum).
     pub fn most_verbose(&self) -> LevelFilter {
-        self.most_verbose
+        self.most_verbose.max(self.invocation)
+    }
+
+    /// Whether an event at this level is one that sampling or buffering may want when the
+    /// directives reject it: `DEBUG` (and `TRACE`, if the invocation level is `TRACE`), never
+    /// `INFO` or above — an `INFO` line a directive such as `hyper=warn` silences stays silent.
+    fn marks(&self, meta: &Metadata<'_>) -> bool {
+        self.invocation >= *meta.level() && *meta.level() >= tracing_core::Level::DEBUG
+    }
+
+    fn base_enabled<S>(&self, meta: &Metadata<'_>, cx: &Context<'_, S>) -> bool
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        self.cap >= *meta.level()
+            && match &self.directives {
+                Directives::Level(level) => level >= meta.level(),
+                Directives::Env(env) => Filter::<S>::enabled(&**env, meta, cx),
+            }
     }
 }
 
@@ -92,32 +157,51 @@ where
         if is_context_span(meta) {
             return true;
         }
-        self.cap >= *meta.level()
-            && match &self.directives {
-                Directives::Level(level) => level >= meta.level(),
-                Directives::Env(env) => Filter::<S>::enabled(&**env, meta, cx),
+        let base = self.base_enabled(meta, cx);
+        if self.invocation == LevelFilter::OFF || !meta.is_event() {
+            return base;
+        }
+        let key = callsite_key(meta);
+        let marked = !base && self.marks(meta);
+        let _ = MARKED.try_with(|m| {
+            if marked {
+                m.set(key);
+            } else if m.get() == key {
+                m.set(0);
             }
+        });
+        base || marked
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
         if is_context_span(meta) {
             return Interest::always();
         }
-        if self.cap < *meta.level() {
-            return Interest::never();
+        let base = if self.cap < *meta.level() {
+            Interest::never()
+        } else {
+            match &self.directives {
+                Directives::Level(level) if level >= meta.level() => Interest::always(),
+                Directives::Level(_) => Interest::never(),
+                Directives::Env(env) => Filter::<S>::callsite_enabled(&**env, meta),
+            }
+        };
+        if base.is_always() || !meta.is_event() || !self.marks(meta) {
+            return base;
         }
-        match &self.directives {
-            Directives::Level(level) if level >= meta.level() => Interest::always(),
-            Directives::Level(_) => Interest::never(),
-            Directives::Env(env) => Filter::<S>::callsite_enabled(&**env, meta),
-        }
+        // Decided per event, so that `enabled` can mark the events let through only for
+        // per-invocation sampling or buffering.
+        Interest::sometimes()
     }
 
     fn event_enabled(&self, event: &Event<'_>, cx: &Context<'_, S>) -> bool {
-        match &self.directives {
-            Directives::Level(_) => true,
-            Directives::Env(env) => Filter::<S>::event_enabled(&**env, event, cx),
-        }
+        let meta = event.metadata();
+        let marked = MARKED.try_with(|m| m.get() == callsite_key(meta)) == Ok(true);
+        marked
+            || match &self.directives {
+                Directives::Level(_) => true,
+                Directives::Env(env) => Filter::<S>::event_enabled(&**env, event, cx),
+            }
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {

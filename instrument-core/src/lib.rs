@@ -32,7 +32,9 @@
 //! A user field named like a fixed key is kept as `field_<name>`; see [`keys`](crate::keys).
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
+pub mod buffer;
 pub mod config;
+pub mod context;
 pub mod filter;
 pub mod json;
 pub mod lambda;
@@ -47,6 +49,6 @@ pub mod keys;
 mod log_layer;
 mod redacting;
 
-pub use config::{Config, ConfigError, Settings};
+pub use config::{Config, ConfigError, LogBuffering, Settings};
 pub use filter::LogFilter;
 pub use log_layer::JsonLogLayer;

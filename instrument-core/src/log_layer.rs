@@ -5,13 +5,14 @@ use std::io;
 use std::sync::Arc;
 
 use smallvec::SmallVec;
-use tracing_core::{span, Event, Level, Subscriber};
+use tracing_core::{span, Event, Level, LevelFilter, Subscriber};
 use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
-use crate::config::Config;
+use crate::buffer::{InvocationLog, InvocationLogging, Verbose};
+use crate::config::{Config, LogBuffering};
 use crate::fields::{self, EventVisitor, KeySet, RecordFields, SpanFields, Tracked};
 use crate::json;
 use crate::keys::{self, CONTEXT_KEYS};
@@ -64,6 +65,8 @@ pub struct JsonLogLayer<W = fn() -> io::Stdout> {
     location: bool,
     errors: Arc<WriteErrors>,
     redactor: Option<Arc<Redactor>>,
+    /// Per-invocation sampling and buffering of verbose lines, when on.
+    invocation_logging: Option<InvocationLogging>,
 }
 
 impl<W> std::fmt::Debug for JsonLogLayer<W> {
@@ -97,6 +100,7 @@ impl JsonLogLayer {
             location: false,
             errors: Arc::new(WriteErrors::new("log")),
             redactor: None,
+            invocation_logging: None,
         }
     }
 
@@ -119,6 +123,7 @@ impl JsonLogLayer {
             location: config.log_location,
             errors: Arc::new(WriteErrors::new("log")),
             redactor: None,
+            invocation_logging: InvocationLogging::new(config.log_sample_rate, config.log_buffer),
         }
         .render()
     }
@@ -142,7 +147,32 @@ impl<W> JsonLogLayer<W> {
             location: self.location,
             errors: self.errors,
             redactor: self.redactor,
+            invocation_logging: self.invocation_logging,
         }
+    }
+
+    /// Per-invocation log sampling and buffering (see [`crate::buffer`]): `sample_rate` of
+    /// the Lambda invocations log at `DEBUG`, and with `buffer` the verbose lines of the others
+    /// are kept per invocation and written only if it fails. Pair it with a filter that lets
+    /// those lines through ([`LogFilter::with_invocation_level`](crate::LogFilter::with_invocation_level));
+    /// [`from_config`](JsonLogLayer::from_config) and `Config::log_filter` do both.
+    ///
+    /// ```
+    /// use instrument_core::{config::LogBuffering, JsonLogLayer};
+    /// use tracing_core::LevelFilter;
+    /// let layer = JsonLogLayer::new().with_invocation_logging(
+    ///     0.1,
+    ///     Some(LogBuffering { max_bytes: 20_480, level: LevelFilter::DEBUG }),
+    /// );
+    /// # let _ = layer;
+    /// ```
+    pub fn with_invocation_logging(
+        mut self,
+        sample_rate: f64,
+        buffer: Option<LogBuffering>,
+    ) -> Self {
+        self.invocation_logging = InvocationLogging::new(sample_rate, buffer);
+        self
     }
 
     /// Adds `"service": name` to every line.
@@ -267,11 +297,20 @@ impl<W> JsonLogLayer<W> {
         let Some(invocation) = lambda::invocation(span, &self.cold_start) else {
             return;
         };
-        if let Some(fields) = span.extensions_mut().get_mut::<SpanFields>() {
+        let mut extensions = span.extensions_mut();
+        if let Some(fields) = extensions.get_mut::<SpanFields>() {
             fields.invocation = Some(invocation.cold_start);
+        }
+        if let Some(logging) = &self.invocation_logging {
+            if extensions.get_mut::<InvocationLog>().is_none() {
+                extensions.insert(logging.start());
+            }
         }
     }
 }
+
+/// Takes a formatted line instead of the writer (to buffer it).
+type KeepLine<'a> = &'a mut dyn FnMut(&[u8]);
 
 /// Per-thread buffers, reused for every line.
 #[derive(Default)]
@@ -425,6 +464,15 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if let Some(logging) = &self.invocation_logging {
+            let verbose = crate::filter::take_invocation_mark(event.metadata());
+            if verbose {
+                return self.verbose_event(event, &ctx, logging);
+            }
+            if *event.metadata().level() == Level::ERROR {
+                self.flush_invocation_buffer(event, &ctx);
+            }
+        }
         let write = |s: &mut Scratch| {
             self.format(s, event, &ctx);
             self.errors
@@ -441,6 +489,134 @@ where
         });
         if reused != Ok(true) {
             write(&mut Scratch::default());
+        }
+    }
+}
+
+impl<W> JsonLogLayer<W>
+where
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    /// Formats `event` and writes it, or hands the line to `keep` instead when given.
+    fn write_event<S>(
+        &self,
+        event: &Event<'_>,
+        ctx: &Context<'_, S>,
+        mut keep: Option<KeepLine<'_>>,
+    ) where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let mut write = |s: &mut Scratch| {
+            self.format(s, event, ctx);
+            match keep.as_mut() {
+                Some(keep) => keep(&s.line),
+                None => self
+                    .errors
+                    .write_line(self.make_writer.make_writer_for(event.metadata()), &s.line),
+            }
+        };
+        // A `Debug` impl that logs while being formatted, or an event from a thread-local
+        // destructor, gets a fresh buffer instead of a panic.
+        let reused = SCRATCH.try_with(|cell| match cell.try_borrow_mut() {
+            Ok(mut s) => {
+                write(&mut s);
+                true
+            }
+            Err(_) => false,
+        });
+        if reused != Ok(true) {
+            write(&mut Scratch::default());
+        }
+    }
+
+    /// The outermost invocation span around `event` that holds per-invocation log state.
+    fn invocation_span<'a, S>(event: &Event<'_>, ctx: &'a Context<'_, S>) -> Option<SpanRef<'a, S>>
+    where
+        S: Subscriber + for<'l> LookupSpan<'l>,
+    {
+        ctx.event_scope(event)?
+            .from_root()
+            .find(|span| span.extensions().get::<InvocationLog>().is_some())
+    }
+
+    /// A line more verbose than the log level, let through for sampling or buffering: written
+    /// if its invocation is sampled (or has failed), buffered if buffering is on, else dropped.
+    /// Outside invocations (initialisation included) it is dropped.
+    fn verbose_event<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>, logging: &InvocationLogging)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let Some(span) = Self::invocation_span(event, ctx) else {
+            return;
+        };
+        let level = LevelFilter::from_level(*event.metadata().level());
+        let fate = span
+            .extensions()
+            .get::<InvocationLog>()
+            .map_or(Verbose::Drop, |log| log.verbose(level, logging));
+        match fate {
+            Verbose::Drop => {}
+            Verbose::Write => self.write_event(event, ctx, None),
+            Verbose::Buffer => {
+                let max_bytes = logging.buffer.map_or(0, |b| b.max_bytes);
+                self.write_event(
+                    event,
+                    ctx,
+                    Some(&mut |line: &[u8]| {
+                        if let Some(log) = span.extensions_mut().get_mut::<InvocationLog>() {
+                            log.push(line, max_bytes);
+                        }
+                    }),
+                );
+            }
+        }
+    }
+
+    /// An `ERROR` line inside an invocation: first the lines its buffer kept (after a warning
+    /// if some were evicted).
+    fn flush_invocation_buffer<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let Some(span) = Self::invocation_span(event, ctx) else {
+            return;
+        };
+        let taken = span
+            .extensions_mut()
+            .get_mut::<InvocationLog>()
+            .and_then(InvocationLog::take);
+        let Some((lines, evicted)) = taken else {
+            return;
+        };
+        if evicted > 0 {
+            let mut line = Vec::with_capacity(256);
+            line.extend_from_slice(b"{\"timestamp\":\"");
+            timestamp::write_now(&mut line);
+            line.extend_from_slice(b"\",\"level\":\"WARN\",\"target\":\"instrument\"");
+            line.extend_from_slice(&self.static_fields);
+            line.extend_from_slice(
+                b",\"message\":\"the invocation's log buffer was full: its oldest lines were \
+                  evicted; raise INSTRUMENT_LOG_BUFFER_MAX_BYTES to keep more\",\"evicted_lines\":",
+            );
+            json::write_u64(&mut line, evicted);
+            for key in CONTEXT_KEYS {
+                let value = span.scope().find_map(|s| {
+                    s.extensions()
+                        .get::<SpanFields>()
+                        .and_then(|f| f.context(key).map(<[u8]>::to_vec))
+                });
+                if let Some(value) = value {
+                    json::write_key(&mut line, key.name());
+                    line.extend_from_slice(&value);
+                }
+            }
+            line.extend_from_slice(b"}\n");
+            self.errors
+                .write_line(self.make_writer.make_writer_for(event.metadata()), &line);
+        }
+        for line in lines {
+            self.errors
+                .write_line(self.make_writer.make_writer_for(event.metadata()), &line);
         }
     }
 }

@@ -185,3 +185,5 @@ pub fn wait_or_kill(child: &mut Child, timeout: Duration) -> ExitStatus {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+pub mod runtime_api;

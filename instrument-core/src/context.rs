@@ -1,0 +1,49 @@
+//! Reading the request context of the current span: what an application needs to pass the
+//! correlation ID on to the services it calls.
+
+use tracing_core::span::Id;
+use tracing_core::Dispatch;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Registry;
+
+use crate::fields::SpanFields;
+use crate::keys::ContextKey;
+
+/// The correlation ID of the current span: its nearest `correlation_id` field (the HTTP
+/// layer's request span, the Lambda layer's invocation span, or any span of your own), as the
+/// log lines show it.
+///
+/// `None` outside such a span, or when the current subscriber is not instrument's (a
+/// `tracing_subscriber::Registry` with the [`JsonLogLayer`](crate::JsonLogLayer)).
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+/// let subscriber = tracing_subscriber::registry().with(instrument_core::JsonLogLayer::new());
+/// tracing::subscriber::with_default(subscriber, || {
+///     assert_eq!(instrument_core::context::correlation_id(), None);
+///     let _span = tracing::info_span!("request", correlation_id = "c-42").entered();
+///     let _inner = tracing::info_span!("db").entered();
+///     assert_eq!(instrument_core::context::correlation_id().as_deref(), Some("c-42"));
+/// });
+/// ```
+pub fn correlation_id() -> Option<String> {
+    tracing::dispatcher::get_default(|dispatch| {
+        let id = dispatch.current_span().id()?.clone();
+        context_value(dispatch, &id, ContextKey::CorrelationId)
+    })
+}
+
+/// The value of a context key on the span `id` or its nearest ancestor that has it.
+fn context_value(dispatch: &Dispatch, id: &Id, key: ContextKey) -> Option<String> {
+    let registry = dispatch.downcast_ref::<Registry>()?;
+    let span = registry.span(id)?;
+    let json = span.scope().find_map(|s| {
+        s.extensions()
+            .get::<SpanFields>()
+            .and_then(|f| f.context(key).map(<[u8]>::to_vec))
+    })?;
+    match serde_json::from_slice::<serde_json::Value>(&json).ok()? {
+        serde_json::Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    }
+}

@@ -1,0 +1,361 @@
+//! The tower layer around a Lambda handler: one span per invocation, carrying its context.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+use tower::{Layer, Service};
+use tracing::instrument::Instrumented;
+use tracing::Instrument;
+
+use super::CorrelationPath;
+use crate::{ConfigError, Source};
+
+const PATHS_VAR: &str = "INSTRUMENT_CORRELATION_PATHS";
+const MARGIN_VAR: &str = "INSTRUMENT_LAMBDA_FLUSH_MARGIN_MS";
+
+/// Wraps a Lambda handler service so that every invocation runs inside a span that carries
+/// its context, and its metrics are flushed in time (see the [module docs](super)).
+///
+/// ```no_run
+/// use instrument::lambda::{CorrelationPath, InvocationLayer};
+/// use lambda_runtime::{service_fn, Error, LambdaEvent};
+/// use serde_json::Value;
+/// use std::time::Duration;
+/// use lambda_runtime::tower::Layer;
+///
+/// async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
+///     Ok(event.payload)
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), Error> {
+///     let _guard = instrument::init();
+///     let layer = InvocationLayer::new()
+///         .correlation_paths([CorrelationPath::custom("detail.orderId"), CorrelationPath::EVENTBRIDGE])
+///         .flush_margin(Duration::from_millis(300));
+///     lambda_runtime::run(layer.layer(service_fn(handler))).await
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct InvocationLayer {
+    config: Arc<Config>,
+}
+
+#[derive(Debug, Clone)]
+struct Config {
+    paths: Vec<CorrelationPath>,
+    flush_margin: Duration,
+}
+
+impl Default for InvocationLayer {
+    fn default() -> Self {
+        InvocationLayer::new()
+    }
+}
+
+impl InvocationLayer {
+    /// The default margin before the deadline at which a still-running invocation flushes.
+    pub const DEFAULT_FLUSH_MARGIN: Duration = Duration::from_millis(500);
+
+    /// Every [preset](CorrelationPath::PRESETS) correlation path and a flush margin of
+    /// [`DEFAULT_FLUSH_MARGIN`](Self::DEFAULT_FLUSH_MARGIN), unless the environment says
+    /// otherwise: `INSTRUMENT_CORRELATION_PATHS` (comma-separated presets and paths, e.g.
+    /// `detail.orderId,eventbridge`) and `INSTRUMENT_LAMBDA_FLUSH_MARGIN_MS`. An invalid value
+    /// is reported on stderr and ignored (a function must start); [`from_env`](Self::from_env)
+    /// returns it as an error instead. The builder methods override both.
+    pub fn new() -> Self {
+        Self::from_lookup(&|name| std::env::var(name).ok()).unwrap_or_else(|err| {
+            // No subscriber may be installed yet: say it where Lambda shows it anyway.
+            eprintln!("instrument: {err}; using the default");
+            Self::defaults()
+        })
+    }
+
+    /// Like [`new`](Self::new), with an invalid environment value as an error that names it.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), instrument::ConfigError> {
+    /// let layer = instrument::lambda::InvocationLayer::from_env()?;
+    /// # let _ = layer; Ok(()) }
+    /// ```
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    fn defaults() -> Self {
+        InvocationLayer {
+            config: Arc::new(Config {
+                paths: CorrelationPath::PRESETS.to_vec(),
+                flush_margin: Self::DEFAULT_FLUSH_MARGIN,
+            }),
+        }
+    }
+
+    /// The configuration from `var` (the environment, or a test's map).
+    fn from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let mut layer = Self::defaults();
+        if let Some(value) = var(PATHS_VAR) {
+            let paths: Result<Vec<CorrelationPath>, _> = value
+                .split(',')
+                .map(str::parse::<CorrelationPath>)
+                .collect();
+            match paths {
+                Ok(paths) => layer.config_mut().paths = paths,
+                Err(err) => {
+                    return Err(ConfigError {
+                        origin: Source::Variable(PATHS_VAR.into()),
+                        value,
+                        expected: format!("comma-separated correlation paths ({err})"),
+                    })
+                }
+            }
+        }
+        if let Some(value) = var(MARGIN_VAR) {
+            match value.trim().parse::<u64>() {
+                Ok(ms) => layer.config_mut().flush_margin = Duration::from_millis(ms),
+                Err(_) => {
+                    return Err(ConfigError {
+                        origin: Source::Variable(MARGIN_VAR.into()),
+                        value,
+                        expected: "a number of milliseconds (e.g. 500)".into(),
+                    })
+                }
+            }
+        }
+        Ok(layer)
+    }
+
+    fn config_mut(&mut self) -> &mut Config {
+        Arc::make_mut(&mut self.config)
+    }
+
+    /// Where to look for the correlation ID in the event, first match wins (replaces the
+    /// presets). With none found, the invocation gets a fresh UUID v4.
+    pub fn correlation_paths(mut self, paths: impl IntoIterator<Item = CorrelationPath>) -> Self {
+        self.config_mut().paths = paths.into_iter().collect();
+        self
+    }
+
+    /// How long before the invocation's deadline a still-running invocation logs an `ERROR`
+    /// line (which also writes its buffered log lines) and flushes its metrics, so that an
+    /// invocation Lambda is about to stop still reports what it recorded.
+    pub fn flush_margin(mut self, margin: Duration) -> Self {
+        self.config_mut().flush_margin = margin;
+        self
+    }
+}
+
+impl<S> Layer<S> for InvocationLayer {
+    type Service = InvocationService<S>;
+
+    fn layer(&self, inner: S) -> InvocationService<S> {
+        InvocationService {
+            inner,
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// A Lambda handler service wrapped by [`InvocationLayer`].
+#[derive(Debug, Clone)]
+pub struct InvocationService<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S, T> Service<LambdaEvent<T>> for InvocationService<S>
+where
+    S: Service<LambdaEvent<T>>,
+    S::Error: std::fmt::Debug,
+    T: Serialize,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = InvocationFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, event: LambdaEvent<T>) -> Self::Future {
+        let correlation_id = self.correlation_id(&event.payload);
+        let ctx = &event.context;
+        let span = match &ctx.xray_trace_id {
+            Some(trace_id) => tracing::info_span!(
+                "lambda_invocation",
+                function_request_id = ctx.request_id.as_str(),
+                xray_trace_id = trace_id.as_str(),
+                function_arn = ctx.invoked_function_arn.as_str(),
+                correlation_id = correlation_id.as_str(),
+            ),
+            None => tracing::info_span!(
+                "lambda_invocation",
+                function_request_id = ctx.request_id.as_str(),
+                function_arn = ctx.invoked_function_arn.as_str(),
+                correlation_id = correlation_id.as_str(),
+            ),
+        };
+        let timer = flush_delay(ctx.deadline, self.config.flush_margin)
+            .map(|delay| Box::pin(tokio::time::sleep(delay)));
+        let deadline = ctx.deadline;
+        // Inside `lambda_runtime::run`, the runtime's own span is current here, and the runtime
+        // logs a failed invocation's error inside it; otherwise this layer logs it.
+        let log_errors = tracing::Span::current()
+            .metadata()
+            .is_none_or(|m| m.name() != instrument_core::lambda::RUNTIME_INVOKE_SPAN);
+        let future = {
+            // Spans the handler creates while being called belong to the invocation too.
+            let _entered = span.enter();
+            self.inner.call(event)
+        };
+        InvocationFuture {
+            inner: future.instrument(span),
+            timer,
+            deadline,
+            log_errors,
+        }
+    }
+}
+
+impl<S> InvocationService<S> {
+    fn correlation_id<T: Serialize>(&self, payload: &T) -> String {
+        let found = if self.config.paths.is_empty() {
+            None
+        } else {
+            serde_json::to_value(payload).ok().and_then(|event| {
+                self.config
+                    .paths
+                    .iter()
+                    .find_map(|path| path.extract(&event))
+            })
+        };
+        found.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    }
+}
+
+/// How long from now until the flush before `deadline_ms` (Unix milliseconds); `None` without
+/// a usable deadline.
+fn flush_delay(deadline_ms: u64, margin: Duration) -> Option<Duration> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
+    let remaining = Duration::from_millis(deadline_ms).checked_sub(now)?;
+    Some(remaining.saturating_sub(margin))
+}
+
+pin_project_lite::pin_project! {
+    /// The future of an [`InvocationService`] call: the handler's, inside the invocation span,
+    /// with the deadline flush.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct InvocationFuture<F> {
+        #[pin]
+        inner: Instrumented<F>,
+        timer: Option<Pin<Box<tokio::time::Sleep>>>,
+        deadline: u64,
+        log_errors: bool,
+    }
+}
+
+impl<F, R, E> Future for InvocationFuture<F>
+where
+    F: Future<Output = Result<R, E>>,
+    E: std::fmt::Debug,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let mut this = self.project();
+        if let Some(timer) = this.timer.as_mut() {
+            if timer.as_mut().poll(cx).is_ready() {
+                *this.timer = None;
+                let _entered = this.inner.span().enter();
+                deadline_reached(*this.deadline);
+            }
+        }
+        let output = std::task::ready!(this.inner.as_mut().poll(cx));
+        if let (Err(error), true) = (&output, *this.log_errors) {
+            // An ERROR line inside the invocation: it also writes its buffered lines.
+            let _entered = this.inner.span().enter();
+            tracing::error!(target: "instrument::lambda", handler_error = ?error, "the invocation failed");
+        }
+        Poll::Ready(output)
+    }
+}
+
+/// The invocation is still running just before its deadline: say so (an `ERROR` line, which
+/// also writes the invocation's buffered log lines) and flush the metrics recorded so far.
+fn deadline_reached(deadline_ms: u64) {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    tracing::error!(
+        target: "instrument::lambda",
+        remaining_ms = deadline_ms.saturating_sub(now_ms),
+        "the invocation is about to time out: flushing its metrics and logs now"
+    );
+    crate::flush_metrics();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configuration_from_the_environment() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let layer = InvocationLayer::from_lookup(&env(&[])).unwrap();
+        assert_eq!(layer.config.paths, CorrelationPath::PRESETS.to_vec());
+        assert_eq!(
+            layer.config.flush_margin,
+            InvocationLayer::DEFAULT_FLUSH_MARGIN
+        );
+
+        let layer = InvocationLayer::from_lookup(&env(&[
+            (PATHS_VAR, "detail.orderId, sqs"),
+            (MARGIN_VAR, "250"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            layer.config.paths,
+            [
+                CorrelationPath::custom("detail.orderId"),
+                CorrelationPath::SQS
+            ]
+        );
+        assert_eq!(layer.config.flush_margin, Duration::from_millis(250));
+        // Code wins over the environment.
+        let layer = layer.flush_margin(Duration::from_millis(100));
+        assert_eq!(layer.config.flush_margin, Duration::from_millis(100));
+
+        let err = InvocationLayer::from_lookup(&env(&[(MARGIN_VAR, "soon")])).unwrap_err();
+        assert_eq!(err.origin, Source::Variable(MARGIN_VAR.into()));
+        let err = InvocationLayer::from_lookup(&env(&[(PATHS_VAR, "a..b")])).unwrap_err();
+        assert_eq!(err.origin, Source::Variable(PATHS_VAR.into()));
+        assert!(err.to_string().contains("a..b"), "{err}");
+    }
+
+    #[test]
+    fn flush_delay_leaves_the_margin() {
+        assert_eq!(flush_delay(0, Duration::from_millis(500)), None);
+        assert_eq!(flush_delay(1, Duration::from_millis(500)), None, "past");
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let deadline = (now + Duration::from_secs(60)).as_millis() as u64;
+        let delay = flush_delay(deadline, Duration::from_secs(1)).unwrap();
+        assert!(delay <= Duration::from_secs(59));
+        let delay = flush_delay(deadline, Duration::from_secs(120)).unwrap();
+        assert_eq!(delay, Duration::ZERO);
+    }
+}

@@ -1,0 +1,684 @@
+//! The Lambda integration driven by the real `lambda_runtime`, polling a Lambda Runtime API
+//! served on 127.0.0.1 by `support::runtime_api`, with real event payloads
+//! (`tests/data/lambda/`). Every assertion is on parsed JSON: log lines, EMF documents and what
+//! the runtime reported to the Runtime API.
+
+mod support;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use instrument::lambda::{CorrelationPath, InvocationLayer};
+use instrument::testing::Capture;
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::{json, Value};
+use support::runtime_api::{Invocation, Outcome, RuntimeApi};
+use tower::Layer;
+
+/// `lambda_runtime` reads its configuration from the process environment: one scenario at a
+/// time sets it.
+static ENV: Mutex<()> = Mutex::new(());
+
+const FUNCTION_ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:booking";
+
+fn event(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/data/lambda/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The Lambda environment instrument's configuration sees (never the process's).
+fn lambda_env(init: &'static str) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
+    move |name| {
+        let value = match name {
+            "AWS_LAMBDA_FUNCTION_NAME" => "booking",
+            "AWS_LAMBDA_FUNCTION_VERSION" => "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" => "512",
+            "AWS_LAMBDA_INITIALIZATION_TYPE" => init,
+            _ => return None,
+        };
+        Some(value.to_string())
+    }
+}
+
+fn capture(
+    configure: impl FnOnce(
+        instrument::Builder<instrument::testing::LogBuffer>,
+    ) -> instrument::Builder<instrument::testing::LogBuffer>,
+) -> Arc<Capture> {
+    Arc::new(Capture::with(|b| {
+        configure(b.service("booking").env_lookup(lambda_env("on-demand")))
+    }))
+}
+
+/// Runs `lambda_runtime::run_concurrent` over `handler` wrapped in `layer`, with `capture` as
+/// the subscriber, until `until` (run on a blocking thread) returns.
+fn drive<F, Fut, T>(
+    capture: &Arc<Capture>,
+    api: &RuntimeApi,
+    max_concurrency: Option<u32>,
+    layer: InvocationLayer,
+    handler: F,
+    until: impl FnOnce() -> T + Send + 'static,
+) -> T
+where
+    F: Fn(LambdaEvent<Value>) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<Value, lambda_runtime::Error>> + Send + 'static,
+    T: Send + 'static,
+{
+    drive_runtime(capture, api, max_concurrency, true, layer, handler, until)
+}
+
+/// [`drive`], with `runtime_span: false` for a runtime built without `lambda_runtime`'s
+/// tracing layer (no "Lambda runtime invoke" span around the handler).
+fn drive_runtime<F, Fut, T>(
+    capture: &Arc<Capture>,
+    api: &RuntimeApi,
+    max_concurrency: Option<u32>,
+    runtime_span: bool,
+    layer: InvocationLayer,
+    handler: F,
+    until: impl FnOnce() -> T + Send + 'static,
+) -> T
+where
+    F: Fn(LambdaEvent<Value>) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<Value, lambda_runtime::Error>> + Send + 'static,
+    T: Send + 'static,
+{
+    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY-free in edition 2021; serialised by `ENV`.
+    std::env::set_var("AWS_LAMBDA_RUNTIME_API", api.endpoint());
+    std::env::set_var("AWS_LAMBDA_FUNCTION_NAME", "booking");
+    std::env::set_var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512");
+    std::env::set_var("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
+    match max_concurrency {
+        Some(n) => std::env::set_var("AWS_LAMBDA_MAX_CONCURRENCY", n.to_string()),
+        None => std::env::remove_var("AWS_LAMBDA_MAX_CONCURRENCY"),
+    }
+    let _default = capture.set_default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let service = layer.layer(service_fn(handler));
+        let runtime = async move {
+            if runtime_span {
+                lambda_runtime::run_concurrent(service).await
+            } else {
+                lambda_runtime::Runtime::new(service).run_concurrent().await
+            }
+        };
+        let waiter = tokio::task::spawn_blocking(until);
+        tokio::select! {
+            result = runtime => panic!("the runtime stopped: {result:?}"),
+            done = waiter => done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())),
+        }
+    })
+}
+
+fn emf(capture: &Capture) -> Vec<Value> {
+    capture
+        .raw_metric_documents()
+        .iter()
+        .map(|doc| {
+            let violations = instrument::instrument_emf::validate::document(doc);
+            assert!(violations.is_empty(), "{violations:?}");
+            serde_json::from_slice(doc).unwrap()
+        })
+        .collect()
+}
+
+/// The log lines of the invocation `request_id` written by this test's handlers and by
+/// instrument (not by the runtime or the HTTP client it uses).
+fn lines_of(logs: &[Value], request_id: &str) -> Vec<Value> {
+    logs.iter()
+        .filter(|l| l["function_request_id"] == request_id)
+        .filter(|l| {
+            let target = l["target"].as_str().unwrap_or_default();
+            target == "lambda_integration" || target.starts_with("instrument")
+        })
+        .cloned()
+        .collect()
+}
+
+fn messages(lines: &[Value]) -> Vec<&str> {
+    lines.iter().filter_map(|l| l["message"].as_str()).collect()
+}
+
+#[test]
+fn every_invocation_carries_its_context_from_real_events() {
+    let cases = [
+        ("apigw_rest", "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"),
+        ("apigw_http", "JKJaXmPLvHcESHA="),
+        ("function_url", "caller-chosen-42"),
+        ("alb", "Root=1-6740c2a2-7a6b5c4d3e2f1a0b9c8d7e6f"),
+        ("eventbridge", "6a7e8feb-b491-4cf7-a9f1-bf3703467718"),
+        ("sqs", "booking-flow-7f3a"),
+    ];
+    let capture = capture(|b| b);
+    let api = Arc::new(RuntimeApi::start());
+    let mut invocations = Vec::new();
+    for (i, (name, _)) in cases.iter().enumerate() {
+        invocations.push(Invocation::new(&format!("req-{i}-{name}"), event(name)));
+    }
+    invocations.push(Invocation::new("req-unknown", json!({"anything": 1})));
+    let mut untraced = Invocation::new("req-untraced", json!({"id": "e-2"}));
+    untraced.trace_id = None;
+    invocations.push(untraced);
+    for i in &invocations {
+        api.push(i.clone());
+    }
+    let n = invocations.len();
+    let waiting = api.clone();
+    let outcomes = drive(
+        &capture,
+        &api,
+        None,
+        InvocationLayer::new(),
+        |event: LambdaEvent<Value>| async move {
+            let source = event.payload["source"]
+                .as_str()
+                .unwrap_or("http")
+                .to_string();
+            tracing::info!(counter.bookings = 1, source, "handled");
+            Ok(json!({"ok": true}))
+        },
+        move || waiting.wait_for(n, Duration::from_secs(20)),
+    );
+    for i in &invocations {
+        assert!(
+            outcomes.contains(&Outcome::Response {
+                request_id: i.request_id.clone(),
+                body: json!({"ok": true})
+            }),
+            "{outcomes:?}"
+        );
+    }
+
+    let logs = capture.logs();
+    for (i, invocation) in invocations.iter().enumerate() {
+        let lines = lines_of(&logs, &invocation.request_id);
+        let handled: Vec<&Value> = lines.iter().filter(|l| l["message"] == "handled").collect();
+        assert_eq!(handled.len(), 1, "{lines:#?}");
+        let line = handled[0];
+        assert_eq!(line["function_arn"], FUNCTION_ARN);
+        assert_eq!(line["function_name"], "booking");
+        assert_eq!(line["function_version"], "$LATEST");
+        assert_eq!(line["function_memory_size"], 512);
+        assert_eq!(line["service"], "booking");
+        assert_eq!(
+            line["cold_start"],
+            i == 0,
+            "only the first invocation is cold"
+        );
+        match &invocation.trace_id {
+            Some(trace) => assert_eq!(&line["xray_trace_id"], trace),
+            None => assert!(line.get("xray_trace_id").is_none(), "{line}"),
+        }
+        assert_eq!(line["span"], "lambda_invocation");
+        assert_eq!(
+            line["spans"],
+            json!(["Lambda runtime invoke", "lambda_invocation"])
+        );
+        match cases.get(i) {
+            Some((_, correlation)) => assert_eq!(line["correlation_id"], *correlation),
+            None if invocation.request_id == "req-untraced" => {
+                assert_eq!(line["correlation_id"], "e-2")
+            }
+            None => {
+                let id = line["correlation_id"].as_str().unwrap();
+                let uuid = uuid::Uuid::parse_str(id).unwrap();
+                assert_eq!(uuid.get_version_num(), 4, "a fresh UUID v4: {id}");
+            }
+        }
+    }
+
+    // Each invocation's metrics were flushed when it ended (the test never flushed), in
+    // documents carrying its request ID.
+    let docs = emf(&capture);
+    for invocation in &invocations {
+        let mine: Vec<&Value> = docs
+            .iter()
+            .filter(|d| d["function_request_id"] == invocation.request_id.as_str())
+            .collect();
+        assert_eq!(mine.len(), 1, "{docs:#?}");
+        assert_eq!(mine[0]["bookings"], 1);
+    }
+    let cold: Vec<&Value> = docs
+        .iter()
+        .filter(|d| d.get("ColdStart").is_some())
+        .collect();
+    assert_eq!(cold.len(), 1, "{docs:#?}");
+    assert_eq!(cold[0]["ColdStart"], 1);
+    assert_eq!(cold[0]["function_name"], "booking");
+}
+
+#[test]
+fn provisioned_concurrency_is_never_a_cold_start() {
+    let capture = Arc::new(Capture::with(|b| {
+        b.env_lookup(lambda_env("provisioned-concurrency"))
+    }));
+    let api = Arc::new(RuntimeApi::start());
+    for i in 0..2 {
+        api.push(Invocation::new(&format!("pc-{i}"), event("eventbridge")));
+    }
+    let waiting = api.clone();
+    drive(
+        &capture,
+        &api,
+        None,
+        InvocationLayer::new(),
+        |_event: LambdaEvent<Value>| async move {
+            tracing::info!("handled");
+            Ok(Value::Null)
+        },
+        move || waiting.wait_for(2, Duration::from_secs(20)),
+    );
+    let logs = capture.logs();
+    let handled: Vec<&Value> = logs.iter().filter(|l| l["message"] == "handled").collect();
+    assert_eq!(handled.len(), 2);
+    for line in handled {
+        assert_eq!(line["cold_start"], false);
+    }
+    capture.flush();
+    assert!(emf(&capture).iter().all(|d| d.get("ColdStart").is_none()));
+}
+
+#[test]
+fn custom_correlation_paths_replace_the_presets() {
+    let capture = capture(|b| b);
+    let api = Arc::new(RuntimeApi::start());
+    api.push(Invocation::new("custom-1", event("eventbridge")));
+    api.push(Invocation::new("custom-2", event("apigw_rest")));
+    let waiting = api.clone();
+    let layer = InvocationLayer::new().correlation_paths([
+        "detail.orderId".parse::<CorrelationPath>().unwrap(),
+        CorrelationPath::API_GATEWAY_REST,
+    ]);
+    drive(
+        &capture,
+        &api,
+        None,
+        layer,
+        |_event: LambdaEvent<Value>| async move {
+            tracing::info!(correlation = instrument::correlation_id(), "handled");
+            Ok(Value::Null)
+        },
+        move || waiting.wait_for(2, Duration::from_secs(20)),
+    );
+    let logs = capture.logs();
+    let first = &lines_of(&logs, "custom-1")[0];
+    assert_eq!(first["correlation_id"], "order-40017");
+    assert_eq!(first["correlation"], "order-40017", "the accessor reads it");
+    let second = &lines_of(&logs, "custom-2")[0];
+    assert_eq!(
+        second["correlation_id"],
+        "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    );
+}
+
+/// With buffering on and the level at `info`, an invocation's `DEBUG` lines appear only when it
+/// fails (returns an error or panics), before the error, and never those logged during init.
+#[test]
+fn buffered_debug_lines_are_written_only_for_failing_invocations() {
+    // `noisy=warn`: that target's INFO lines stay silent even in a flushed buffer.
+    let capture = capture(|b| b.log_level("info,noisy=warn").log_buffer(16 * 1024));
+    capture.run(|| tracing::debug!("init detail"));
+    let api = Arc::new(RuntimeApi::start());
+    for (id, action) in [
+        ("ok-1", "ok"),
+        ("err-1", "error"),
+        ("panic-1", "panic"),
+        ("ok-2", "ok"),
+    ] {
+        api.push(Invocation::new(id, json!({"action": action})));
+    }
+    let waiting = api.clone();
+    let outcomes = drive(
+        &capture,
+        &api,
+        None,
+        InvocationLayer::new(),
+        |event: LambdaEvent<Value>| async move {
+            let action = event.payload["action"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            tracing::info!(target: "noisy", "silenced by its directive");
+            tracing::debug!(target: "noisy", "noisy detail");
+            tracing::debug!(step = 1, "loaded the booking");
+            tracing::info!("working");
+            tracing::debug!(step = 2, "priced the booking");
+            match action.as_str() {
+                "error" => Err("payment declined".into()),
+                "panic" => panic!("inventory corrupted"),
+                _ => Ok(Value::Null),
+            }
+        },
+        move || waiting.wait_for(4, Duration::from_secs(20)),
+    );
+    assert!(matches!(
+        outcomes.iter().find(|o| o.request_id() == Some("err-1")),
+        Some(Outcome::Error { .. })
+    ));
+    assert!(matches!(
+        outcomes.iter().find(|o| o.request_id() == Some("panic-1")),
+        Some(Outcome::Error { .. })
+    ));
+
+    let logs = capture.logs();
+    assert!(
+        logs.iter().all(|l| l["message"] != "init detail"),
+        "nothing is buffered during init"
+    );
+    assert!(logs
+        .iter()
+        .all(|l| l["message"] != "silenced by its directive"));
+    let noisy: Vec<&Value> = logs
+        .iter()
+        .filter(|l| l["message"] == "noisy detail")
+        .collect();
+    let ids: Vec<&Value> = noisy.iter().map(|l| &l["function_request_id"]).collect();
+    assert_eq!(
+        ids,
+        ["err-1", "panic-1"],
+        "buffered DEBUG lines of any target"
+    );
+    assert!(
+        logs.iter().all(|l| l["message"] != "the invocation failed"),
+        "inside lambda_runtime's span the runtime logs failures, once"
+    );
+    for ok in ["ok-1", "ok-2"] {
+        let lines = lines_of(&logs, ok);
+        assert_eq!(messages(&lines), ["working"], "{lines:#?}");
+    }
+    for failing in ["err-1", "panic-1"] {
+        let lines = lines_of(&logs, failing);
+        // `working` went out at once; the buffered DEBUG lines follow, in order, written when
+        // the runtime logged the handler's error or panic (an ERROR line right after them).
+        assert_eq!(
+            messages(&lines),
+            ["working", "loaded the booking", "priced the booking"],
+            "{lines:#?}"
+        );
+        assert_eq!(lines[1]["level"], "DEBUG");
+        assert_eq!(lines[1]["step"], 1);
+        assert_eq!(lines[2]["step"], 2);
+        assert!(lines
+            .iter()
+            .all(|l| l["correlation_id"] == lines[0]["correlation_id"]));
+        let all: Vec<&Value> = logs
+            .iter()
+            .filter(|l| l["function_request_id"] == failing)
+            .collect();
+        let last_debug = all.iter().rposition(|l| l["step"] == 2).unwrap();
+        assert_eq!(all[last_debug + 1]["level"], "ERROR", "{all:#?}");
+    }
+}
+
+/// Without the runtime's span (a `Runtime` built without its tracing layer), the invocation
+/// layer's span is the invocation, and the layer logs a failed invocation's error itself, which
+/// writes the buffered lines.
+#[test]
+fn without_the_runtimes_span_the_layer_logs_failures_itself() {
+    let capture = capture(|b| b.log_level("info").log_buffer(16 * 1024));
+    let api = Arc::new(RuntimeApi::start());
+    api.push(Invocation::new("bare-ok", json!({"fail": false})));
+    api.push(Invocation::new("bare-err", json!({"fail": true})));
+    let waiting = api.clone();
+    drive_runtime(
+        &capture,
+        &api,
+        None,
+        false,
+        InvocationLayer::new(),
+        |event: LambdaEvent<Value>| async move {
+            tracing::debug!("loaded the booking");
+            if event.payload["fail"] == true {
+                return Err("payment declined".into());
+            }
+            tracing::info!("booked");
+            Ok(Value::Null)
+        },
+        move || waiting.wait_for(2, Duration::from_secs(20)),
+    );
+    let logs = capture.logs();
+    let ok = lines_of(&logs, "bare-ok");
+    assert_eq!(messages(&ok), ["booked"]);
+    assert_eq!(ok[0]["cold_start"], true);
+    assert_eq!(ok[0]["spans"], json!(["lambda_invocation"]));
+    let failed = lines_of(&logs, "bare-err");
+    assert_eq!(
+        messages(&failed),
+        ["loaded the booking", "the invocation failed"]
+    );
+    assert_eq!(failed[1]["level"], "ERROR");
+    assert_eq!(failed[1]["target"], "instrument::lambda");
+    assert_eq!(failed[1]["handler_error"], "\"payment declined\"");
+    assert_eq!(failed[1]["cold_start"], false);
+}
+
+#[test]
+fn a_full_buffer_evicts_its_oldest_lines_and_says_so() {
+    let capture = capture(|b| b.log_level("info").log_buffer(1024));
+    let api = Arc::new(RuntimeApi::start());
+    api.push(Invocation::new("evict-1", json!({})));
+    let waiting = api.clone();
+    drive(
+        &capture,
+        &api,
+        None,
+        InvocationLayer::new(),
+        |_event: LambdaEvent<Value>| async move {
+            for step in 0..50 {
+                tracing::debug!(step, "step done");
+            }
+            tracing::error!("giving up");
+            Ok(Value::Null)
+        },
+        move || waiting.wait_for(1, Duration::from_secs(20)),
+    );
+    let lines = lines_of(&capture.logs(), "evict-1");
+    let warning = lines
+        .iter()
+        .find(|l| l["level"] == "WARN")
+        .expect("an eviction warning");
+    let evicted = warning["evicted_lines"].as_u64().unwrap();
+    let steps: Vec<u64> = lines.iter().filter_map(|l| l["step"].as_u64()).collect();
+    assert!(evicted > 0 && !steps.is_empty());
+    assert_eq!(evicted as usize + steps.len(), 50);
+    // The newest lines are kept, in order, and the total stays within the bound.
+    let expected: Vec<u64> = (evicted..50).collect();
+    assert_eq!(steps, expected);
+    let kept_bytes: usize = lines
+        .iter()
+        .filter(|l| l["step"].is_u64())
+        .map(|l| serde_json::to_string(l).unwrap().len() + 1)
+        .sum();
+    assert!(kept_bytes <= 1024, "{kept_bytes}");
+    assert_eq!(lines.last().unwrap()["message"], "giving up");
+}
+
+#[test]
+fn sampled_invocations_log_at_debug() {
+    let sampled = capture(|b| b.log_level("info").log_sample_rate(1.0));
+    let unsampled = capture(|b| b.log_level("info"));
+    for (capture, expect_debug) in [(sampled, true), (unsampled, false)] {
+        capture.run(|| tracing::debug!("init detail"));
+        let api = Arc::new(RuntimeApi::start());
+        api.push(Invocation::new("sample-1", json!({})));
+        let waiting = api.clone();
+        drive(
+            &capture,
+            &api,
+            None,
+            InvocationLayer::new(),
+            |_event: LambdaEvent<Value>| async move {
+                tracing::debug!("detail");
+                tracing::info!("done");
+                Ok(Value::Null)
+            },
+            move || waiting.wait_for(1, Duration::from_secs(20)),
+        );
+        let logs = capture.logs();
+        let lines = lines_of(&logs, "sample-1");
+        let expected: &[&str] = if expect_debug {
+            &["detail", "done"]
+        } else {
+            &["done"]
+        };
+        assert_eq!(messages(&lines), expected);
+        assert!(logs.iter().all(|l| l["message"] != "init detail"));
+    }
+}
+
+/// Four invocations overlap in one process (`AWS_LAMBDA_MAX_CONCURRENCY=4`): each waits until
+/// all four are in flight before it logs, records metrics and (one of them) fails. Any
+/// per-invocation state kept in a process global would show up on the others' lines.
+#[test]
+fn concurrent_invocations_never_see_each_others_context() {
+    let capture = capture(|b| b.log_level("info").log_buffer(16 * 1024));
+    let api = Arc::new(RuntimeApi::start());
+    let ids = ["conc-a", "conc-b", "conc-c", "conc-d"];
+    for id in ids {
+        let mut invocation = Invocation::new(
+            id,
+            json!({"id": format!("corr-{id}"), "fail": id == "conc-c"}),
+        );
+        invocation.trace_id = Some(format!("Root=1-00000000-{id}"));
+        api.push(invocation);
+    }
+    let barrier = Arc::new(tokio::sync::Barrier::new(ids.len()));
+    let waiting = api.clone();
+    let outcomes = drive(
+        &capture,
+        &api,
+        Some(ids.len() as u32),
+        InvocationLayer::new(),
+        move |event: LambdaEvent<Value>| {
+            let barrier = barrier.clone();
+            async move {
+                let me = event.context.request_id.clone();
+                tracing::debug!(me = me.as_str(), "before the barrier");
+                tokio::time::timeout(Duration::from_secs(10), barrier.wait())
+                    .await
+                    .map_err(|_| "the invocations did not overlap")?;
+                tracing::info!(me = me.as_str(), counter.handled = 1, "after the barrier");
+                let correlation = instrument::correlation_id();
+                tokio::task::yield_now().await;
+                tracing::info!(me = me.as_str(), correlation, "still mine");
+                if event.payload["fail"] == true {
+                    tracing::error!(me = me.as_str(), "failed");
+                }
+                Ok(Value::Null)
+            }
+        },
+        move || waiting.wait_for(4, Duration::from_secs(30)),
+    );
+    assert_eq!(outcomes.len(), 4);
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::Response { .. })),
+        "{outcomes:?}"
+    );
+
+    let logs = capture.logs();
+    for id in ids {
+        let lines: Vec<&Value> = logs.iter().filter(|l| l["me"] == id).collect();
+        let expected: &[&str] = if id == "conc-c" {
+            // Its buffered DEBUG line is written just before its first ERROR line.
+            &[
+                "after the barrier",
+                "still mine",
+                "before the barrier",
+                "failed",
+            ]
+        } else {
+            &["after the barrier", "still mine"]
+        };
+        let msgs: Vec<&str> = lines.iter().filter_map(|l| l["message"].as_str()).collect();
+        assert_eq!(msgs, expected, "{id}");
+        for line in &lines {
+            assert_eq!(line["function_request_id"], id, "{line}");
+            assert_eq!(line["correlation_id"], format!("corr-{id}"), "{line}");
+            assert_eq!(
+                line["xray_trace_id"],
+                format!("Root=1-00000000-{id}"),
+                "{line}"
+            );
+        }
+        let still = lines.iter().find(|l| l["message"] == "still mine").unwrap();
+        assert_eq!(still["correlation"], format!("corr-{id}"));
+    }
+    let docs = emf(&capture);
+    for id in ids {
+        let mine: f64 = docs
+            .iter()
+            .filter(|d| d["function_request_id"] == id)
+            .filter_map(|d| d["handled"].as_f64())
+            .sum();
+        assert_eq!(mine, 1.0, "{id}: {docs:#?}");
+        assert!(docs
+            .iter()
+            .filter(|d| d["function_request_id"] == id)
+            .all(|d| d["xray_trace_id"] == format!("Root=1-00000000-{id}")));
+    }
+}
+
+/// The handler sleeps past its deadline: before the deadline, the layer logs an `ERROR` line,
+/// writes the buffered lines and flushes the metrics recorded so far, while the invocation is
+/// still running (it never reports an outcome).
+#[test]
+fn a_timing_out_invocation_still_reports_what_it_recorded() {
+    let capture = capture(|b| b.log_level("info").log_buffer(16 * 1024));
+    let api = Arc::new(RuntimeApi::start());
+    api.push(Invocation::new("slow-1", json!({})).with_deadline_in(1_000));
+    let watching = capture.clone();
+    let layer = InvocationLayer::new().flush_margin(Duration::from_millis(600));
+    let docs = drive(
+        &capture,
+        &api,
+        None,
+        layer,
+        |_event: LambdaEvent<Value>| async move {
+            tracing::info!(counter.seats_reserved = 2, "reserved");
+            tracing::debug!("calling the slow payment gateway");
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok(Value::Null)
+        },
+        move || {
+            // Wait (bounded) for the invocation's metrics to appear without anyone flushing.
+            for _ in 0..400 {
+                let docs = emf(&watching);
+                if docs.iter().any(|d| d.get("seats_reserved").is_some()) {
+                    return docs;
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            panic!("the timing-out invocation's metrics never appeared")
+        },
+    );
+    assert!(
+        api.outcomes().is_empty(),
+        "the invocation was still running"
+    );
+    let doc = docs
+        .iter()
+        .find(|d| d.get("seats_reserved").is_some())
+        .unwrap();
+    assert_eq!(doc["seats_reserved"], 2);
+    assert_eq!(doc["function_request_id"], "slow-1");
+
+    let lines = lines_of(&capture.logs(), "slow-1");
+    let msgs = messages(&lines);
+    assert_eq!(msgs[..2], ["reserved", "calling the slow payment gateway"]);
+    let warning = &lines[2];
+    assert_eq!(warning["level"], "ERROR");
+    assert_eq!(warning["target"], "instrument::lambda");
+    assert!(warning["remaining_ms"].as_u64().unwrap() <= 1_000);
+}
