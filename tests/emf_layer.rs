@@ -415,3 +415,46 @@ fn exact_under_concurrency_8_threads_100k_calls() {
     assert_eq!(values(&docs, "mixed.latency").len(), THREADS * CALLS);
     assert_eq!(h.handle.dropped().total_all(), 0);
 }
+
+macro_rules! many_callsites {
+    ($($name:ident)*) => {
+        /// One tracked call at each of many distinct callsites.
+        fn call_every_callsite(latency_ms: f64) {
+            $({
+                let span = tracing::info_span!(
+                    stringify!($name),
+                    function = stringify!($name),
+                    outcome = Empty,
+                    latency_ms = Empty,
+                    error_type = Empty
+                );
+                span.record("outcome", "success");
+                span.record("latency_ms", latency_ms);
+            })*
+        }
+
+        const CALLSITE_NAMES: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+many_callsites!(f000 f001 f002 f003 f004 f005 f006 f007 f008 f009 f010 f011 f012 f013 f014 f015 f016 f017 f018 f019 f020 f021 f022 f023 f024 f025 f026 f027 f028 f029 f030 f031 f032 f033 f034 f035 f036 f037 f038 f039 f040 f041 f042 f043 f044 f045 f046 f047 f048 f049 f050 f051 f052 f053 f054 f055 f056 f057 f058 f059 f060 f061 f062 f063 f064 f065 f066 f067 f068 f069 f070 f071 f072 f073 f074 f075 f076 f077 f078 f079 f080 f081 f082 f083 f084 f085 f086 f087 f088 f089 f090 f091 f092 f093 f094 f095 f096 f097 f098 f099 f100 f101 f102 f103 f104 f105 f106 f107 f108 f109 f110 f111 f112 f113 f114 f115 f116 f117 f118 f119 f120 f121 f122 f123 f124 f125 f126 f127 f128 f129 f130 f131 f132 f133 f134 f135 f136 f137 f138 f139 f140 f141 f142 f143 f144 f145 f146 f147 f148 f149);
+
+#[test]
+fn many_callsites_and_successive_layers_stay_exact() {
+    // More tracked callsites than the per-thread callsite cache has slots, so some share one
+    // and evict each other on every call; and a second layer after the first, whose metric ids
+    // differ. Every count must stay exact.
+    for round in 0..2 {
+        let h = Harness::new(|b| b);
+        h.run(|| {
+            for i in 0..3 {
+                call_every_callsite(f64::from(i + round));
+            }
+        });
+        let docs = h.docs();
+        for name in CALLSITE_NAMES {
+            assert_eq!(sum(&docs, &format!("{name}.success")), 3.0, "{name}");
+            assert_eq!(values(&docs, &format!("{name}.latency")).len(), 3, "{name}");
+        }
+    }
+}

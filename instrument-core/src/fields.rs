@@ -353,38 +353,59 @@ impl KeySet {
     }
 }
 
-/// `,"key":` rendered (escaped) once per key and thread, keyed by the `'static` name's address.
-type RenderedKey = Option<(usize, usize, Box<[u8]>)>;
+/// A rendered key in a thread's table: (name address, name length, `,"key":`).
+type RenderedKey = Option<(usize, usize, &'static [u8])>;
 
 thread_local! {
+    /// `,"key":` per `'static` key name, direct-mapped by the name's address. A collision only
+    /// costs a lookup in [`interned_key`]: entries are shared, leaked renderings, so refilling
+    /// a slot never allocates.
     static RENDERED: std::cell::RefCell<[RenderedKey; 256]> =
-        const { std::cell::RefCell::new([const { None }; 256]) };
+        const { std::cell::RefCell::new([None; 256]) };
+}
+
+/// `,"key":` for a `'static` key name, rendered once per process. The renderings are leaked on
+/// purpose: one per distinct key name, of which a program has finitely many.
+fn interned_key(key: &'static str) -> &'static [u8] {
+    type Interned = std::collections::HashMap<(usize, usize), &'static [u8]>;
+    static INTERNED: std::sync::OnceLock<std::sync::Mutex<Interned>> = std::sync::OnceLock::new();
+    let id = (key.as_ptr() as usize, key.len());
+    let mut interned = INTERNED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    interned.entry(id).or_insert_with(|| {
+        let mut rendered = Vec::with_capacity(key.len() + 4);
+        rendered.push(b',');
+        json::write_str(&mut rendered, key);
+        rendered.push(b':');
+        Box::leak(rendered.into_boxed_slice())
+    })
 }
 
 /// Writes `"key":` like [`json::write_key`], from a per-thread cache of rendered keys: field
-/// names are `'static`, so each is escaped once, not once per line.
+/// names are `'static`, so each is escaped once per process, not once per line, and a line never
+/// allocates for its keys (not even when two names share a cache slot).
 #[inline]
 fn write_static_key(out: &mut Vec<u8>, key: &'static str) {
     let (p, l) = (key.as_ptr() as usize, key.len());
     let slot = ((p ^ l.rotate_left(32)) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) as usize
         >> (usize::BITS - 8);
+    let rendered = RENDERED
+        .try_with(|cache| {
+            let mut cache = cache.borrow_mut();
+            match cache[slot] {
+                Some((ep, el, rendered)) if (ep, el) == (p, l) => rendered,
+                _ => {
+                    let rendered = interned_key(key);
+                    cache[slot] = Some((p, l, rendered));
+                    rendered
+                }
+            }
+        })
+        .unwrap_or_else(|_| interned_key(key));
     let comma = out.last() != Some(&b'{');
-    let done = RENDERED.try_with(|cache| {
-        let mut cache = cache.borrow_mut();
-        let entry = &mut cache[slot];
-        if !matches!(entry, Some((ep, el, _)) if (*ep, *el) == (p, l)) {
-            let mut rendered = vec![b','];
-            json::write_str(&mut rendered, key);
-            rendered.push(b':');
-            *entry = Some((p, l, rendered.into_boxed_slice()));
-        }
-        if let Some((_, _, rendered)) = entry {
-            out.extend_from_slice(if comma { rendered } else { &rendered[1..] });
-        }
-    });
-    if done.is_err() {
-        json::write_key(out, key);
-    }
+    out.extend_from_slice(if comma { rendered } else { &rendered[1..] });
 }
 
 /// Writes the fields of an event as `,"key":value` pairs into `out`, the message under

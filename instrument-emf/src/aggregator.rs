@@ -186,6 +186,11 @@ impl Aggregator {
         }
     }
 
+    /// Unique among the aggregators of this process.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Interner> {
         self.interner.read().unwrap_or_else(|e| e.into_inner())
     }

@@ -1,7 +1,7 @@
 //! [`EmfLayer`]: span fields become aggregated CloudWatch metrics.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -396,11 +396,14 @@ impl EmfLayer {
     }
 }
 
+#[derive(Clone)]
 struct CallsiteEntry {
     layer: usize,
     meta: usize,
     facts: CallsiteFacts,
-    tracked: Option<(Box<str>, TrackedIds)>,
+    /// The function name the ids were made for (a tracked span's `function` value), shared with
+    /// the memo so that refilling a slot never allocates.
+    tracked: Option<(std::rc::Rc<str>, TrackedIds)>,
 }
 
 struct ContextEntry {
@@ -412,12 +415,21 @@ struct ContextEntry {
 }
 
 const CACHE_ENTRIES: usize = 64;
+/// The most entries of `CALLSITE_MEMO` (many layers built and dropped, as in tests): then it
+/// starts over.
+const MEMO_ENTRIES: usize = 4096;
 
 thread_local! {
     static SCRATCH: RefCell<Collected> = RefCell::new(Collected::default());
     /// Direct-mapped by (layer, callsite): one probe per lookup.
     static CALLSITES: RefCell<[Option<CallsiteEntry>; CACHE_ENTRIES]> =
         const { RefCell::new([const { None }; CACHE_ENTRIES]) };
+    /// Every (layer, callsite) entry this thread has made, never evicted (bounded by
+    /// [`MEMO_ENTRIES`]): two callsites sharing a slot of `CALLSITES` evict each other on every
+    /// call, and refilling from here costs a lookup, where recomputing would cost a metric-id
+    /// interning and an allocation per call.
+    static CALLSITE_MEMO: RefCell<HashMap<(usize, usize), CallsiteEntry>> =
+        RefCell::new(HashMap::new());
     static CONTEXTS: RefCell<(Vec<ContextEntry>, String)> = const { RefCell::new((Vec::new(), String::new())) };
 }
 
@@ -437,6 +449,25 @@ fn with_scratch<R>(f: impl FnOnce(&mut Collected) -> R) -> R {
         (None, Some(f)) => f(&mut Collected::default()),
         (None, None) => unreachable!("the closure ran or is still here"),
     }
+}
+
+/// This thread's memo of the entry for (layer, callsite), if any.
+fn remembered(layer: usize, meta: usize) -> Option<CallsiteEntry> {
+    CALLSITE_MEMO
+        .try_with(|m| m.borrow().get(&(layer, meta)).cloned())
+        .ok()
+        .flatten()
+}
+
+/// Keeps `entry` in this thread's memo.
+fn remember(entry: &CallsiteEntry) {
+    let _ = CALLSITE_MEMO.try_with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= MEMO_ENTRIES {
+            m.clear();
+        }
+        m.insert((entry.layer, entry.meta), entry.clone());
+    });
 }
 
 fn slot(layer: usize, meta: usize) -> usize {
@@ -467,8 +498,10 @@ impl Shared {
         }
     }
 
+    /// Unique for the life of the process (an address could be reused by a later layer, whose
+    /// metric ids differ).
     fn id(&self) -> usize {
-        self as *const Shared as usize
+        self.aggregator.id() as usize
     }
 
     #[inline]
@@ -481,13 +514,18 @@ impl Shared {
                 match &c[i] {
                     Some(e) if e.layer == layer && e.meta == meta_key => e.facts,
                     _ => {
-                        let facts = CallsiteFacts::of(meta);
-                        c[i] = Some(CallsiteEntry {
-                            layer,
-                            meta: meta_key,
-                            facts,
-                            tracked: None,
+                        let entry = remembered(layer, meta_key).unwrap_or_else(|| {
+                            let entry = CallsiteEntry {
+                                layer,
+                                meta: meta_key,
+                                facts: CallsiteFacts::of(meta),
+                                tracked: None,
+                            };
+                            remember(&entry);
+                            entry
                         });
+                        let facts = entry.facts;
+                        c[i] = Some(entry);
                         facts
                     }
                 }
@@ -498,14 +536,28 @@ impl Shared {
     fn tracked_ids(&self, meta: &'static Metadata<'static>, function: &str) -> TrackedIds {
         let (layer, meta_key) = (self.id(), meta as *const _ as usize);
         let i = slot(layer, meta_key);
+        let ids_for = |e: &CallsiteEntry| {
+            e.tracked
+                .as_ref()
+                .filter(|(name, _)| &**name == function)
+                .map(|(_, ids)| *ids)
+        };
         let cached = CALLSITES
-            .try_with(|c| match &c.borrow()[i] {
-                Some(e) if e.layer == layer && e.meta == meta_key => e
-                    .tracked
-                    .as_ref()
-                    .filter(|(name, _)| &**name == function)
-                    .map(|(_, ids)| *ids),
-                _ => None,
+            .try_with(|c| {
+                if let Some(e) = &c.borrow()[i] {
+                    if e.layer == layer && e.meta == meta_key {
+                        if let Some(ids) = ids_for(e) {
+                            return Some(ids);
+                        }
+                    }
+                }
+                // Evicted from the slot (or never in it): refill from the memo.
+                let entry = remembered(layer, meta_key)?;
+                let ids = ids_for(&entry);
+                if ids.is_some() {
+                    c.borrow_mut()[i] = Some(entry);
+                }
+                ids
             })
             .ok()
             .flatten();
@@ -526,13 +578,14 @@ impl Shared {
             latency: metric("latency", Unit::Milliseconds, Kind::Distribution),
             cancelled: metric("cancelled", Unit::Count, Kind::Counter),
         };
-        let _ = CALLSITES.try_with(|c| {
-            if let Some(e) = &mut c.borrow_mut()[i] {
-                if e.layer == layer && e.meta == meta_key {
-                    e.tracked = Some((function.into(), ids));
-                }
-            }
-        });
+        let entry = CallsiteEntry {
+            layer,
+            meta: meta_key,
+            facts: CallsiteFacts::of(meta),
+            tracked: Some((function.into(), ids)),
+        };
+        remember(&entry);
+        let _ = CALLSITES.try_with(|c| c.borrow_mut()[i] = Some(entry));
         ids
     }
 
