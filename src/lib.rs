@@ -15,6 +15,15 @@
 //! `log`-crate records from dependencies become JSON lines too, and a panic is logged as one
 //! `ERROR` line before the previous panic hook runs.
 //!
+//! ## Integrations
+//!
+//! * `instrument::lambda` (cargo feature `lambda`): a tower layer around a `lambda_runtime`
+//!   handler — per-invocation context, correlation IDs from the event, deadline flush, log
+//!   sampling and buffering, safe under Lambda's concurrent mode.
+//! * `instrument::http` (cargo feature `http`): a tower layer for axum, hyper and other `http`
+//!   services — correlation IDs in and out, the request span, per-route request metrics.
+//! * [`correlation_id`] reads the current correlation ID wherever you are.
+//!
 //! ## Configuration
 //!
 //! Code first ([`builder`]), then the environment: `INSTRUMENT_SERVICE`, `INSTRUMENT_NAMESPACE`,
