@@ -31,11 +31,15 @@ mod agent;
 mod aggregator;
 mod dropped;
 mod encoder;
+mod export;
 mod fields;
 mod layer;
 mod sink;
 mod unit;
 pub mod validate;
+
+#[cfg(feature = "cloudwatch-api")]
+pub mod cloudwatch;
 
 pub use agent::{AgentError, AgentOptions, AgentSink, AgentStats};
 pub use dropped::{DropReason, Dropped};
@@ -43,6 +47,7 @@ pub use encoder::{
     Encoder, Group, Metric, MAX_DIMENSIONS, MAX_DIMENSION_NAME, MAX_DIMENSION_VALUE,
     MAX_DOCUMENT_BYTES, MAX_METRICS, MAX_METRIC_NAME, MAX_VALUES,
 };
+pub use export::{EmfExporter, Exporter};
 pub use layer::{EmfHandle, EmfLayer, EmfLayerBuilder, IntervalFlush, MetricsFilter};
 pub use sink::{FnSink, MemorySink, Sink, StdoutSink, WriterSink};
 pub use unit::Unit;
