@@ -25,6 +25,13 @@
 //!
 //! Invalid input is repaired or dropped, counted per [`DropReason`], reported as the
 //! `instrument.dropped` metric and a rate-limited warning — never an invalid document.
+//!
+//! # Destinations
+//!
+//! A flush hands its aggregates to an [`Exporter`]: [`EmfExporter`] encodes EMF documents for a
+//! [`Sink`] (stdout, a writer, the CloudWatch agent: what [`EmfLayer::builder`] sets up), and,
+//! with the cargo feature `cloudwatch-api`, `cloudwatch::CloudwatchSink` sends them to the
+//! CloudWatch API with PutMetricData ([`EmfLayer::with_exporter`]).
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
 mod agent;

@@ -148,7 +148,7 @@ pub(crate) struct Counters {
     pub(crate) requests_ok: AtomicU64,
     pub(crate) datums_sent: AtomicU64,
     pub(crate) requeued: AtomicU64,
-    lost: AtomicU64,
+    pub(crate) lost: AtomicU64,
     lost_unreported: AtomicU64,
     rejected: AtomicU64,
     rejected_unreported: AtomicU64,

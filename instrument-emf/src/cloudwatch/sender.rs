@@ -346,3 +346,56 @@ pub(crate) async fn run(queue: Arc<Queue>, client: Client, options: CloudwatchOp
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloudwatch::datum::Values;
+    use crate::unit::Unit;
+
+    fn datums(n: usize) -> Vec<Datum> {
+        let namespace: Arc<str> = Arc::from("Test");
+        (0..n)
+            .map(|i| Datum {
+                namespace: namespace.clone(),
+                name: format!("m{i}").into(),
+                unit: Unit::Count,
+                resolution: 60,
+                timestamp_ms: 0,
+                dimensions: Vec::new().into(),
+                values: Values::One(1.0),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_buffer_is_bounded_and_overflow_is_counted() {
+        let counters = Arc::new(Counters::default());
+        let queue = Queue::new(5, Limits::default(), counters.clone());
+        queue.push(datums(3));
+        queue.push(datums(4));
+        assert_eq!(queue.buffered(), 5);
+        assert_eq!(counters.lost.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn after_shutdown_new_datums_are_counted_not_kept() {
+        let counters = Arc::new(Counters::default());
+        let queue = Queue::new(100, Limits::default(), counters.clone());
+        queue.push(datums(2));
+        // No task runs: shutdown's wait runs out and counts what is left.
+        assert!(!queue.shutdown(Duration::ZERO));
+        queue.push(datums(3));
+        assert_eq!(queue.buffered(), 0);
+        assert_eq!(counters.lost.load(Ordering::Relaxed), 5);
+    }
+
+    #[test]
+    fn jitter_stays_between_half_and_all_of_the_backoff() {
+        let mut jitter = Jitter::new();
+        for _ in 0..1_000 {
+            let d = jitter.apply(Duration::from_millis(100));
+            assert!(d >= Duration::from_millis(50) && d <= Duration::from_millis(100));
+        }
+    }
+}
