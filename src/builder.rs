@@ -238,7 +238,8 @@ where
     }
 
     /// Every setting of the PutMetricData sink (endpoint, region, buffer bound, timeouts,
-    /// retries), for when metrics go to the CloudWatch API.
+    /// retries), for when metrics go to the CloudWatch API. Replaces what was set before,
+    /// [`cloudwatch_endpoint`](Self::cloudwatch_endpoint) included (call that one after).
     ///
     /// ```
     /// use std::time::Duration;

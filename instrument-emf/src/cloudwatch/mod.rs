@@ -23,7 +23,13 @@
 //! * **Where**: endpoint, region and credentials come from the standard AWS configuration chain
 //!   (`aws-config`: environment, profiles, container and instance roles, `AWS_ENDPOINT_URL`),
 //!   with [`endpoint`](CloudwatchOptions::endpoint) and [`region`](CloudwatchOptions::region)
-//!   overrides for VPC endpoints and tests.
+//!   overrides for VPC endpoints and tests. To keep the build lean, aws-config's `sso` and
+//!   `credentials-process` features are off; a service that needs them adds `aws-config` with
+//!   those features to its own `Cargo.toml` (cargo unifies features), or hands a client of its
+//!   own to [`CloudwatchSink::with_client`].
+//! * **After shutdown** the layer can no longer publish `instrument.dropped`: what shutdown's
+//!   bounded wait could not deliver is counted in [`CloudwatchStats::lost`] and the layer's
+//!   [`Dropped`] (`EmfHandle::dropped`), and reported once on stderr.
 //!
 //! ```no_run
 //! use instrument_emf::cloudwatch::{CloudwatchOptions, CloudwatchSink};
