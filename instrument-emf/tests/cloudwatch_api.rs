@@ -346,6 +346,31 @@ fn an_invalid_datum_is_dropped_alone() {
     assert_eq!(rejected.sample_count, 0.0);
 }
 
+#[test]
+fn a_permanent_error_drops_its_batch_counted_without_retrying() {
+    let Some(url) = cw::server() else { return };
+    let namespace = cw::unique("Denied");
+    let test = cw::unique("denied");
+    cw::faults(&url, &namespace, json!({ "deny": 1 }));
+    let sink = sink(&url, cw::options());
+    export_metrics(&sink, &namespace, &test, 10);
+    // The next batch goes through: the sink keeps working after a permanent failure.
+    export_metrics(&sink, &namespace, &test, 3);
+    sink.close();
+    let stats = sink.stats();
+    assert_eq!(
+        (stats.datums_sent, stats.lost, stats.requeued),
+        (3, 10, 0),
+        "{stats:?}"
+    );
+    let dropped = Dropped::default();
+    sink.take_dropped(&dropped);
+    assert_eq!(dropped.total(DropReason::SinkFailure), 10);
+    let requests = cw::requests(&url, &namespace);
+    assert_eq!(requests.len(), 2, "no retry of a permanent error");
+    assert_eq!(requests[0]["fault"], "deny");
+}
+
 /// No server needed: an address where nothing listens.
 #[test]
 fn server_down_at_shutdown_is_a_bounded_wait_and_a_counted_loss() {

@@ -18,6 +18,7 @@ Control endpoints (JSON), for fault injection and wire-level assertions:
     POST /__faults?namespace=NS
                     {"throttle": N}          next N PutMetricData requests: 400 ThrottlingException
                     {"error500": N}          next N PutMetricData requests: 500 InternalServiceError
+                    {"deny": N}              next N PutMetricData requests: 400 AccessDenied
                     {"reject_name": "x"}     any PutMetricData with a datum named x: 400
                                              InvalidParameterValue (the whole request, as
                                              CloudWatch does)
@@ -157,7 +158,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         raw = self.body()
         if self.path.startswith("/__faults"):
-            faults = {"throttle": 0, "error500": 0, "reject_name": None}
+            faults = {"throttle": 0, "error500": 0, "deny": 0, "reject_name": None}
             faults.update(json.loads(raw or b"{}"))
             with LOCK:
                 FAULTS[query_namespace(self.path)] = faults
@@ -197,6 +198,9 @@ class Handler(BaseHTTPRequestHandler):
                 elif faults.get("error500", 0) > 0:
                     faults["error500"] -= 1
                     fault = "error500"
+                elif faults.get("deny", 0) > 0:
+                    faults["deny"] -= 1
+                    fault = "deny"
                 elif reject_name and any(d.get("MetricName") == reject_name for d in data):
                     fault = "reject"
                 entry["fault"] = fault
@@ -207,6 +211,11 @@ class Handler(BaseHTTPRequestHandler):
             if fault == "error500":
                 self.reply_error(
                     500, "InternalServiceError", "InternalServiceFault", "injected", "Receiver"
+                )
+                return
+            if fault == "deny":
+                self.reply_error(
+                    400, "AccessDenied", "AccessDeniedException", "not authorized (injected)"
                 )
                 return
             if fault == "reject":
