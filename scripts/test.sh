@@ -2,7 +2,8 @@
 # The whole test suite: every crate, every feature, unit, integration and doc tests,
 # one smoke pass of every benchmark (each bench body runs once, untimed), and short fuzz runs
 # of the redactor and the JSON writer where a nightly toolchain is available (cargo-fuzz needs one).
-# Anything the tests need (servers on 127.0.0.1, …) is started from here.
+# Anything the tests need (servers on 127.0.0.1, …) is started from here: moto for the
+# CloudWatch API tests, stopped on exit (also on failure).
 # Ends with one summary line of all cargo test results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,60 @@ if [ "${CI:-}" = true ]; then
 fi
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+cw_pid=
+cw_url_file=$(mktemp)
+cleanup() {
+  if [ -n "$cw_pid" ] && kill -0 "$cw_pid" 2>/dev/null; then
+    kill "$cw_pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$cw_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$cw_pid" 2>/dev/null || true
+  fi
+  rm -f "$log" "$cw_url_file"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The CloudWatch API tests (feature cloudwatch-api) talk to moto, behind the rpcv2Cbor adapter
+# tests/support/cw_adapter.py, on 127.0.0.1 (a free port the adapter picks and writes to a file).
+# Python packages go into a venv under target/. The tests find the server through
+# INSTRUMENT_TEST_CLOUDWATCH_URL; INSTRUMENT_TEST_REQUIRE_CLOUDWATCH makes a missing server a
+# test failure here (plain `cargo test` skips those tests with a notice instead).
+start_cloudwatch() {
+  local target="${CARGO_TARGET_DIR:-target}"
+  local venv="$target/cloudwatch-venv"
+  mkdir -p "$target"
+  if ! "$venv/bin/python" -c 'import moto, cbor2' >/dev/null 2>&1; then
+    echo "cloudwatch: installing moto[server] and cbor2 into $venv"
+    python3 -m venv "$venv" &&
+      "$venv/bin/pip" install --quiet --disable-pip-version-check \
+        'moto[server]==5.2.5' 'cbor2>=5.6,<7' || return 1
+  fi
+  : >"$cw_url_file"
+  "$venv/bin/python" tests/support/cw_adapter.py --port-file "$cw_url_file" \
+    >"$target/cw_adapter.log" 2>&1 &
+  cw_pid=$!
+  for _ in $(seq 1 300); do
+    if [ -s "$cw_url_file" ] && "$venv/bin/python" -c 'import sys, urllib.request
+urllib.request.urlopen(sys.argv[1] + "/__health", timeout=2)' "$(cat "$cw_url_file")" >/dev/null 2>&1; then
+      export INSTRUMENT_TEST_CLOUDWATCH_URL
+      INSTRUMENT_TEST_CLOUDWATCH_URL=$(cat "$cw_url_file")
+      echo "cloudwatch: moto (via the CBOR adapter) ready at $INSTRUMENT_TEST_CLOUDWATCH_URL"
+      return 0
+    fi
+    kill -0 "$cw_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "cloudwatch: the test server did not start; its log:"
+  cat "$target/cw_adapter.log" || true
+  return 1
+}
+export INSTRUMENT_TEST_REQUIRE_CLOUDWATCH=1
+if ! start_cloudwatch; then
+  echo "cloudwatch: no test server: the CloudWatch API tests will fail and say so"
+fi
+# The AWS configuration chain of the facade test: test credentials, no instance metadata.
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true
 
 cargo test --workspace --all-features 2>&1 | tee -a "$log"
 cargo test --workspace --all-features --benches 2>&1 | tee -a "$log"

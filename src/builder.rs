@@ -5,7 +5,7 @@ use std::time::Duration;
 use instrument_core::config::{Config, MetricsDestination, Settings};
 use instrument_core::redact::{RedactConfig, Redactor};
 use instrument_core::JsonLogLayer;
-use instrument_emf::{AgentSink, EmfLayer, FnSink, MetricsFilter, Sink};
+use instrument_emf::{AgentSink, EmfLayer, Exporter, FnSink, MetricsFilter, Sink};
 use tracing_core::Subscriber;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -34,6 +34,15 @@ pub struct Builder<W = fn() -> io::Stdout> {
     metrics_sink: Option<Arc<dyn Sink>>,
     redaction: Option<RedactConfig>,
     flush_on_sigterm: Option<bool>,
+    #[cfg(feature = "cloudwatch-api")]
+    cloudwatch: instrument_emf::cloudwatch::CloudwatchOptions,
+}
+
+/// Where the EMF layer's flushes go.
+enum MetricsOutput {
+    Sink(Arc<dyn Sink>),
+    #[cfg_attr(not(feature = "cloudwatch-api"), allow(dead_code))]
+    Exporter(Arc<dyn Exporter>),
 }
 
 /// Starts configuring instrument in code; see [`Builder`].
@@ -45,6 +54,8 @@ pub fn builder() -> Builder {
         metrics_sink: None,
         redaction: None,
         flush_on_sigterm: None,
+        #[cfg(feature = "cloudwatch-api")]
+        cloudwatch: Default::default(),
     }
 }
 
@@ -187,6 +198,8 @@ where
             metrics_sink: self.metrics_sink,
             redaction: self.redaction,
             flush_on_sigterm: self.flush_on_sigterm,
+            #[cfg(feature = "cloudwatch-api")]
+            cloudwatch: self.cloudwatch,
         }
     }
 
@@ -277,6 +290,49 @@ where
         self
     }
 
+    /// Sends metrics to this CloudWatch endpoint (a VPC endpoint, a local test server) when
+    /// they go to the CloudWatch API (`INSTRUMENT_METRICS=cloudwatch` or
+    /// [`metrics`](Self::metrics)`(MetricsDestination::Cloudwatch)`), instead of the endpoint
+    /// the AWS configuration chain gives (`AWS_ENDPOINT_URL_CLOUDWATCH`, `AWS_ENDPOINT_URL`, else
+    /// the region's).
+    ///
+    /// ```no_run
+    /// use instrument::MetricsDestination;
+    /// let _guard = instrument::builder()
+    ///     .namespace("Ticketing")
+    ///     .metrics(MetricsDestination::Cloudwatch)
+    ///     .cloudwatch_endpoint("https://vpce-0abc.monitoring.eu-west-1.vpce.amazonaws.com")
+    ///     .install()
+    ///     .expect("observability");
+    /// ```
+    #[cfg(feature = "cloudwatch-api")]
+    pub fn cloudwatch_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.cloudwatch.endpoint = Some(url.into());
+        self
+    }
+
+    /// Every setting of the PutMetricData sink (endpoint, region, buffer bound, timeouts,
+    /// retries), for when metrics go to the CloudWatch API. Replaces what was set before,
+    /// [`cloudwatch_endpoint`](Self::cloudwatch_endpoint) included (call that one after).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use instrument::instrument_emf::cloudwatch::CloudwatchOptions;
+    /// let builder = instrument::builder().cloudwatch_options(CloudwatchOptions {
+    ///     shutdown_timeout: Duration::from_secs(2),
+    ///     ..CloudwatchOptions::default()
+    /// });
+    /// # let _ = builder;
+    /// ```
+    #[cfg(feature = "cloudwatch-api")]
+    pub fn cloudwatch_options(
+        mut self,
+        options: instrument_emf::cloudwatch::CloudwatchOptions,
+    ) -> Self {
+        self.cloudwatch = options;
+        self
+    }
+
     /// Builds the subscriber without installing it, for `tracing::subscriber::with_default` in
     /// tests or for composing with other layers.
     ///
@@ -294,30 +350,40 @@ where
         let log_layer = log_layer.with_writer(SharedWriter(make_writer.clone()));
         let log_filter = config.log_filter();
 
-        let sink: Option<Arc<dyn Sink>> = match (self.metrics_sink, config.metrics) {
-            (_, MetricsDestination::Off) => None,
-            (Some(sink), _) => Some(sink),
-            (None, MetricsDestination::Stdout) => {
-                // Through the log writer: EMF lines and log lines never interleave mid-line.
-                let writer = make_writer.clone();
-                Some(Arc::new(FnSink::new(move |line: &[u8]| {
-                    log_errors.write_line(writer.make_writer(), line)
-                })))
-            }
-            (None, MetricsDestination::Agent) => Some(Arc::new(
-                AgentSink::connect(&config.agent_endpoint).map_err(InitError::Agent)?,
-            )),
-            (None, MetricsDestination::Cloudwatch) => {
-                return Err(InitError::Unsupported(
-                    "INSTRUMENT_METRICS=cloudwatch needs the PutMetricData sink, which is not \
-                     built yet: use stdout (Lambda) or agent (ECS/EC2)",
-                ))
-            }
-        };
+        let output: Option<MetricsOutput> =
+            match (self.metrics_sink, config.metrics) {
+                (_, MetricsDestination::Off) => None,
+                (Some(sink), _) => Some(MetricsOutput::Sink(sink)),
+                (None, MetricsDestination::Stdout) => {
+                    // Through the log writer: EMF lines and log lines never interleave mid-line.
+                    let writer = make_writer.clone();
+                    Some(MetricsOutput::Sink(Arc::new(FnSink::new(
+                        move |line: &[u8]| log_errors.write_line(writer.make_writer(), line),
+                    ))))
+                }
+                (None, MetricsDestination::Agent) => Some(MetricsOutput::Sink(Arc::new(
+                    AgentSink::connect(&config.agent_endpoint).map_err(InitError::Agent)?,
+                ))),
+                #[cfg(feature = "cloudwatch-api")]
+                (None, MetricsDestination::Cloudwatch) => Some(MetricsOutput::Exporter(Arc::new(
+                    instrument_emf::cloudwatch::CloudwatchSink::new(self.cloudwatch)
+                        .map_err(InitError::Cloudwatch)?,
+                ))),
+                #[cfg(not(feature = "cloudwatch-api"))]
+                (None, MetricsDestination::Cloudwatch) => return Err(InitError::Unsupported(
+                    "INSTRUMENT_METRICS=cloudwatch needs the PutMetricData sink: build instrument \
+                     with its cargo feature `cloudwatch-api`, or use stdout (Lambda) or agent \
+                     (ECS/EC2)",
+                )),
+            };
         let mut metrics = None;
-        let emf_layer = match sink {
-            Some(sink) => {
-                let mut emf = EmfLayer::builder_shared(sink)
+        let emf_layer = match output {
+            Some(output) => {
+                let emf = match output {
+                    MetricsOutput::Sink(sink) => EmfLayer::builder_shared(sink),
+                    MetricsOutput::Exporter(exporter) => EmfLayer::with_exporter(exporter),
+                };
+                let mut emf = emf
                     .redactor(redactor)
                     .lambda(config.lambda.clone())
                     .cold_start(cold_start);

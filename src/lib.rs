@@ -33,6 +33,15 @@
 //! `INSTRUMENT_REDACT`, then the Powertools names (`POWERTOOLS_SERVICE_NAME`,
 //! `POWERTOOLS_METRICS_NAMESPACE`, `POWERTOOLS_LOG_LEVEL`). `AWS_LAMBDA_LOG_LEVEL` caps the level.
 //! A bad value is a [`ConfigError`] naming the variable, the value and what is accepted.
+//!
+//! ## Metrics destinations
+//!
+//! `INSTRUMENT_METRICS` (or [`Builder::metrics`]): `stdout` (EMF lines; Lambda extracts them),
+//! `agent` (EMF to the CloudWatch agent, `AWS_EMF_AGENT_ENDPOINT`), `off`, and, with the cargo
+//! feature `cloudwatch-api`, `cloudwatch`: aggregates straight to the CloudWatch API with
+//! PutMetricData (see [`instrument_emf::cloudwatch`]), with region, credentials and endpoint from
+//! the standard AWS configuration chain. The guard's drop delivers what is buffered within a
+//! bounded wait.
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
 mod builder;
@@ -104,6 +113,10 @@ pub enum InitError {
     /// The CloudWatch agent endpoint cannot be used.
     #[error(transparent)]
     Agent(instrument_emf::AgentError),
+    /// The PutMetricData sink cannot start (feature `cloudwatch-api`).
+    #[cfg(feature = "cloudwatch-api")]
+    #[error(transparent)]
+    Cloudwatch(instrument_emf::cloudwatch::CloudwatchError),
     /// The PII redaction rules are invalid (a bad custom regex, an empty hash key, …).
     #[error("invalid PII redaction configuration: {0}")]
     Redact(instrument_core::redact::RedactError),

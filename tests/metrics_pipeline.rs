@@ -117,17 +117,44 @@ fn metrics_off_emits_nothing() {
     assert!(!buffer.contents().contains("_aws"));
 }
 
+#[cfg(not(feature = "cloudwatch-api"))]
 #[test]
-fn cloudwatch_metrics_are_reported_as_not_available_yet() {
+fn cloudwatch_metrics_need_the_cloudwatch_api_feature() {
     let err = instrument::builder()
         .env_lookup(|k| (k == "INSTRUMENT_METRICS").then(|| "cloudwatch".to_string()))
         .build()
         .err()
-        .expect("not built yet");
+        .expect("not in this build");
     assert!(
         matches!(err, instrument::InitError::Unsupported(_)),
         "{err}"
     );
+    assert!(err.to_string().contains("cloudwatch-api"), "{err}");
+}
+
+#[cfg(feature = "cloudwatch-api")]
+#[test]
+fn cloudwatch_metrics_build_with_the_cloudwatch_api_feature() {
+    use instrument::instrument_emf::cloudwatch::CloudwatchOptions;
+    // An endpoint where nothing listens: the sink starts, nothing is recorded, shutdown is
+    // immediate (tests/cloudwatch_api.rs sends to a real server).
+    let (_subscriber, guard) = instrument::builder()
+        .env_lookup(|k| (k == "INSTRUMENT_METRICS").then(|| "cloudwatch".to_string()))
+        .cloudwatch_options(CloudwatchOptions {
+            endpoint: Some("http://127.0.0.1:9".into()),
+            region: Some("us-east-1".into()),
+            ..CloudwatchOptions::default()
+        })
+        .build()
+        .expect("the PutMetricData sink starts");
+    drop(guard);
+    let err = instrument::builder()
+        .env_lookup(|k| (k == "INSTRUMENT_METRICS").then(|| "cloudwatch".to_string()))
+        .cloudwatch_endpoint("ftp://nowhere")
+        .build()
+        .err()
+        .expect("a bad endpoint is an error");
+    assert!(matches!(err, instrument::InitError::Cloudwatch(_)), "{err}");
 }
 
 #[test]

@@ -37,13 +37,17 @@ pub enum DropReason {
     DocumentTooLarge,
     /// More distinct dimension combinations than the configured bound (metric dropped).
     TooManyCombinations,
-    /// The sink could not deliver a document (queue full, connection lost).
+    /// The sink could not deliver a document or datum (queue full, connection lost, the
+    /// destination kept failing past the retries, or shutdown's bounded wait ran out).
     SinkFailure,
+    /// The destination rejected a datum as invalid (CloudWatch's `InvalidParameterValue`):
+    /// that datum alone is dropped, the rest of its request is delivered.
+    Rejected,
 }
 
 impl DropReason {
     /// All reasons, in a fixed order.
-    pub const ALL: [DropReason; 12] = [
+    pub const ALL: [DropReason; 13] = [
         DropReason::NonFiniteValue,
         DropReason::InvalidUnit,
         DropReason::InvalidResolution,
@@ -56,6 +60,7 @@ impl DropReason {
         DropReason::DocumentTooLarge,
         DropReason::TooManyCombinations,
         DropReason::SinkFailure,
+        DropReason::Rejected,
     ];
 
     /// The value of the `reason` dimension.
@@ -73,6 +78,7 @@ impl DropReason {
             DropReason::DocumentTooLarge => "document_too_large",
             DropReason::TooManyCombinations => "too_many_combinations",
             DropReason::SinkFailure => "sink_failure",
+            DropReason::Rejected => "rejected",
         }
     }
 }
@@ -90,10 +96,10 @@ const WARN_EVERY: Duration = Duration::from_secs(60);
 #[derive(Debug, Default)]
 pub struct Dropped {
     /// Not yet reported in a self-metric.
-    pending: [AtomicU64; 12],
+    pending: [AtomicU64; 13],
     /// Since start.
-    total: [AtomicU64; 12],
-    last_warned: Mutex<[Option<Instant>; 12]>,
+    total: [AtomicU64; 13],
+    last_warned: Mutex<[Option<Instant>; 13]>,
 }
 
 impl Dropped {

@@ -17,6 +17,7 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 use crate::aggregator::{Aggregator, Cell, Context, ContextDef, Kind, MetricDef};
 use crate::dropped::{DropReason, Dropped};
 use crate::encoder::{Encoder, Group, Metric};
+use crate::export::{EmfExporter, Exporter};
 use crate::fields::{CallsiteFacts, Collected};
 use crate::sink::Sink;
 use crate::unit::Unit;
@@ -81,9 +82,8 @@ struct EmfSpan {
 /// ```
 #[must_use]
 pub struct EmfLayerBuilder {
-    sink: Arc<dyn Sink>,
-    /// `None`: `instrument`.
-    namespace: Option<String>,
+    output: Output,
+    namespace: String,
     dimensions: Vec<(String, String)>,
     error_type_dimension: bool,
     max_error_types: usize,
@@ -112,7 +112,7 @@ impl EmfLayerBuilder {
 
     /// The CloudWatch namespace (default `instrument`).
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.namespace = Some(namespace.into());
+        self.namespace = namespace.into();
         self
     }
 
@@ -195,14 +195,18 @@ impl EmfLayerBuilder {
                 });
             Arc::new(ColdStart::new(&init))
         });
-        let encoder = Encoder::owned(self.namespace.unwrap_or_default())
-            .with_max_bytes(self.sink.max_document_bytes());
+        // An invalid namespace is replaced by `instrument`, the same for every exporter.
+        let namespace = Encoder::new(&self.namespace).namespace().to_string();
+        let exporter: Arc<dyn Exporter> = match self.output {
+            Output::Sink(sink) => Arc::new(EmfExporter::new(&namespace, sink)),
+            Output::Exporter(exporter) => exporter,
+        };
         EmfLayer {
             shared: Arc::new(Shared {
                 aggregator,
-                encoder,
-                sink: self.sink,
-                dropped: Dropped::default(),
+                namespace,
+                exporter,
+                dropped: Arc::new(Dropped::default()),
                 root: OnceLock::new(),
                 cold: OnceLock::new(),
                 root_def,
@@ -249,7 +253,7 @@ pub struct EmfLayer {
 impl std::fmt::Debug for EmfLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EmfLayer")
-            .field("namespace", &self.shared.encoder.namespace())
+            .field("namespace", &self.shared.namespace)
             .finish_non_exhaustive()
     }
 }
@@ -292,7 +296,10 @@ impl EmfHandle {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         drop(flusher);
-        self.shared.flush_all();
+        // The exporter delivers what is left within its bounded wait; what it could not is
+        // counted, not silent.
+        self.shared.flush_all_then(|exporter| exporter.shutdown());
+        self.shared.exporter.take_dropped(&self.shared.dropped);
     }
 }
 
@@ -336,11 +343,17 @@ impl Drop for IntervalFlush {
     }
 }
 
+/// Where a layer's flushes go.
+enum Output {
+    Sink(Arc<dyn Sink>),
+    Exporter(Arc<dyn Exporter>),
+}
+
 struct Shared {
     aggregator: Aggregator,
-    encoder: Encoder,
-    sink: Arc<dyn Sink>,
-    dropped: Dropped,
+    namespace: String,
+    exporter: Arc<dyn Exporter>,
+    dropped: Arc<Dropped>,
     /// The builder's dimensions; interned when the first span needs it.
     root_def: ContextDef,
     root: OnceLock<Arc<Context>>,
@@ -361,7 +374,21 @@ struct Shared {
 impl EmfLayer {
     /// Configures a layer writing to `sink`.
     pub fn builder(sink: impl Sink) -> EmfLayerBuilder {
-        Self::builder_shared(Arc::new(sink))
+        Self::builder_for(Output::Sink(Arc::new(sink)))
+    }
+
+    /// Configures a layer whose flushes go to `exporter` instead of being encoded as EMF (e.g.
+    /// the `cloudwatch-api` feature's `CloudwatchSink`, which calls PutMetricData).
+    ///
+    /// ```
+    /// use instrument_emf::{EmfExporter, EmfLayer, MemorySink};
+    /// let layer = EmfLayer::with_exporter(EmfExporter::new("Shop", MemorySink::default()))
+    ///     .namespace("Shop")
+    ///     .build_unfiltered();
+    /// # let _ = layer;
+    /// ```
+    pub fn with_exporter(exporter: impl Exporter) -> EmfLayerBuilder {
+        Self::builder_for(Output::Exporter(Arc::new(exporter)))
     }
 
     /// [`builder`](Self::builder) for a sink that is already shared.
@@ -373,9 +400,13 @@ impl EmfLayer {
     /// let _layer = EmfLayer::builder_shared(sink).build_unfiltered();
     /// ```
     pub fn builder_shared(sink: Arc<dyn Sink>) -> EmfLayerBuilder {
+        Self::builder_for(Output::Sink(sink))
+    }
+
+    fn builder_for(output: Output) -> EmfLayerBuilder {
         EmfLayerBuilder {
-            sink,
-            namespace: None,
+            output,
+            namespace: "instrument".into(),
             dimensions: Vec::new(),
             error_type_dimension: true,
             max_error_types: 25,
@@ -817,6 +848,11 @@ impl Shared {
     }
 
     fn flush_all(&self) {
+        self.flush_all_then(|exporter| exporter.flush());
+    }
+
+    /// Drains every shard to the exporter, then runs `finish` on it (flush or shutdown).
+    fn flush_all_then(&self, finish: impl FnOnce(&dyn Exporter)) {
         let warnings = {
             let _flushing = self.flush_lock.lock().unwrap_or_else(|e| e.into_inner());
             let retired = self.aggregator.retire_unused();
@@ -825,7 +861,7 @@ impl Shared {
             drop(retired);
             self.emit_dropped()
         };
-        self.sink.flush();
+        finish(&*self.exporter);
         for (reason, n) in warnings {
             tracing::warn!(
                 target: "instrument::emf",
@@ -840,10 +876,7 @@ impl Shared {
     /// Reports what was dropped since the last flush as `instrument.dropped`; returns the
     /// reasons due a warning line.
     fn emit_dropped(&self) -> Vec<(DropReason, u64)> {
-        let lost = self.sink.take_lost();
-        if lost > 0 {
-            self.dropped.add(DropReason::SinkFailure, lost);
-        }
+        self.exporter.take_dropped(&self.dropped);
         let pending = self.dropped.take_pending();
         if pending.is_empty() {
             return Vec::new();
@@ -868,10 +901,8 @@ impl Shared {
                 }],
                 ..Group::default()
             };
-            self.encoder
-                .encode(&group, timestamp, &self.dropped, &mut |doc| {
-                    self.sink.write(doc)
-                });
+            self.exporter
+                .export(&self.namespace, &group, timestamp, &self.dropped);
         }
         pending
             .into_iter()
@@ -943,10 +974,8 @@ impl Shared {
                     })
                     .collect(),
             };
-            self.encoder
-                .encode(&group, timestamp, &self.dropped, &mut |doc| {
-                    self.sink.write(doc)
-                });
+            self.exporter
+                .export(&self.namespace, &group, timestamp, &self.dropped);
         }
     }
 }

@@ -25,17 +25,28 @@
 //!
 //! Invalid input is repaired or dropped, counted per [`DropReason`], reported as the
 //! `instrument.dropped` metric and a rate-limited warning — never an invalid document.
+//!
+//! # Destinations
+//!
+//! A flush hands its aggregates to an [`Exporter`]: [`EmfExporter`] encodes EMF documents for a
+//! [`Sink`] (stdout, a writer, the CloudWatch agent: what [`EmfLayer::builder`] sets up), and,
+//! with the cargo feature `cloudwatch-api`, `cloudwatch::CloudwatchSink` sends them to the
+//! CloudWatch API with PutMetricData ([`EmfLayer::with_exporter`]).
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
 mod agent;
 mod aggregator;
 mod dropped;
 mod encoder;
+mod export;
 mod fields;
 mod layer;
 mod sink;
 mod unit;
 pub mod validate;
+
+#[cfg(feature = "cloudwatch-api")]
+pub mod cloudwatch;
 
 pub use agent::{AgentError, AgentOptions, AgentSink, AgentStats};
 pub use dropped::{DropReason, Dropped};
@@ -43,6 +54,7 @@ pub use encoder::{
     Encoder, Group, Metric, MAX_DIMENSIONS, MAX_DIMENSION_NAME, MAX_DIMENSION_VALUE,
     MAX_DOCUMENT_BYTES, MAX_METRICS, MAX_METRIC_NAME, MAX_VALUES,
 };
+pub use export::{EmfExporter, Exporter};
 pub use layer::{EmfHandle, EmfLayer, EmfLayerBuilder, IntervalFlush, MetricsFilter};
 pub use sink::{FnSink, MemorySink, Sink, StdoutSink, WriterSink};
 pub use unit::Unit;

@@ -1,0 +1,329 @@
+//! Aggregated groups → PutMetricData datums, valid by construction.
+//!
+//! CloudWatch's limits per datum are enforced here, never left to the API (which rejects the
+//! whole request): metric names of 1–255 characters, at most 30 dimensions, dimension names of
+//! 1–255 ASCII characters not starting with `:`, dimension values of 1–1024 characters, finite
+//! values within ±2^360, at most 150 distinct values (see [`buckets`](super::buckets)),
+//! `StorageResolution` 1 or 60. What cannot be repaired is dropped and counted.
+
+use std::sync::Arc;
+
+use crate::dropped::{DropReason, Dropped};
+use crate::encoder::Group;
+use crate::unit::Unit;
+
+use super::buckets::{self, MAX_VALUES_PER_DATUM};
+
+/// The most dimensions on one datum.
+pub const MAX_DIMENSIONS_PER_DATUM: usize = 30;
+/// The longest metric or dimension name, in characters.
+pub const MAX_NAME: usize = 255;
+/// The longest dimension value, in characters.
+pub const MAX_DIMENSION_VALUE: usize = 1024;
+/// CloudWatch rejects values outside ±2^360.
+pub const MAX_MAGNITUDE: f64 = 2.348_542_582_773_833_3e108;
+
+/// A datum's dimensions (name, value), shared by the datums of one dimension set.
+pub(crate) type Dimensions = Arc<[(Box<str>, Box<str>)]>;
+
+/// One PutMetricData datum, owned, waiting in the sender's buffer.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Datum {
+    pub(crate) namespace: Arc<str>,
+    pub(crate) name: Box<str>,
+    pub(crate) unit: Unit,
+    pub(crate) resolution: u32,
+    pub(crate) timestamp_ms: u64,
+    pub(crate) dimensions: Dimensions,
+    pub(crate) values: Values,
+}
+
+/// A datum's numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Values {
+    /// One value (a counter's sum, a gauge, a single observation).
+    One(f64),
+    /// Distinct values and their counts (at most 150).
+    Many { values: Vec<f64>, counts: Vec<f64> },
+}
+
+impl Datum {
+    /// The number of observations this datum stands for.
+    #[cfg(test)]
+    pub(crate) fn sample_count(&self) -> f64 {
+        match &self.values {
+            Values::One(_) => 1.0,
+            Values::Many { counts, .. } => counts.iter().sum(),
+        }
+    }
+
+    /// An upper bound of this datum's size in the request's CBOR body, in bytes.
+    pub(crate) fn encoded_size(&self) -> usize {
+        // Map header, then each key with its value; strings carry a header of up to 3 bytes at
+        // these lengths, doubles are 9 bytes, the timestamp a tag and a double.
+        let mut n = 1 + (1 + 10) + (3 + self.name.len());
+        if !self.dimensions.is_empty() {
+            n += (1 + 10) + 2;
+            for (name, value) in self.dimensions.iter() {
+                n += 1 + (1 + 4) + (3 + name.len()) + (1 + 5) + (3 + value.len());
+            }
+        }
+        n += (1 + 9) + 1 + 9;
+        n += match &self.values {
+            Values::One(_) => (1 + 5) + 9,
+            Values::Many { values, counts } => {
+                (1 + 6) + 3 + 9 * values.len() + (1 + 6) + 3 + 9 * counts.len()
+            }
+        };
+        n += (1 + 4) + (1 + self.unit.as_str().len());
+        n += (1 + 17) + 5;
+        n
+    }
+}
+
+/// A dimension name CloudWatch accepts.
+fn valid_dimension_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= MAX_NAME && name.is_ascii() && !name.starts_with(':')
+}
+
+/// A value CloudWatch accepts.
+pub(crate) fn valid_value(v: f64) -> bool {
+    v.is_finite() && v.abs() <= MAX_MAGNITUDE
+}
+
+/// Appends the datums of `group` to `out`: one per metric and dimension set (more for
+/// distributions with more than 150 distinct values after bucketing).
+pub(crate) fn from_group(
+    namespace: &Arc<str>,
+    group: &Group<'_>,
+    timestamp_ms: u64,
+    dropped: &Dropped,
+    out: &mut Vec<Datum>,
+) {
+    // Dimensions: valid ones, values truncated to 1024 characters, first of a name wins.
+    let mut dims: Vec<Option<(Box<str>, Box<str>)>> = Vec::with_capacity(group.dimensions.len());
+    for (i, (name, value)) in group.dimensions.iter().enumerate() {
+        if !valid_dimension_name(name) {
+            dropped.add(DropReason::InvalidDimensionName, 1);
+            dims.push(None);
+            continue;
+        }
+        if value.is_empty() {
+            dropped.add(DropReason::EmptyDimensionValue, 1);
+            dims.push(None);
+            continue;
+        }
+        if group.dimensions[..i].iter().any(|(n, _)| n == name) {
+            dropped.add(DropReason::NameConflict, 1);
+            dims.push(None);
+            continue;
+        }
+        let value: Box<str> = match value.char_indices().nth(MAX_DIMENSION_VALUE) {
+            Some((cut, _)) => {
+                dropped.add(DropReason::DimensionValueTooLong, 1);
+                value[..cut].into()
+            }
+            None => (*value).into(),
+        };
+        dims.push(Some(((*name).into(), value)));
+    }
+    let all: Vec<usize> = (0..dims.len()).collect();
+    let sets: Vec<&[usize]> = if group.dimension_sets.is_empty() {
+        vec![&all]
+    } else {
+        group.dimension_sets.iter().map(Vec::as_slice).collect()
+    };
+    let mut dimension_sets: Vec<Dimensions> = Vec::with_capacity(sets.len());
+    for set in sets {
+        let mut resolved: Vec<(Box<str>, Box<str>)> = set
+            .iter()
+            .filter_map(|&i| dims.get(i).cloned().flatten())
+            .collect();
+        if resolved.len() > MAX_DIMENSIONS_PER_DATUM {
+            dropped.add(
+                DropReason::TooManyDimensions,
+                (resolved.len() - MAX_DIMENSIONS_PER_DATUM) as u64,
+            );
+            resolved.truncate(MAX_DIMENSIONS_PER_DATUM);
+        }
+        let resolved: Dimensions = resolved.into();
+        if !dimension_sets.contains(&resolved) {
+            dimension_sets.push(resolved);
+        }
+    }
+
+    for metric in &group.metrics {
+        if metric.name.is_empty() || metric.name.chars().count() > MAX_NAME {
+            dropped.add(DropReason::InvalidMetricName, 1);
+            continue;
+        }
+        let resolution = match metric.resolution {
+            1 => 1,
+            60 => 60,
+            _ => {
+                dropped.add(DropReason::InvalidResolution, 1);
+                60
+            }
+        };
+        let finite: Vec<f64>;
+        let values: &[f64] = if metric.values.iter().all(|v| valid_value(*v)) {
+            metric.values
+        } else {
+            finite = metric
+                .values
+                .iter()
+                .copied()
+                .filter(|v| valid_value(*v))
+                .collect();
+            dropped.add(
+                DropReason::NonFiniteValue,
+                (metric.values.len() - finite.len()) as u64,
+            );
+            &finite
+        };
+        let chunks: Vec<Values> = match values {
+            [] => continue,
+            [one] => vec![Values::One(*one)],
+            many => buckets::compress(many)
+                .entries
+                .chunks(MAX_VALUES_PER_DATUM)
+                .map(|chunk| Values::Many {
+                    values: chunk.iter().map(|e| e.0).collect(),
+                    counts: chunk.iter().map(|e| e.1).collect(),
+                })
+                .collect(),
+        };
+        for dimensions in &dimension_sets {
+            for values in &chunks {
+                out.push(Datum {
+                    namespace: namespace.clone(),
+                    name: metric.name.into(),
+                    unit: metric.unit,
+                    resolution,
+                    timestamp_ms,
+                    dimensions: dimensions.clone(),
+                    values: values.clone(),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoder::Metric;
+
+    fn datums(group: &Group<'_>, dropped: &Dropped) -> Vec<Datum> {
+        let mut out = Vec::new();
+        from_group(&Arc::from("Test"), group, 1_000, dropped, &mut out);
+        out
+    }
+
+    fn metric<'a>(name: &'a str, values: &'a [f64]) -> Metric<'a> {
+        Metric {
+            name,
+            unit: Unit::Milliseconds,
+            resolution: 60,
+            values,
+        }
+    }
+
+    #[test]
+    fn dimensions_29_30_31() {
+        for (n, kept, over) in [(29usize, 29usize, 0u64), (30, 30, 0), (31, 30, 1)] {
+            let names: Vec<String> = (0..n).map(|i| format!("d{i}")).collect();
+            let group = Group {
+                dimensions: names.iter().map(|d| (d.as_str(), "v")).collect(),
+                metrics: vec![metric("m", &[1.0])],
+                ..Group::default()
+            };
+            let dropped = Dropped::default();
+            let out = datums(&group, &dropped);
+            assert_eq!(out.len(), 1);
+            assert_eq!(out[0].dimensions.len(), kept);
+            assert_eq!(dropped.total(DropReason::TooManyDimensions), over);
+        }
+    }
+
+    #[test]
+    fn values_149_150_151_distinct() {
+        for (n, exact) in [(149usize, true), (150, true), (151, false)] {
+            let values: Vec<f64> = (1..=n).map(|i| i as f64).collect();
+            let group = Group {
+                metrics: vec![metric("m", &values)],
+                ..Group::default()
+            };
+            let out = datums(&group, &Dropped::default());
+            assert_eq!(out.len(), 1, "{n} distinct values fit one datum");
+            let Values::Many { values: v, counts } = &out[0].values else {
+                panic!("a distribution")
+            };
+            assert!(v.len() <= MAX_VALUES_PER_DATUM);
+            assert_eq!(v.len() == n, exact);
+            assert_eq!(counts.iter().sum::<f64>(), n as f64);
+        }
+    }
+
+    #[test]
+    fn wide_distributions_split_into_datums_of_150_with_exact_total_count() {
+        let values: Vec<f64> = (0..3_000).map(|i| 1.01_f64.powi(i)).collect();
+        let group = Group {
+            metrics: vec![metric("m", &values)],
+            ..Group::default()
+        };
+        let out = datums(&group, &Dropped::default());
+        assert!(out.len() > 1);
+        let mut total = 0.0;
+        for d in &out {
+            let Values::Many { values, counts } = &d.values else {
+                panic!("a distribution")
+            };
+            assert!(values.len() <= MAX_VALUES_PER_DATUM);
+            assert_eq!(values.len(), counts.len());
+            total += d.sample_count();
+        }
+        assert_eq!(total, 3_000.0);
+    }
+
+    #[test]
+    fn invalid_input_is_dropped_and_counted() {
+        let long = "x".repeat(1_100);
+        let long_name = "n".repeat(256);
+        let group = Group {
+            dimensions: vec![("", "a"), (":x", "b"), ("ok", ""), ("long", &long)],
+            metrics: vec![
+                metric("m", &[1.0, f64::NAN, f64::INFINITY, 1e200]),
+                metric(&long_name, &[1.0]),
+                metric("only_nan", &[f64::NAN]),
+            ],
+            ..Group::default()
+        };
+        let dropped = Dropped::default();
+        let out = datums(&group, &dropped);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].values, Values::One(1.0));
+        assert_eq!(out[0].dimensions.len(), 1);
+        assert_eq!(out[0].dimensions[0].1.len(), MAX_DIMENSION_VALUE);
+        assert_eq!(dropped.total(DropReason::InvalidDimensionName), 2);
+        assert_eq!(dropped.total(DropReason::EmptyDimensionValue), 1);
+        assert_eq!(dropped.total(DropReason::DimensionValueTooLong), 1);
+        assert_eq!(dropped.total(DropReason::NonFiniteValue), 4);
+        assert_eq!(dropped.total(DropReason::InvalidMetricName), 1);
+    }
+
+    #[test]
+    fn each_dimension_set_is_a_datum() {
+        let group = Group {
+            dimensions: vec![("service", "s"), ("error_type", "Timeout")],
+            dimension_sets: vec![vec![0, 1], vec![0]],
+            metrics: vec![metric("f.error", &[2.0])],
+            ..Group::default()
+        };
+        let out = datums(&group, &Dropped::default());
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].dimensions.len(), 2);
+        assert_eq!(out[1].dimensions.len(), 1);
+        assert_eq!(&*out[1].dimensions[0].0, "service");
+    }
+}
