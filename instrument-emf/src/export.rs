@@ -94,7 +94,17 @@ pub struct EmfExporter<S> {
 impl<S: Sink> EmfExporter<S> {
     /// Encodes for `namespace` (see [`Encoder::new`]) within the sink's document size limit.
     pub fn new(namespace: &str, sink: S) -> Self {
-        let encoder = Encoder::new(namespace).with_max_bytes(sink.max_document_bytes());
+        Self::with_encoder(Encoder::new(namespace), sink)
+    }
+
+    /// The namespace its documents are in.
+    pub(crate) fn namespace(&self) -> &str {
+        self.encoder.namespace()
+    }
+
+    /// An exporter around an encoder already made (its size limit lowered to the sink's).
+    pub(crate) fn with_encoder(encoder: Encoder, sink: S) -> Self {
+        let encoder = encoder.with_max_bytes(sink.max_document_bytes());
         EmfExporter { encoder, sink }
     }
 }

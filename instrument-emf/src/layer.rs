@@ -195,18 +195,21 @@ impl EmfLayerBuilder {
                 });
             Arc::new(ColdStart::new(&init))
         });
-        // An invalid namespace is replaced by `instrument`, the same for every exporter.
-        let namespace = Encoder::new(&self.namespace).namespace().to_string();
-        let exporter: Arc<dyn Exporter> = match self.output {
-            Output::Sink(sink) => Arc::new(EmfExporter::new(&namespace, sink)),
-            Output::Exporter(exporter) => exporter,
+        // An invalid (or unset) namespace is replaced by `instrument`, the same for every
+        // exporter.
+        let encoder = Encoder::owned(self.namespace);
+        let exporting = match self.output {
+            Output::Sink(sink) => Exporting::Emf(EmfExporter::with_encoder(encoder, sink)),
+            Output::Exporter(exporter) => Exporting::Other {
+                namespace: encoder.namespace().to_string(),
+                exporter,
+            },
         };
         EmfLayer {
             shared: Arc::new(Shared {
                 aggregator,
-                namespace,
-                exporter,
-                dropped: Arc::new(Dropped::default()),
+                exporting,
+                dropped: Box::default(),
                 root: OnceLock::new(),
                 cold: OnceLock::new(),
                 root_def,
@@ -253,7 +256,7 @@ pub struct EmfLayer {
 impl std::fmt::Debug for EmfLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EmfLayer")
-            .field("namespace", &self.shared.namespace)
+            .field("namespace", &self.shared.exporting.namespace())
             .finish_non_exhaustive()
     }
 }
@@ -299,7 +302,10 @@ impl EmfHandle {
         // The exporter delivers what is left within its bounded wait; what it could not is
         // counted, not silent.
         self.shared.flush_all_then(|exporter| exporter.shutdown());
-        self.shared.exporter.take_dropped(&self.shared.dropped);
+        self.shared
+            .exporting
+            .exporter()
+            .take_dropped(&self.shared.dropped);
     }
 }
 
@@ -349,11 +355,39 @@ enum Output {
     Exporter(Arc<dyn Exporter>),
 }
 
+/// Where a layer's flushes go, with the (validated) namespace they are recorded in.
+enum Exporting {
+    /// EMF through a sink: held inline, its encoder knows the namespace.
+    Emf(EmfExporter<Arc<dyn Sink>>),
+    /// Any other exporter.
+    Other {
+        namespace: String,
+        exporter: Arc<dyn Exporter>,
+    },
+}
+
+impl Exporting {
+    fn namespace(&self) -> &str {
+        match self {
+            Exporting::Emf(emf) => emf.namespace(),
+            Exporting::Other { namespace, .. } => namespace,
+        }
+    }
+
+    fn exporter(&self) -> &dyn Exporter {
+        match self {
+            Exporting::Emf(emf) => emf,
+            Exporting::Other { exporter, .. } => &**exporter,
+        }
+    }
+}
+
 struct Shared {
     aggregator: Aggregator,
-    namespace: String,
-    exporter: Arc<dyn Exporter>,
-    dropped: Arc<Dropped>,
+    exporting: Exporting,
+    /// Boxed: over 400 bytes, and `Shared` stays under the size the allocator serves from its
+    /// per-thread cache (`init()` is paid on every Lambda cold start).
+    dropped: Box<Dropped>,
     /// The builder's dimensions; interned when the first span needs it.
     root_def: ContextDef,
     root: OnceLock<Arc<Context>>,
@@ -406,7 +440,8 @@ impl EmfLayer {
     fn builder_for(output: Output) -> EmfLayerBuilder {
         EmfLayerBuilder {
             output,
-            namespace: "instrument".into(),
+            // Empty: `instrument` (see `build_unfiltered`), without allocating it here.
+            namespace: String::new(),
             dimensions: Vec::new(),
             error_type_dimension: true,
             max_error_types: 25,
@@ -861,7 +896,7 @@ impl Shared {
             drop(retired);
             self.emit_dropped()
         };
-        finish(&*self.exporter);
+        finish(self.exporting.exporter());
         for (reason, n) in warnings {
             tracing::warn!(
                 target: "instrument::emf",
@@ -876,7 +911,7 @@ impl Shared {
     /// Reports what was dropped since the last flush as `instrument.dropped`; returns the
     /// reasons due a warning line.
     fn emit_dropped(&self) -> Vec<(DropReason, u64)> {
-        self.exporter.take_dropped(&self.dropped);
+        self.exporting.exporter().take_dropped(&self.dropped);
         let pending = self.dropped.take_pending();
         if pending.is_empty() {
             return Vec::new();
@@ -901,8 +936,12 @@ impl Shared {
                 }],
                 ..Group::default()
             };
-            self.exporter
-                .export(&self.namespace, &group, timestamp, &self.dropped);
+            self.exporting.exporter().export(
+                self.exporting.namespace(),
+                &group,
+                timestamp,
+                &self.dropped,
+            );
         }
         pending
             .into_iter()
@@ -974,8 +1013,12 @@ impl Shared {
                     })
                     .collect(),
             };
-            self.exporter
-                .export(&self.namespace, &group, timestamp, &self.dropped);
+            self.exporting.exporter().export(
+                self.exporting.namespace(),
+                &group,
+                timestamp,
+                &self.dropped,
+            );
         }
     }
 }
