@@ -458,3 +458,32 @@ fn many_callsites_and_successive_layers_stay_exact() {
         }
     }
 }
+
+#[test]
+fn a_gauge_set_on_several_threads_keeps_the_value_set_last() {
+    // Thread `b` registers its shard first; thread `a` sets the gauge, then `b` sets it again.
+    // Merging the shards in registration order must still keep `b`'s later value.
+    let h = Arc::new(Harness::new(|b| b));
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let b = {
+        let h = h.clone();
+        std::thread::spawn(move || {
+            h.run(|| tracing::info!(counter.warm_up = 1, "b's shard first"));
+            ready_tx.send(()).unwrap();
+            go_rx.recv().unwrap();
+            h.run(|| tracing::info!(gauge.queue_depth = 7, "set last"));
+        })
+    };
+    ready_rx.recv().unwrap();
+    {
+        let h = h.clone();
+        std::thread::spawn(move || h.run(|| tracing::info!(gauge.queue_depth = 1, "set first")))
+            .join()
+            .unwrap();
+    }
+    go_tx.send(()).unwrap();
+    b.join().unwrap();
+    let docs = h.docs();
+    assert_eq!(values(&docs, "queue_depth"), [7.0], "{docs:#?}");
+}

@@ -87,7 +87,16 @@ struct Interner {
 pub(crate) enum Cell {
     Sum(f64),
     Values(Vec<f64>),
-    Last(f64),
+    /// A gauge: its latest value, and when it was set ([`gauge_sequence`]), so that merging the
+    /// shards of several threads keeps the value set last, not the last shard's.
+    Last(f64, u64),
+}
+
+/// A process-wide order of gauge updates (one relaxed increment per update: gauges are set far
+/// less often than counters are counted).
+pub(crate) fn gauge_sequence() -> u64 {
+    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// FxHash (as in rustc): the cell keys are two small integers, and SipHash's DoS resistance
@@ -142,12 +151,12 @@ impl Shard {
             .or_insert_with(|| match kind {
                 Kind::Counter => Cell::Sum(0.0),
                 Kind::Distribution => Cell::Values(Vec::new()),
-                Kind::Gauge => Cell::Last(0.0),
+                Kind::Gauge => Cell::Last(0.0, 0),
             });
         match cell {
             Cell::Sum(sum) => *sum += value,
             Cell::Values(values) => values.push(value),
-            Cell::Last(last) => *last = value,
+            Cell::Last(last, set) => (*last, *set) = (value, gauge_sequence()),
         }
     }
 }

@@ -966,7 +966,12 @@ impl Shared {
                     match (slot.get_mut(), cell) {
                         (Cell::Sum(a), Cell::Sum(b)) => *a += b,
                         (Cell::Values(a), Cell::Values(b)) => a.extend(b),
-                        (Cell::Last(a), Cell::Last(b)) => *a = b,
+                        // The value set last wins, whichever thread set it.
+                        (Cell::Last(a, a_set), Cell::Last(b, b_set)) => {
+                            if b_set > *a_set {
+                                (*a, *a_set) = (b, b_set);
+                            }
+                        }
                         // One metric id has one kind, so cells always match.
                         (_, other) => {
                             slot.insert(other);
@@ -988,7 +993,7 @@ impl Shared {
                     continue;
                 };
                 let values = match cell {
-                    Cell::Sum(v) | Cell::Last(v) => vec![v],
+                    Cell::Sum(v) | Cell::Last(v, _) => vec![v],
                     Cell::Values(v) => v,
                 };
                 metrics.push((def, values));
