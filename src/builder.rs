@@ -254,7 +254,11 @@ where
             Some(lookup) => lookup(name),
             None => std::env::var(name).ok(),
         };
-        if self.redaction.is_none() && REDACT_VARIABLES.iter().all(|name| var(name).is_none()) {
+        if self.redaction.is_none()
+            && RedactConfig::ENV_VARIABLES
+                .iter()
+                .all(|name| var(name).is_none())
+        {
             return shared();
         }
         let rules = self.redaction.clone().unwrap_or_default().with_env(var);
@@ -459,13 +463,6 @@ where
         Ok(guard)
     }
 }
-
-/// The variables [`RedactConfig::with_env`] reads.
-const REDACT_VARIABLES: [&str; 3] = [
-    "INSTRUMENT_REDACT_HASH_KEY",
-    "INSTRUMENT_REDACT_DISABLE",
-    "INSTRUMENT_REDACT_KEYS",
-];
 
 /// Shares one `MakeWriter` between the layer and the guard that flushes it.
 struct SharedWriter<W>(Arc<W>);

@@ -473,23 +473,7 @@ where
                 self.flush_invocation_buffer(event, &ctx);
             }
         }
-        let write = |s: &mut Scratch| {
-            self.format(s, event, &ctx);
-            self.errors
-                .write_line(self.make_writer.make_writer_for(event.metadata()), &s.line);
-        };
-        // A `Debug` impl that logs while being formatted, or an event from a thread-local
-        // destructor, gets a fresh buffer instead of a panic.
-        let reused = SCRATCH.try_with(|cell| match cell.try_borrow_mut() {
-            Ok(mut s) => {
-                write(&mut s);
-                true
-            }
-            Err(_) => false,
-        });
-        if reused != Ok(true) {
-            write(&mut Scratch::default());
-        }
+        self.write_event(event, &ctx, None);
     }
 }
 

@@ -206,6 +206,15 @@ impl RedactConfig {
         self
     }
 
+    /// The environment variables [`with_env`](Self::with_env) reads: when none is set, it
+    /// changes nothing.
+    ///
+    /// ```
+    /// use instrument_core::redact::RedactConfig;
+    /// assert!(RedactConfig::ENV_VARIABLES.contains(&"INSTRUMENT_REDACT_KEYS"));
+    /// ```
+    pub const ENV_VARIABLES: [&'static str; 3] = [HASH_KEY_VAR, DISABLE_VAR, KEYS_VAR];
+
     /// Fills what code left unset from the environment, `env` being the variable lookup (e.g.
     /// `|n| std::env::var(n).ok()`):
     ///
@@ -218,14 +227,14 @@ impl RedactConfig {
     pub fn with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
         if self.hash_key.is_none() {
             // An empty variable is kept as empty so that building reports it.
-            self.hash_key = env("INSTRUMENT_REDACT_HASH_KEY");
+            self.hash_key = env(HASH_KEY_VAR);
         }
-        if let Some(list) = env("INSTRUMENT_REDACT_DISABLE") {
+        if let Some(list) = env(DISABLE_VAR) {
             for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                 self = self.disable(name);
             }
         }
-        if let Some(list) = env("INSTRUMENT_REDACT_KEYS") {
+        if let Some(list) = env(KEYS_VAR) {
             let globs: Vec<String> = list
                 .split(',')
                 .map(str::trim)
@@ -240,6 +249,10 @@ impl RedactConfig {
         self
     }
 }
+
+const HASH_KEY_VAR: &str = "INSTRUMENT_REDACT_HASH_KEY";
+const DISABLE_VAR: &str = "INSTRUMENT_REDACT_DISABLE";
+const KEYS_VAR: &str = "INSTRUMENT_REDACT_KEYS";
 
 /// A redaction configuration that cannot be used. Reported when the
 /// [`Redactor`](super::Redactor) is built (at `try_init()`), never as a panic later.
