@@ -9,15 +9,19 @@
 //!   Prometheus exporter uses, without an exporter.
 //! * `metered`: `#[measure([HitCount, ErrorCount, ResponseTime])]`.
 //! * `track_performance`: `#[track_performance(log = "off")]` under the full instrument pipeline,
-//!   `instrument::builder().writer(sink).env_lookup(|_| None).build()` (JSON log layer and EMF
-//!   layer, metrics to the sink writer).
+//!   `instrument::builder().writer(sink).env_lookup(|_| None).build_dispatch()` (JSON log layer
+//!   and EMF layer, metrics to the sink writer), as `init()` installs it.
 //! * `track_disabled`: the same function with metrics off and the level filtered out
-//!   (`INSTRUMENT_METRICS=off`, `log_level("off")`), through `build()`.
+//!   (`INSTRUMENT_METRICS=off`, `log_level("off")`), through `build_dispatch()`.
 //! * `track_disabled_log_only`: the same, with the subscriber assembled by hand as the registry
 //!   and the filtered JSON log layer only (what `build()` amounts to with metrics off).
 //!
 //! Diagnostic rows, to see where the full pipeline's time goes:
 //!
+//! * `track_spans`: the full pipeline from `build()`, where every tracked call opens its span at
+//!   the start (what a subscriber composed with further layers does), against `track_performance`
+//!   from `build_dispatch()` (what `init()` installs), where a call that nothing observes records
+//!   its metrics without opening a span.
 //! * `track_registry`: `#[track_performance]` under a bare `Registry`, the macro's own cost on
 //!   the same footing as `tracing_instrument`.
 //! * `track_log_layer`, `track_emf_layer`: under the registry with only the JSON log layer (at
@@ -205,6 +209,15 @@ fn bare_registry() -> Setup {
 }
 
 fn instrument_full() -> Setup {
+    let (dispatch, guard) = instrument::builder()
+        .writer(io::sink)
+        .env_lookup(|_| None)
+        .build_dispatch()
+        .expect("instrument builds");
+    Some((dispatch, Some(guard)))
+}
+
+fn instrument_spans() -> Setup {
     let (subscriber, guard) = instrument::builder()
         .writer(io::sink)
         .env_lookup(|_| None)
@@ -239,13 +252,13 @@ fn emf_layer_only() -> Setup {
 }
 
 fn instrument_disabled() -> Setup {
-    let (subscriber, guard) = instrument::builder()
+    let (dispatch, guard) = instrument::builder()
         .writer(io::sink)
         .log_level("off")
         .env_lookup(|name| (name == "INSTRUMENT_METRICS").then(|| "off".to_string()))
-        .build()
+        .build_dispatch()
         .expect("instrument builds");
-    Some((Dispatch::new(subscriber), Some(guard)))
+    Some((dispatch, Some(guard)))
 }
 
 fn instrument_log_only_off() -> Setup {
@@ -300,7 +313,7 @@ impl Contender {
     }
 }
 
-const CONTENDERS: [Contender; 11] = [
+const CONTENDERS: [Contender; 12] = [
     Contender {
         name: "bare",
         setup: no_subscriber,
@@ -324,6 +337,11 @@ const CONTENDERS: [Contender; 11] = [
     Contender {
         name: "track_performance",
         setup: instrument_full,
+        calls: |iters| timed(iters, with_track),
+    },
+    Contender {
+        name: "track_spans",
+        setup: instrument_spans,
         calls: |iters| timed(iters, with_track),
     },
     Contender {
@@ -377,12 +395,12 @@ fn check() {
     assert!(hits >= 10, "metered counts hits");
 
     let kept = Kept::default();
-    let (subscriber, guard) = instrument::builder()
+    let (dispatch, guard) = instrument::builder()
         .writer(kept.clone())
         .env_lookup(|_| None)
-        .build()
+        .build_dispatch()
         .expect("instrument builds");
-    tracing::subscriber::with_default(subscriber, || {
+    tracing::dispatcher::with_default(&dispatch, || {
         for n in 0..10 {
             assert!(with_track(n).is_ok());
         }
@@ -435,6 +453,7 @@ fn print_table(rows: &mut [Row<'_>]) {
             ratio("track_performance", "tracing_instrument", Some(1.7)),
             ratio("track_disabled", "bare", Some(1.1)),
             ratio("track_registry", "tracing_instrument", None),
+            ratio("track_spans", "tracing_instrument", None),
             ratio("track_disabled_log_only", "bare", None),
             ratio("track_performance", "metered", None),
             ratio("track_performance", "bare", None),

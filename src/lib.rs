@@ -51,6 +51,7 @@ pub mod http;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 mod panic_hook;
+mod pipeline;
 mod sigterm;
 pub mod testing;
 

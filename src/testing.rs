@@ -105,13 +105,14 @@ impl Capture {
             .env_lookup(|_| None)
             .log_level("trace")
             .metrics_sink(metrics.clone());
-        let (subscriber, guard) = configure(builder)
-            .build()
+        // The pipeline as `init()` installs it, deferred spans included.
+        let (dispatch, guard) = configure(builder)
+            .build_dispatch()
             .unwrap_or_else(|e| panic!("invalid Capture configuration: {e}"));
         Capture {
             logs,
             metrics,
-            dispatch: Dispatch::new(subscriber),
+            dispatch,
             guard,
         }
     }

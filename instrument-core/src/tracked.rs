@@ -33,11 +33,16 @@
 
 mod args;
 mod call;
+mod deferred;
 mod names;
 mod outcome;
 
 pub use args::{ArgDebug, ArgProbe, ArgSkip, ArgValue};
 pub use call::{invoke, Call, Completion, ErrorMessage, LogMode, Running, Site};
+pub use deferred::{
+    open_in, open_pending, pending_calls, value_set, CaptureCopy, CaptureNone, Captured, Copied,
+    CopyProbe, Deferral, Deferred, DeferredSite, Ended, Fields, NotCopied, SyncCall,
+};
 pub use names::{short_type_name, type_base_name, MethodName};
 pub use outcome::{
     Outcome, OutcomeKind, Probe, ProbeAnyError, ProbeAsDynError, ProbeAsDynSendError,

@@ -305,11 +305,27 @@ impl Aggregator {
     /// Runs `f` on this thread's shard; returns whether the shard passed its value limit.
     #[inline]
     pub(crate) fn with_shard<R>(&self, f: impl FnOnce(&mut Shard) -> R) -> (R, bool) {
+        let mut f = Some(f);
+        // The hot path: this thread's shard exists; lock it in place (no `Arc` clone).
+        let done = LOCAL
+            .try_with(|local| {
+                let local = local.try_borrow().ok()?;
+                let (_, shard) = local.iter().find(|(id, _)| *id == self.id)?;
+                let mut guard = shard.lock().unwrap_or_else(|e| e.into_inner());
+                let result = (f.take()?)(&mut guard);
+                Some((result, guard.values >= self.shard_value_limit))
+            })
+            .ok()
+            .flatten();
+        if let Some(done) = done {
+            return done;
+        }
+        let f = f.expect("not called on the hot path");
         let shard = LOCAL
             .try_with(|local| {
-                let mut local = local.borrow_mut();
+                let mut local = local.try_borrow_mut().ok()?;
                 if let Some((_, shard)) = local.iter().find(|(id, _)| *id == self.id) {
-                    return shard.clone();
+                    return Some(shard.clone());
                 }
                 // Forget shards of aggregators that are gone (only this list holds them).
                 local.retain(|(_, shard)| Arc::strong_count(shard) > 1);
@@ -319,10 +335,12 @@ impl Aggregator {
                     .unwrap_or_else(|e| e.into_inner())
                     .push(shard.clone());
                 local.push((self.id, shard.clone()));
-                shard
+                Some(shard)
             })
-            .unwrap_or_else(|_| {
-                // Thread-local storage is being torn down: use a registered one-off shard.
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| {
+                // Thread-local storage is being torn down (or busy): a registered one-off shard.
                 let shard = Arc::new(Mutex::new(Shard::default()));
                 self.shards
                     .lock()

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use instrument_core::lambda::{self, ColdStart, InitializationType, LambdaEnvironment};
 use instrument_core::redact::Redactor;
+use instrument_core::tracked::{Ended, OutcomeKind};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::subscriber::Interest;
 use tracing_core::{Event, Metadata, Subscriber};
@@ -274,6 +275,16 @@ impl std::fmt::Debug for EmfHandle {
 }
 
 impl EmfHandle {
+    /// Records a deferred tracked call (see `instrument_core::tracked::Deferral`); `parent`
+    /// is the innermost open span of the calling thread. Not public API.
+    #[doc(hidden)]
+    pub fn record_ended<S>(&self, ended: &Ended<'_>, parent: Option<SpanRef<'_, S>>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        self.shared.record_ended(ended, parent);
+    }
+
     /// Encodes and writes everything recorded so far on every thread.
     pub fn flush(&self) {
         self.shared.flush_all();
@@ -543,9 +554,12 @@ fn slot(layer: usize, meta: usize) -> usize {
 
 impl Shared {
     fn root(&self) -> Arc<Context> {
+        self.root_ref().clone()
+    }
+
+    fn root_ref(&self) -> &Arc<Context> {
         self.root
             .get_or_init(|| self.aggregator.context_unbounded(self.root_def.clone()))
-            .clone()
     }
 
     /// Starts the interval flush when the first metric is recorded.
@@ -835,6 +849,84 @@ impl Shared {
                 tracked.error_context = self.error_context(&state.context, error_type);
             }
         }
+    }
+
+    /// Counts a tracked call that ended (its span closing, or a deferred call).
+    fn end_tracked(self: &Arc<Self>, context: &Arc<Context>, tracked: &Tracked) {
+        self.ensure_flusher();
+        let ids = tracked.ids;
+        let error_context = tracked.error_context.as_ref().unwrap_or(context);
+        let ((), full) = self.aggregator.with_shard(|shard| {
+            match tracked.outcome {
+                Outcome::Success => shard.add(context.id, ids.success, Kind::Counter, 1.0),
+                Outcome::Error | Outcome::Panic => {
+                    shard.add(error_context.id, ids.error, Kind::Counter, 1.0);
+                }
+                Outcome::Cancelled => shard.add(context.id, ids.cancelled, Kind::Counter, 1.0),
+                Outcome::Unknown => {}
+            }
+            if tracked.outcome != Outcome::Cancelled {
+                if let Some(latency) = tracked.latency {
+                    shard.add(context.id, ids.latency, Kind::Distribution, latency);
+                }
+            }
+        });
+        if full {
+            self.flush_local();
+        }
+    }
+
+    /// What `on_new_span`, `on_record` and `on_close` together do for a tracked call whose
+    /// span was never opened; `parent` is the innermost open span.
+    fn record_ended<S>(self: &Arc<Self>, ended: &Ended<'_>, parent: Option<SpanRef<'_, S>>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let meta = ended.meta;
+        let facts = self.facts(meta);
+        if !facts.relevant {
+            return;
+        }
+        let outcome = match ended.outcome {
+            OutcomeKind::Success => Outcome::Success,
+            OutcomeKind::Error => Outcome::Error,
+            OutcomeKind::Panic => Outcome::Panic,
+            OutcomeKind::Cancelled => Outcome::Cancelled,
+        };
+        // The root context is borrowed, not cloned: the common case (no open span with a
+        // context) touches no reference count.
+        let inherited = parent.and_then(|span| {
+            span.scope()
+                .find_map(|s| s.extensions().get::<EmfSpan>().map(|d| d.context.clone()))
+        });
+        let parent = match &inherited {
+            Some(context) => context,
+            None => self.root_ref(),
+        };
+        let own;
+        let context = if facts.only_tracked {
+            parent
+        } else {
+            own = with_scratch(|collected| {
+                collected.reset(facts);
+                ended.with_values(&mut |values| values.record(collected));
+                let context = self.child_context(meta, parent.clone(), collected);
+                self.add_metrics(&context, collected);
+                context
+            });
+            &own
+        };
+        let error_context = match ended.error_type {
+            Some(error_type) if !error_type.is_empty() => self.error_context(context, error_type),
+            _ => None,
+        };
+        let tracked = Tracked {
+            ids: self.tracked_ids(meta, ended.function),
+            outcome,
+            latency: Some(ended.latency_ms),
+            error_context,
+        };
+        self.end_tracked(context, &tracked);
     }
 
     fn count_cold_start<S>(&self, span: &SpanRef<'_, S>)
@@ -1174,32 +1266,25 @@ where
             ..
         }) = state
         {
-            shared.ensure_flusher();
-            let ids = tracked.ids;
-            let error_context = tracked.error_context.as_ref().unwrap_or(&context);
-            let ((), full) = shared.aggregator.with_shard(|shard| {
-                match tracked.outcome {
-                    Outcome::Success => shard.add(context.id, ids.success, Kind::Counter, 1.0),
-                    Outcome::Error | Outcome::Panic => {
-                        shard.add(error_context.id, ids.error, Kind::Counter, 1.0)
-                    }
-                    Outcome::Cancelled => shard.add(context.id, ids.cancelled, Kind::Counter, 1.0),
-                    Outcome::Unknown => {}
-                }
-                if tracked.outcome != Outcome::Cancelled {
-                    if let Some(latency) = tracked.latency {
-                        shard.add(context.id, ids.latency, Kind::Distribution, latency);
-                    }
-                }
-            });
-            if full {
-                shared.flush_local();
-            }
+            shared.end_tracked(&context, &tracked);
         }
         if ends_invocation {
             shared.flush_all();
         }
     }
+}
+
+/// How the EMF layer treats a tracked call's span of this callsite when its opening is
+/// deferred (see `instrument_core::tracked::Deferral::class`): `None` when it must be opened
+/// (it may start a Lambda invocation), else whether it carries dimensions or properties for
+/// the spans below it. Not public API.
+#[doc(hidden)]
+pub fn deferral_class(meta: &'static Metadata<'static>) -> Option<bool> {
+    let facts = CallsiteFacts::of(meta);
+    if facts.invocation {
+        return None;
+    }
+    Some(!facts.only_tracked)
 }
 
 /// The per-layer filter of [`EmfLayer`]: spans and events with metric, dimension, tracked-call

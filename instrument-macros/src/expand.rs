@@ -289,7 +289,8 @@ impl Function {
             LitStr::new(&method, ident.span()).into_token_stream()
         };
 
-        let fields = span_fields(&sig, options, &private, &name_expr)?;
+        let span_field_list = span_fields(&sig, options)?;
+        let fields = span_macro_fields(&span_field_list, &private, &name_expr);
         let level_ident = level.ident();
         let span_name = LitStr::new(&method, ident.span());
         let span = quote! {{
@@ -334,9 +335,28 @@ impl Function {
         let body = match shape(&sig) {
             Shape::Sync => {
                 let ret = erase_impl_trait(&return_type);
+                let deferred = (log != LogMode::All)
+                    .then(|| {
+                        deferred_call(
+                            &span_field_list,
+                            &span,
+                            &private,
+                            level,
+                            &span_name,
+                            &site,
+                            &name_expr,
+                            &mut items,
+                        )
+                    })
+                    .flatten();
+                let start_call = deferred.unwrap_or_else(|| {
+                    quote! {
+                        #declare_span
+                        let #call = #private::Call::start_entered(#start);
+                    }
+                });
                 quote! {
-                    #declare_span
-                    let #call = #private::Call::start_entered(#start);
+                    #start_call
                     #[allow(clippy::let_unit_value)]
                     let #result = #private::invoke::<#ret, _>(move || #block);
                     #call.finish(#probe);
@@ -508,22 +528,30 @@ impl ToTokens for LogMode {
     }
 }
 
+/// What one span field records.
+enum FieldValue {
+    /// The `function` name.
+    Function,
+    /// Recorded later (`outcome`, `latency_ms`, `error_type`) or never (`fields(name)`).
+    Empty,
+    /// A `dimensions(key = "value")` entry.
+    Dimension(LitStr),
+    /// An argument, recorded by type ([`ArgProbe`]).
+    Argument(Ident),
+    /// A `fields(name = value)` entry.
+    User(Sigil, Expr),
+}
+
 /// The span's fields, in the order the runtime relies on: `function`, `outcome`, `latency_ms`,
 /// `error_type`, then dimensions, arguments and `fields(...)`.
-fn span_fields(
-    sig: &Signature,
-    options: &Options,
-    private: &TokenStream,
-    name_expr: &TokenStream,
-) -> syn::Result<TokenStream> {
-    let empty = quote!(#private::tracing::field::Empty);
-    let mut tokens = quote! {
-        "function" = #name_expr,
-        "outcome" = #empty,
-        "latency_ms" = #empty,
-        "error_type" = #empty,
-    };
-    let mut count = RESERVED_FIELDS.len();
+fn span_fields(sig: &Signature, options: &Options) -> syn::Result<Vec<(LitStr, FieldValue)>> {
+    let site = sig.ident.span();
+    let mut fields = vec![
+        (LitStr::new("function", site), FieldValue::Function),
+        (LitStr::new("outcome", site), FieldValue::Empty),
+        (LitStr::new("latency_ms", site), FieldValue::Empty),
+        (LitStr::new("error_type", site), FieldValue::Empty),
+    ];
     let mut errors = Errors::default();
     let user_fields = options.fields.as_deref().unwrap_or_default();
 
@@ -535,9 +563,7 @@ fn span_fields(
                 format!("dimension `{}` is also set in fields(...)", dimension.key),
             ));
         }
-        let value = &dimension.value;
-        tokens.extend(quote!(#key = #value,));
-        count += 1;
+        fields.push((key, FieldValue::Dimension(dimension.value.clone())));
     }
 
     let args = arguments(sig);
@@ -572,37 +598,159 @@ fn span_fields(
                 continue;
             }
             let key = LitStr::new(&name, arg.ident.span());
-            let ident = &arg.ident;
-            tokens.extend(quote! {
-                #key = (&&&#private::ArgProbe(&#ident)).__instrument_arg(),
-            });
-            count += 1;
+            fields.push((key, FieldValue::Argument(arg.ident.clone())));
         }
     }
 
     for field in user_fields {
         let key = LitStr::new(&field.name, field.name_span);
-        tokens.extend(match &field.value {
-            None => quote!(#key = #empty,),
-            Some((Sigil::Value, value)) => quote!(#key = #value,),
-            Some((Sigil::Debug, value)) => quote!(#key = ?#value,),
-            Some((Sigil::Display, value)) => quote!(#key = %#value,),
+        fields.push(match &field.value {
+            None => (key, FieldValue::Empty),
+            Some((sigil, value)) => (key, FieldValue::User(*sigil, value.clone())),
         });
-        count += 1;
     }
-    if count > MAX_FIELDS {
+    if fields.len() > MAX_FIELDS {
         errors.push(syn::Error::new(
             sig.ident.span(),
             format!(
-                "this span would have {count} fields, more than the {MAX_FIELDS} tracing \
-                 allows: skip some arguments (`skip(...)`, `skip_all`) or drop some fields"
+                "this span would have {} fields, more than the {MAX_FIELDS} tracing \
+                 allows: skip some arguments (`skip(...)`, `skip_all`) or drop some fields",
+                fields.len()
             ),
         ));
     }
     match errors.into_error() {
         Some(err) => Err(err),
-        None => Ok(tokens),
+        None => Ok(fields),
     }
+}
+
+/// The fields as `span!` arguments.
+fn span_macro_fields(
+    fields: &[(LitStr, FieldValue)],
+    private: &TokenStream,
+    name_expr: &TokenStream,
+) -> TokenStream {
+    let empty = quote!(#private::tracing::field::Empty);
+    let mut tokens = TokenStream::new();
+    for (key, value) in fields {
+        tokens.extend(match value {
+            FieldValue::Function => quote!(#key = #name_expr,),
+            FieldValue::Empty => quote!(#key = #empty,),
+            FieldValue::Dimension(value) => quote!(#key = #value,),
+            FieldValue::Argument(ident) => quote! {
+                #key = (&&&#private::ArgProbe(&#ident)).__instrument_arg(),
+            },
+            FieldValue::User(Sigil::Value, value) => quote!(#key = #value,),
+            FieldValue::User(Sigil::Debug, value) => quote!(#key = ?#value,),
+            FieldValue::User(Sigil::Display, value) => quote!(#key = %#value,),
+        });
+    }
+    tokens
+}
+
+/// A synchronous call that may defer its span (see `instrument_core::tracked`, module
+/// `deferred`): the span's callsite as statics, its arguments copied, and how to render the
+/// field values later. `None` when the fields include arbitrary expressions (`fields(...)`).
+#[allow(clippy::too_many_arguments)] // the pieces of `Function::expand` it builds on
+fn deferred_call(
+    fields: &[(LitStr, FieldValue)],
+    span: &TokenStream,
+    private: &TokenStream,
+    level: Level,
+    span_name: &LitStr,
+    site: &TokenStream,
+    name_expr: &TokenStream,
+    items: &mut TokenStream,
+) -> Option<TokenStream> {
+    if fields
+        .iter()
+        .any(|(_, v)| matches!(v, FieldValue::User(..)))
+    {
+        return None;
+    }
+    let callsite = Ident::new("__INSTRUMENT_CALLSITE", Span::mixed_site());
+    let meta = Ident::new("__INSTRUMENT_META", Span::mixed_site());
+    let deferred_site = Ident::new("__INSTRUMENT_DEFERRED", Span::mixed_site());
+    let captured = Ident::new("__instrument_captured", Span::mixed_site());
+    let function = Ident::new("__instrument_function", Span::mixed_site());
+    let render = Ident::new("__instrument_render", Span::mixed_site());
+    let fields_var = Ident::new("__instrument_fields", Span::mixed_site());
+    let call = Ident::new("__instrument_call", Span::mixed_site());
+    let level_ident = level.ident();
+    let tracing = quote!(#private::tracing);
+    let names = fields.iter().map(|(key, _)| key);
+    items.extend(quote! {
+        static #callsite: #tracing::callsite::DefaultCallsite =
+            #tracing::callsite::DefaultCallsite::new(&#meta);
+        static #meta: #tracing::Metadata<'static> = #tracing::Metadata::new(
+            #span_name,
+            ::core::module_path!(),
+            #tracing::Level::#level_ident,
+            ::core::option::Option::Some(::core::file!()),
+            ::core::option::Option::Some(::core::line!()),
+            ::core::option::Option::Some(::core::module_path!()),
+            #tracing::field::FieldSet::new(
+                &[#(#names),*],
+                #tracing::callsite::Identifier(&#callsite),
+            ),
+            #tracing::metadata::Kind::SPAN,
+        );
+        static #deferred_site: #private::DeferredSite = #private::DeferredSite::new(&#callsite, #site);
+    });
+    let args: Vec<&Ident> = fields
+        .iter()
+        .filter_map(|(_, v)| match v {
+            FieldValue::Argument(ident) => Some(ident),
+            _ => None,
+        })
+        .collect();
+    let bindings: Vec<Ident> = (0..args.len())
+        .map(|i| Ident::new(&format!("__instrument_arg{i}"), Span::mixed_site()))
+        .collect();
+    let mut next_binding = bindings.iter();
+    let value_exprs = fields.iter().map(|(_, value)| match value {
+        FieldValue::Function => {
+            quote!(::core::option::Option::Some(&#function as &dyn #tracing::Value))
+        }
+        FieldValue::Empty | FieldValue::User(..) => quote!(::core::option::Option::None),
+        FieldValue::Dimension(value) => {
+            quote!(::core::option::Option::Some(&#value as &dyn #tracing::Value))
+        }
+        FieldValue::Argument(_) => {
+            let binding = next_binding.next().expect("one binding per argument");
+            quote! {
+                ::core::option::Option::Some(
+                    &(&&&#private::ArgProbe(#private::Captured::get(#binding))).__instrument_arg()
+                        as &dyn #tracing::Value
+                )
+            }
+        }
+    });
+    let indices = (0..args.len()).map(syn::Index::from);
+    Some(quote! {
+        #[allow(unused_imports)]
+        use #private::{
+            ArgDebug as _, ArgSkip as _, ArgValue as _, CaptureCopy as _, CaptureNone as _,
+        };
+        let #captured = (#((&&#private::CopyProbe(&#args)).__instrument_capture(),)*);
+        let #fields_var = #private::Deferred::new(
+            #captured,
+            true #(&& #private::Captured::copied(&#captured.#indices))*,
+            |#captured: &_,
+             #function: &'static str,
+             #render: &mut dyn ::core::ops::FnMut(&#tracing::field::ValueSet<'_>)| {
+                let (#(#bindings,)*) = #captured;
+                #private::value_set(&#meta, [#(#value_exprs),*], #render);
+            },
+        );
+        let #call = if #private::Fields::complete(&#fields_var) {
+            #private::SyncCall::start(&#deferred_site, || #name_expr, &#fields_var)
+        } else {
+            // An argument that is not `Copy`: recorded now, as `span!` does.
+            #private::SyncCall::spanned(#span, &#deferred_site, || #name_expr)
+        };
+    })
 }
 
 /// A binding introduced by the function's parameters.

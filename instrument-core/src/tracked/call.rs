@@ -56,6 +56,24 @@ impl Site {
         log: LogMode::Off,
         emit: |_| {},
     };
+
+    /// Whether a call of this site may defer its span: not when every call logs a completion
+    /// line (and so opens its span anyway).
+    #[inline]
+    pub(crate) fn defers(&self) -> bool {
+        self.log != LogMode::All
+    }
+
+    /// Whether a call ending as `kind` writes a completion line.
+    #[inline]
+    pub(crate) fn logs(&self, kind: OutcomeKind) -> bool {
+        self.log.includes(kind)
+    }
+
+    /// Writes the completion line (inside the span, which the caller has entered).
+    pub(crate) fn emit(&self, completion: &Completion<'_>) {
+        (self.emit)(completion);
+    }
 }
 
 /// A finished call, as the completion log line reports it.
@@ -88,6 +106,22 @@ impl fmt::Debug for Completion<'_> {
 }
 
 impl<'a> Completion<'a> {
+    pub(crate) fn new(
+        function: &'static str,
+        outcome: OutcomeKind,
+        latency_ms: f64,
+        error_type: Option<&'static str>,
+        detail: Detail<'a>,
+    ) -> Self {
+        Completion {
+            function,
+            outcome,
+            latency_ms,
+            error_type,
+            detail,
+        }
+    }
+
     /// The error, when its type is a `std::error::Error` (directly or via `AsRef`).
     #[must_use]
     pub fn error(&self) -> Option<&'a (dyn Error + 'static)> {
@@ -249,24 +283,9 @@ impl<S: Borrow<Span>> Call<S> {
         let latency_ms = active.start.elapsed().as_secs_f64() * 1e3;
         let span = self.span.borrow();
         if let Some(meta) = span.metadata() {
-            let fields = meta.fields();
-            // The expansion declares `function`, `outcome`, `latency_ms`, `error_type` first.
-            let mut iter = fields.iter().skip(1);
-            if let (Some(outcome), Some(latency), Some(error)) =
-                (iter.next(), iter.next(), iter.next())
-            {
-                debug_assert_eq!(
-                    [outcome.name(), latency.name(), error.name()],
-                    ["outcome", "latency_ms", "error_type"]
-                );
-                let outcome_str = kind.as_str();
-                let values = [
-                    (&outcome, Some(&outcome_str as &dyn Value)),
-                    (&latency, Some(&latency_ms as &dyn Value)),
-                    (&error, error_type.as_ref().map(|t| t as &dyn Value)),
-                ];
-                span.record_all(&fields.value_set(&values));
-            }
+            with_outcome(meta, kind, latency_ms, error_type, |values| {
+                span.record_all(values);
+            });
         }
         if active.site.log.includes(kind) {
             let completion = Completion {
@@ -311,6 +330,32 @@ impl<S: Borrow<Span>> Drop for Call<S> {
             let entered = active.entered;
             self.abandon(kind, entered);
         }
+    }
+}
+
+/// Calls `f` with the values of a tracked span's `outcome`, `latency_ms` and `error_type`
+/// fields, which the expansion declares right after `function`.
+pub(crate) fn with_outcome(
+    meta: &'static tracing::Metadata<'static>,
+    kind: OutcomeKind,
+    latency_ms: f64,
+    error_type: Option<&'static str>,
+    f: impl FnOnce(&tracing::field::ValueSet<'_>),
+) {
+    let fields = meta.fields();
+    let mut iter = fields.iter().skip(1);
+    if let (Some(outcome), Some(latency), Some(error)) = (iter.next(), iter.next(), iter.next()) {
+        debug_assert_eq!(
+            [outcome.name(), latency.name(), error.name()],
+            ["outcome", "latency_ms", "error_type"]
+        );
+        let outcome_str = kind.as_str();
+        let values = [
+            (&outcome, Some(&outcome_str as &dyn Value)),
+            (&latency, Some(&latency_ms as &dyn Value)),
+            (&error, error_type.as_ref().map(|t| t as &dyn Value)),
+        ];
+        f(&fields.value_set(&values));
     }
 }
 

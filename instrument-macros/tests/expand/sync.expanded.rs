@@ -29,24 +29,108 @@ pub fn reserve_ticket(seats: u32) -> Result<Ticket, BookingError> {
         ::instrument::__private::LogMode::Errors,
         __instrument_log,
     );
-    let __instrument_span = {
-        #[allow(unused_imports)]
-        use ::instrument::__private::{ArgDebug as _, ArgSkip as _, ArgValue as _};
-        ::instrument::__private::tracing::span!(
-            target : ::core::module_path!(),
-            ::instrument::__private::tracing::Level::INFO, "reserve_ticket", "function" =
-            "reserve_ticket", "outcome" = ::instrument::__private::tracing::field::Empty,
-            "latency_ms" = ::instrument::__private::tracing::field::Empty, "error_type" =
-            ::instrument::__private::tracing::field::Empty, "dimension.operation" =
-            "reserve", "seats" = (&& & ::instrument::__private::ArgProbe(& seats))
-            .__instrument_arg(),
+    static __INSTRUMENT_CALLSITE: ::instrument::__private::tracing::callsite::DefaultCallsite = ::instrument::__private::tracing::callsite::DefaultCallsite::new(
+        &__INSTRUMENT_META,
+    );
+    static __INSTRUMENT_META: ::instrument::__private::tracing::Metadata<'static> = ::instrument::__private::tracing::Metadata::new(
+        "reserve_ticket",
+        ::core::module_path!(),
+        ::instrument::__private::tracing::Level::INFO,
+        ::core::option::Option::Some(::core::file!()),
+        ::core::option::Option::Some(::core::line!()),
+        ::core::option::Option::Some(::core::module_path!()),
+        ::instrument::__private::tracing::field::FieldSet::new(
+            &[
+                "function",
+                "outcome",
+                "latency_ms",
+                "error_type",
+                "dimension.operation",
+                "seats",
+            ],
+            ::instrument::__private::tracing::callsite::Identifier(
+                &__INSTRUMENT_CALLSITE,
+            ),
+        ),
+        ::instrument::__private::tracing::metadata::Kind::SPAN,
+    );
+    static __INSTRUMENT_DEFERRED: ::instrument::__private::DeferredSite = ::instrument::__private::DeferredSite::new(
+        &__INSTRUMENT_CALLSITE,
+        &__INSTRUMENT_SITE,
+    );
+    #[allow(unused_imports)]
+    use ::instrument::__private::{
+        ArgDebug as _, ArgSkip as _, ArgValue as _, CaptureCopy as _, CaptureNone as _,
+    };
+    let __instrument_captured = (
+        (&&::instrument::__private::CopyProbe(&seats)).__instrument_capture(),
+    );
+    let __instrument_fields = ::instrument::__private::Deferred::new(
+        __instrument_captured,
+        true && ::instrument::__private::Captured::copied(&__instrument_captured.0),
+        |
+            __instrument_captured: &_,
+            __instrument_function: &'static str,
+            __instrument_render: &mut dyn ::core::ops::FnMut(
+                &::instrument::__private::tracing::field::ValueSet<'_>,
+            )|
+        {
+            let (__instrument_arg0,) = __instrument_captured;
+            ::instrument::__private::value_set(
+                &__INSTRUMENT_META,
+                [
+                    ::core::option::Option::Some(
+                        &__instrument_function
+                            as &dyn ::instrument::__private::tracing::Value,
+                    ),
+                    ::core::option::Option::None,
+                    ::core::option::Option::None,
+                    ::core::option::Option::None,
+                    ::core::option::Option::Some(
+                        &"reserve" as &dyn ::instrument::__private::tracing::Value,
+                    ),
+                    ::core::option::Option::Some(
+                        &(&&&::instrument::__private::ArgProbe(
+                            ::instrument::__private::Captured::get(__instrument_arg0),
+                        ))
+                            .__instrument_arg()
+                            as &dyn ::instrument::__private::tracing::Value,
+                    ),
+                ],
+                __instrument_render,
+            );
+        },
+    );
+    let __instrument_call = if ::instrument::__private::Fields::complete(
+        &__instrument_fields,
+    ) {
+        ::instrument::__private::SyncCall::start(
+            &__INSTRUMENT_DEFERRED,
+            || "reserve_ticket",
+            &__instrument_fields,
+        )
+    } else {
+        ::instrument::__private::SyncCall::spanned(
+            {
+                #[allow(unused_imports)]
+                use ::instrument::__private::{
+                    ArgDebug as _, ArgSkip as _, ArgValue as _,
+                };
+                ::instrument::__private::tracing::span!(
+                    target : ::core::module_path!(),
+                    ::instrument::__private::tracing::Level::INFO, "reserve_ticket",
+                    "function" = "reserve_ticket", "outcome" =
+                    ::instrument::__private::tracing::field::Empty, "latency_ms" =
+                    ::instrument::__private::tracing::field::Empty, "error_type" =
+                    ::instrument::__private::tracing::field::Empty, "dimension.operation"
+                    = "reserve", "seats" = (&& & ::instrument::__private::ArgProbe(&
+                    seats)).__instrument_arg(),
+                )
+            },
+            &__INSTRUMENT_DEFERRED,
+            || "reserve_ticket",
         )
     };
-    let __instrument_call = ::instrument::__private::Call::start_entered(
-        &__instrument_span,
-        &__INSTRUMENT_SITE,
-        || "reserve_ticket",
-    );
     #[allow(clippy::let_unit_value)]
     let __instrument_result = ::instrument::__private::invoke::<
         Result<Ticket, BookingError>,

@@ -1,0 +1,741 @@
+//! Deferred spans: a synchronous tracked call under instrument's own pipeline opens its span
+//! only when something needs it.
+//!
+//! Most tracked calls log nothing: their span exists only so that the EMF layer can count and
+//! time them. Opening, entering, recording, exiting and closing a span costs every layer a
+//! registry lookup per step, several times what the call's metrics cost. So when the process's
+//! dispatcher is instrument's pipeline (it answers `downcast_ref::<`[`Deferral`]`>()`), a
+//! synchronous tracked call instead pushes a *frame* on a thread-local stack: the span's
+//! callsite, its `function` and its argument values (copied; see [`CopyProbe`]). When the call
+//! ends, the pipeline records its metrics directly ([`Deferral::record`]).
+//!
+//! Whenever anything could observe the span, the pipeline opens it first, exactly as it would
+//! have been opened at the start of the call (same callsite, same fields, same parent), and
+//! enters it: before an event (a log line inside the call), a new span (its parent), entering
+//! another span, and `Span::current()`. From then on the call is an ordinary span and ends like
+//! one. A completion log line (`log = "errors"` on an error or a panic) opens it too, so that the
+//! line carries the span's fields. Observers cannot tell the difference, except for the span's
+//! start time inside the registry, which no instrument layer reports.
+//!
+//! A call takes the deferred path only when all of this holds; otherwise it opens its span at
+//! the start, as before:
+//! * it is synchronous (a future may move between threads; its span stays real);
+//! * every recorded argument is `Copy` (copied into the frame, so the body may still move or
+//!   mutate its arguments) and there are no `fields(...)` (arbitrary expressions);
+//! * `log` is not `"all"` (every call would open its span anyway);
+//! * the dispatcher is instrument's pipeline built by `Builder::build_dispatch` or installed by
+//!   `init()`: nothing can be layered on top of it, so no layer misses the span (a subscriber from
+//!   `Builder::build()` may be wrapped by user layers and never defers).
+#![allow(clippy::module_name_repetitions)]
+
+use std::cell::RefCell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Instant;
+
+use tracing::callsite::{Callsite as _, DefaultCallsite};
+use tracing::field::{Field, Value, ValueSet};
+use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Dispatch, Metadata, Span};
+
+use super::call::{with_outcome, Call, Site};
+use super::names::short_type_name;
+use super::outcome::{Detail, Outcome, OutcomeKind};
+
+// ---------------------------------------------------------------------------------------------
+// Capturing arguments.
+
+/// Wraps a reference to an argument to copy it into a frame. Not public API.
+///
+/// `(&&CopyProbe(&arg)).__instrument_capture()` with [`CaptureCopy`] and [`CaptureNone`] in
+/// scope is a [`Copied`] when the argument's type is `Copy` and a [`NotCopied`] otherwise
+/// (including generic types not bound by `Copy`).
+#[doc(hidden)]
+pub struct CopyProbe<'a, T: ?Sized>(pub &'a T);
+
+/// Rank 1 of [`CopyProbe`]: `Copy` arguments.
+#[doc(hidden)]
+pub trait CaptureCopy {
+    /// The copy.
+    type Captured;
+    /// Copies the argument.
+    fn __instrument_capture(&self) -> Self::Captured;
+}
+
+/// Rank 2 of [`CopyProbe`]: anything else.
+#[doc(hidden)]
+pub trait CaptureNone {
+    /// Nothing.
+    fn __instrument_capture(&self) -> NotCopied;
+}
+
+impl<T: Copy> CaptureCopy for &CopyProbe<'_, T> {
+    type Captured = Copied<T>;
+    #[inline]
+    fn __instrument_capture(&self) -> Copied<T> {
+        Copied(*self.0)
+    }
+}
+
+impl<T: ?Sized> CaptureNone for CopyProbe<'_, T> {
+    #[inline]
+    fn __instrument_capture(&self) -> NotCopied {
+        NotCopied
+    }
+}
+
+/// A copied argument. Not public API.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct Copied<T>(T);
+
+/// An argument that could not be copied: its call opens its span at the start. Not public API.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct NotCopied;
+
+/// What the expansion reads from a captured argument. Not public API.
+#[doc(hidden)]
+pub trait Captured {
+    /// The argument's type (or `NotCopied`).
+    type Target: ?Sized;
+    /// Whether the argument was copied.
+    fn copied(&self) -> bool;
+    /// The copy, to record (for [`NotCopied`], itself: recorded as nothing, never used).
+    fn get(&self) -> &Self::Target;
+}
+
+impl<T> Captured for Copied<T> {
+    type Target = T;
+    #[inline]
+    fn copied(&self) -> bool {
+        true
+    }
+    #[inline]
+    fn get(&self) -> &T {
+        &self.0
+    }
+}
+
+impl Captured for NotCopied {
+    type Target = NotCopied;
+    #[inline]
+    fn copied(&self) -> bool {
+        false
+    }
+    #[inline]
+    fn get(&self) -> &NotCopied {
+        self
+    }
+}
+
+/// The field values of a deferred call, rendered when (and each time) the span is needed. Not
+/// public API.
+#[doc(hidden)]
+pub trait Fields {
+    /// Whether every argument was copied (the call may be deferred).
+    fn complete(&self) -> bool;
+    /// Calls `f` with the span's values (`function` the `function` field's).
+    fn with_values(&self, function: &'static str, f: &mut dyn FnMut(&ValueSet<'_>));
+}
+
+/// [`Fields`] from the expansion: the captured arguments and the closure that renders them.
+/// Not public API.
+#[doc(hidden)]
+pub struct Deferred<C, F> {
+    captured: C,
+    complete: bool,
+    render: F,
+}
+
+impl<C, F> Deferred<C, F>
+where
+    F: Fn(&C, &'static str, &mut dyn FnMut(&ValueSet<'_>)),
+{
+    /// `captured` (a tuple of [`Captured`]), `complete` (all of them copied) and how to render
+    /// them.
+    #[inline]
+    pub fn new(captured: C, complete: bool, render: F) -> Self {
+        Deferred {
+            captured,
+            complete,
+            render,
+        }
+    }
+}
+
+impl<C, F> Fields for Deferred<C, F>
+where
+    F: Fn(&C, &'static str, &mut dyn FnMut(&ValueSet<'_>)),
+{
+    #[inline]
+    fn complete(&self) -> bool {
+        self.complete
+    }
+
+    fn with_values(&self, function: &'static str, f: &mut dyn FnMut(&ValueSet<'_>)) {
+        (self.render)(&self.captured, function, f);
+    }
+}
+
+/// Builds the `ValueSet` of `meta` from `values` (one per field, in order) and calls `f` with
+/// it. Not public API.
+#[doc(hidden)]
+#[inline]
+pub fn value_set<const N: usize>(
+    meta: &'static Metadata<'static>,
+    values: [Option<&dyn Value>; N],
+    f: &mut dyn FnMut(&ValueSet<'_>),
+) {
+    let fields = meta.fields();
+    let mut iter = fields.iter();
+    let handles: [Field; N] = std::array::from_fn(|_| {
+        iter.next()
+            .expect("the expansion gives one value per field")
+    });
+    let pairs: [(&Field, Option<&dyn Value>); N] =
+        std::array::from_fn(|i| (&handles[i], values[i]));
+    f(&fields.value_set(&pairs));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pipeline's side.
+
+/// What instrument's pipeline offers deferred calls; found with
+/// `dispatch.downcast_ref::<Deferral>()`. Not public API.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Deferral {
+    /// Records the metrics of a call whose span was never opened.
+    pub record: fn(&Dispatch, &Ended<'_>),
+    /// Opens the pending spans of this thread (the pipeline's `materialize`).
+    pub open_pending: fn(&Dispatch),
+    /// Whether spans of this callsite carry context for their children (dimensions,
+    /// properties): a call below a pending one of these opens it first. `None`: the callsite
+    /// is never deferred (e.g. a Lambda invocation).
+    pub class: fn(&'static Metadata<'static>) -> Option<bool>,
+}
+
+/// A deferred call that ended without its span ever being opened. Not public API.
+#[doc(hidden)]
+pub struct Ended<'a> {
+    /// The span's callsite.
+    pub meta: &'static Metadata<'static>,
+    /// The `function` value.
+    pub function: &'static str,
+    /// How it ended.
+    pub outcome: OutcomeKind,
+    /// The error's short type name (`"panic"` for a panic).
+    pub error_type: Option<&'static str>,
+    /// Milliseconds.
+    pub latency_ms: f64,
+    fields: &'a dyn Fields,
+}
+
+impl fmt::Debug for Ended<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ended")
+            .field("function", &self.function)
+            .field("outcome", &self.outcome)
+            .field("latency_ms", &self.latency_ms)
+            .field("error_type", &self.error_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ended<'_> {
+    /// Calls `f` with the span's values as it would have been opened with (`outcome`,
+    /// `latency_ms` and `error_type` empty).
+    pub fn with_values(&self, f: &mut dyn FnMut(&ValueSet<'_>)) {
+        self.fields.with_values(self.function, f);
+    }
+}
+
+/// Opens, in order, every pending span of this thread that `owner` deferred: `open` is given
+/// each callsite and values and returns the entered span's id (`None`: the pipeline does not
+/// want the span now; the call then ends deferred). Cheap when nothing is pending. Not public
+/// API.
+#[doc(hidden)]
+pub fn open_pending(
+    owner: &Deferral,
+    open: &mut dyn FnMut(&'static Metadata<'static>, &ValueSet<'_>) -> Option<Id>,
+) {
+    let owner = address(owner);
+    let _ = FRAMES.try_with(|frames| {
+        let Ok(mut frames) = frames.try_borrow_mut() else {
+            return;
+        };
+        if frames.pending == 0 || frames.quiet {
+            return;
+        }
+        let frames = &mut *frames;
+        for frame in &mut frames.stack {
+            if frame.owner != owner || frame.state != State::Pending {
+                continue;
+            }
+            let meta = frame.site.callsite.metadata();
+            let mut id = None;
+            // SAFETY: a frame lives on the stack exactly as long as the `SyncCall` that pushed
+            // it, which borrows `fields` (the expansion never leaks it: it is a hygienic local
+            // dropped on every path, unwinding included).
+            let fields = unsafe { &*frame.fields };
+            fields.with_values(frame.function, &mut |set| id = open(meta, set));
+            frames.pending -= 1;
+            frame.state = match id {
+                Some(id) => State::Open(id.into_u64()),
+                None => State::Unwanted,
+            };
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The call's side.
+
+/// A synchronous tracked call site that may defer its span. Not public API.
+#[doc(hidden)]
+pub struct DeferredSite {
+    callsite: &'static DefaultCallsite,
+    site: &'static Site,
+    /// 0: not known yet; 1: never defer; 2: defer, no context; 3: defer, carries context.
+    class: AtomicU8,
+}
+
+impl fmt::Debug for DeferredSite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeferredSite")
+            .field("name", &self.callsite.metadata().name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeferredSite {
+    /// The call site of the span `callsite`, logging completions per `site`.
+    pub const fn new(callsite: &'static DefaultCallsite, site: &'static Site) -> Self {
+        DeferredSite {
+            callsite,
+            site,
+            class: AtomicU8::new(0),
+        }
+    }
+
+    /// `Some(carries context)` when calls of this site may be deferred.
+    #[inline]
+    fn class(&self, deferral: &Deferral) -> Option<bool> {
+        match self.class.load(Ordering::Relaxed) {
+            1 => None,
+            2 => Some(false),
+            3 => Some(true),
+            _ => {
+                // A pure function of the callsite, the same for every pipeline.
+                let class = (deferral.class)(self.callsite.metadata());
+                let code = match class {
+                    None => 1,
+                    Some(false) => 2,
+                    Some(true) => 3,
+                };
+                self.class.store(code, Ordering::Relaxed);
+                class
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Pending,
+    /// Opened and entered: the span's id (`Id::into_u64`).
+    Open(u64),
+    /// The pipeline did not want the span when asked to open it.
+    Unwanted,
+}
+
+struct Frame {
+    /// The `Deferral`'s address: which pipeline deferred this call.
+    owner: usize,
+    site: &'static DeferredSite,
+    function: &'static str,
+    /// Lifetime erased; see [`open_pending`].
+    fields: *const (dyn Fields + 'static),
+    state: State,
+    carries_context: bool,
+}
+
+struct Frames {
+    stack: Vec<Frame>,
+    /// Frames in `State::Pending`.
+    pending: usize,
+    /// Set while a call asks the dispatcher whether its own span is enabled: that question must
+    /// not open the pending spans around it.
+    quiet: bool,
+}
+
+thread_local! {
+    static FRAMES: RefCell<Frames> = const {
+        RefCell::new(Frames { stack: Vec::new(), pending: 0, quiet: false })
+    };
+}
+
+/// One synchronous tracked call: deferred, with a span, or disabled. Not public API.
+#[doc(hidden)]
+#[must_use]
+pub struct SyncCall<'a> {
+    inner: Inner,
+    _fields: PhantomData<&'a dyn Fields>,
+}
+
+enum Inner {
+    Disabled,
+    /// The span opened at the start (arguments that are not `Copy`, or another subscriber).
+    Spanned(Call<Span>),
+    Deferred(DeferredCall),
+}
+
+struct DeferredCall {
+    start: Instant,
+    /// Index of the frame in the stack.
+    depth: usize,
+    owner: usize,
+    site: &'static DeferredSite,
+    function: &'static str,
+    fields: *const (dyn Fields + 'static),
+}
+
+impl fmt::Debug for SyncCall<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.inner {
+            Inner::Disabled => "disabled",
+            Inner::Spanned(_) => "spanned",
+            Inner::Deferred(_) => "deferred",
+        };
+        f.debug_struct("SyncCall").field("state", &state).finish()
+    }
+}
+
+/// A pipeline's identity: its `Deferral`'s address.
+#[inline]
+fn address(deferral: &Deferral) -> usize {
+    std::ptr::from_ref(deferral) as usize
+}
+
+/// Whether spans of `meta` are enabled, as `tracing::span!` decides it.
+#[inline]
+fn level_enabled(meta: &Metadata<'_>) -> bool {
+    *meta.level() <= STATIC_MAX_LEVEL && *meta.level() <= LevelFilter::current()
+}
+
+impl<'a> SyncCall<'a> {
+    /// Starts a call of `site`. Its span is deferred when the dispatcher allows it and
+    /// `fields` are complete; otherwise opened now and entered.
+    #[inline]
+    pub fn start(
+        site: &'static DeferredSite,
+        function: impl FnOnce() -> &'static str,
+        fields: &'a (dyn Fields + 'a),
+    ) -> Self {
+        let meta = site.callsite.metadata();
+        if !level_enabled(meta) {
+            return SyncCall::disabled();
+        }
+        let interest = site.callsite.interest();
+        if interest.is_never() {
+            return SyncCall::disabled();
+        }
+        let function = function();
+        let inner = tracing::dispatcher::get_default(|dispatch| {
+            if !interest.is_always() && !quietly(|| dispatch.enabled(meta)) {
+                return None;
+            }
+            if fields.complete() && site.site.defers() {
+                if let Some(deferral) = dispatch.downcast_ref::<Deferral>() {
+                    if let Some(carries_context) = site.class(deferral) {
+                        if let Some(call) =
+                            push(dispatch, deferral, site, function, fields, carries_context)
+                        {
+                            return Some(Inner::Deferred(call));
+                        }
+                    }
+                }
+            }
+            let mut span = None;
+            fields.with_values(function, &mut |set| {
+                span = Some(Span::new_with(meta, set, dispatch));
+            });
+            let span = span?;
+            Some(Inner::Spanned(Call::start_entered(span, site.site, || {
+                function
+            })))
+        });
+        SyncCall {
+            inner: inner.unwrap_or(Inner::Disabled),
+            _fields: PhantomData,
+        }
+    }
+
+    /// A call whose span the expansion opened itself (`span!`, recording arguments that cannot be
+    /// copied), entered until the call ends.
+    #[inline]
+    pub fn spanned(
+        span: Span,
+        site: &'static DeferredSite,
+        function: impl FnOnce() -> &'static str,
+    ) -> Self {
+        SyncCall {
+            inner: Inner::Spanned(Call::start_entered(span, site.site, function)),
+            _fields: PhantomData,
+        }
+    }
+
+    #[inline]
+    fn disabled() -> Self {
+        SyncCall {
+            inner: Inner::Disabled,
+            _fields: PhantomData,
+        }
+    }
+
+    /// Records how the call ended; `classify` only runs when the call is tracked.
+    #[inline]
+    pub fn finish<'r>(mut self, classify: impl FnOnce() -> Outcome<'r>) {
+        match std::mem::replace(&mut self.inner, Inner::Disabled) {
+            Inner::Disabled => {}
+            Inner::Spanned(call) => call.finish(classify),
+            Inner::Deferred(call) => {
+                let outcome = classify();
+                let error_type = outcome.error_type.map(short_type_name);
+                call.end(outcome.kind, error_type, outcome.detail);
+            }
+        }
+    }
+}
+
+impl Drop for SyncCall<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Inner::Deferred(call) = std::mem::replace(&mut self.inner, Inner::Disabled) {
+            // Not finished: the body unwound (a synchronous call cannot be cancelled).
+            let kind = if std::thread::panicking() {
+                OutcomeKind::Panic
+            } else {
+                OutcomeKind::Cancelled
+            };
+            let error_type = (kind == OutcomeKind::Panic).then_some("panic");
+            call.end(kind, error_type, Detail::None);
+        }
+        // `Inner::Spanned` records itself when dropped.
+    }
+}
+
+/// Runs `f` with the pending spans of this thread left alone.
+#[inline]
+fn quietly<R>(f: impl FnOnce() -> R) -> R {
+    let was = FRAMES
+        .try_with(|frames| match frames.try_borrow_mut() {
+            Ok(mut frames) => Some(std::mem::replace(&mut frames.quiet, true)),
+            Err(_) => None,
+        })
+        .ok()
+        .flatten();
+    let r = f();
+    if let Some(was) = was {
+        let _ = FRAMES.try_with(|frames| {
+            if let Ok(mut frames) = frames.try_borrow_mut() {
+                frames.quiet = was;
+            }
+        });
+    }
+    r
+}
+
+/// Pushes the frame of a deferred call; `None` when the stack is busy (a call made from inside
+/// the pipeline itself) and the span must be opened now.
+#[inline]
+fn push(
+    dispatch: &Dispatch,
+    deferral: &Deferral,
+    site: &'static DeferredSite,
+    function: &'static str,
+    fields: &dyn Fields,
+    carries_context: bool,
+) -> Option<DeferredCall> {
+    let owner = address(deferral);
+    // SAFETY (of the later dereferences): see `open_pending`.
+    let fields: *const (dyn Fields + '_) = fields;
+    #[allow(clippy::missing_transmute_annotations, clippy::transmute_ptr_to_ptr)]
+    let fields: *const (dyn Fields + 'static) = unsafe { std::mem::transmute(fields) };
+    // One borrow of the stack on the common path; a second one after opening the spans
+    // around this call when one of them carries context (the pipeline reads inherited
+    // dimensions from open spans).
+    for attempt in 0..2 {
+        let pushed = FRAMES
+            .try_with(|frames| {
+                let mut frames = frames.try_borrow_mut().ok()?;
+                let frames = &mut *frames;
+                if attempt == 0
+                    && frames.pending > 0
+                    && frames
+                        .stack
+                        .iter()
+                        .any(|f| f.owner == owner && f.state == State::Pending && f.carries_context)
+                {
+                    return Some(None);
+                }
+                let depth = frames.stack.len();
+                frames.stack.push(Frame {
+                    owner,
+                    site,
+                    function,
+                    fields,
+                    state: State::Pending,
+                    carries_context,
+                });
+                frames.pending += 1;
+                Some(Some(DeferredCall {
+                    start: Instant::now(),
+                    depth,
+                    owner,
+                    site,
+                    function,
+                    fields,
+                }))
+            })
+            .ok()
+            .flatten()?;
+        match pushed {
+            Some(call) => return Some(call),
+            None => (deferral.open_pending)(dispatch),
+        }
+    }
+    None
+}
+
+impl DeferredCall {
+    /// Pops the frame; records the call directly, or ends its span if it was opened.
+    fn end(self, kind: OutcomeKind, error_type: Option<&'static str>, detail: Detail<'_>) {
+        let latency_ms = self.start.elapsed().as_secs_f64() * 1e3;
+        // SAFETY: `self.fields` is borrowed by the `SyncCall` being finished or dropped.
+        let fields = unsafe { &*self.fields };
+        // A completion line that no dispatcher could want (its level is above every
+        // subscriber's maximum) opens nothing.
+        let meta = self.site.callsite.metadata();
+        let line_level = match kind {
+            OutcomeKind::Error => tracing::Level::WARN,
+            OutcomeKind::Panic => tracing::Level::ERROR,
+            OutcomeKind::Success | OutcomeKind::Cancelled => *meta.level(),
+        };
+        let log = self.site.site.logs(kind) && line_level <= LevelFilter::current();
+        let opened = tracing::dispatcher::get_default(|dispatch| {
+            let Some(deferral) = dispatch.downcast_ref::<Deferral>() else {
+                self.pop();
+                return None;
+            };
+            if address(deferral) != self.owner {
+                // The dispatcher changed during the call (a scoped default ended): the
+                // pipeline that deferred the call is gone.
+                self.pop();
+                return None;
+            }
+            if log && self.state() == Some(State::Pending) {
+                // The completion line is logged inside the span, with its fields.
+                (deferral.open_pending)(dispatch);
+            }
+            match self.pop() {
+                Some(State::Open(id)) => {
+                    let id = Id::from_u64(id);
+                    with_outcome(meta, kind, latency_ms, error_type, |values| {
+                        dispatch.record(&id, &Record::new(values));
+                    });
+                    Some((id, dispatch.clone()))
+                }
+                Some(State::Pending | State::Unwanted) => {
+                    (deferral.record)(
+                        dispatch,
+                        &Ended {
+                            meta: self.site.callsite.metadata(),
+                            function: self.function,
+                            outcome: kind,
+                            error_type,
+                            latency_ms,
+                            fields,
+                        },
+                    );
+                    None
+                }
+                None => None,
+            }
+        });
+        if let Some((id, dispatch)) = opened {
+            // Outside `get_default`, which a scoped dispatcher does not re-enter: the completion
+            // line is an event, and closing a span may close its parent (the registry does that
+            // through `get_default`).
+            if log {
+                self.site.site.emit(&super::call::Completion::new(
+                    self.function,
+                    kind,
+                    latency_ms,
+                    error_type,
+                    detail,
+                ));
+            }
+            dispatch.exit(&id);
+            dispatch.try_close(id);
+        }
+    }
+
+    fn state(&self) -> Option<State> {
+        FRAMES
+            .try_with(|frames| {
+                let frames = frames.try_borrow().ok()?;
+                frames.stack.get(self.depth).map(|f| f.state)
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Removes this call's frame (and any left above it), returning its state.
+    fn pop(&self) -> Option<State> {
+        FRAMES
+            .try_with(|frames| {
+                let mut frames = frames.try_borrow_mut().ok()?;
+                let mut state = None;
+                while frames.stack.len() > self.depth {
+                    let frame = frames.stack.pop()?;
+                    if frame.state == State::Pending {
+                        frames.pending -= 1;
+                    }
+                    state = Some(frame.state);
+                }
+                state
+            })
+            .ok()
+            .flatten()
+    }
+}
+
+/// Opens a span of `meta` with `values` in `subscriber` (through `enabled`, as `span!` does) and
+/// enters it: what a pipeline's `open_pending` does for each pending call. Not public API.
+#[doc(hidden)]
+pub fn open_in<S: tracing::Subscriber + ?Sized>(
+    subscriber: &S,
+    meta: &'static Metadata<'static>,
+    values: &ValueSet<'_>,
+) -> Option<Id> {
+    if !subscriber.enabled(meta) {
+        return None;
+    }
+    let id = subscriber.new_span(&Attributes::new(meta, values));
+    subscriber.enter(&id);
+    Some(id)
+}
+
+/// How many tracked calls of this thread have deferred their span and not opened it yet: a
+/// window on the mechanism for tests. Not public API.
+#[doc(hidden)]
+#[must_use]
+pub fn pending_calls() -> usize {
+    FRAMES
+        .try_with(|frames| frames.try_borrow().map_or(0, |f| f.pending))
+        .unwrap_or(0)
+}

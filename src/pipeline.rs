@@ -1,0 +1,167 @@
+//! The subscriber of [`Builder::build_dispatch`](crate::Builder::build_dispatch) and
+//! [`init`](crate::init): the layers of [`Builder::build`](crate::Builder::build), plus deferred
+//! spans for synchronous tracked calls.
+//!
+//! A tracked call that nobody observes needs no span: the pipeline records its metrics directly
+//! when it ends. Before anything could observe a pending call's span (an event, a new span,
+//! entering a span, `Span::current()`, or just asking whether one of these is enabled), the
+//! pipeline opens the pending spans of the thread, in order, as they would have been opened at
+//! the start of their calls. See `instrument_core::tracked` (module `deferred`) for the rules.
+//!
+//! Deferring is only sound because nothing wraps this subscriber: a layer on top would miss the
+//! spans that never open. That is why it lives behind a [`Dispatch`], which cannot be layered.
+
+use std::any::TypeId;
+
+use instrument_core::tracked::{open_in, open_pending, Deferral, Ended};
+use instrument_emf::{deferral_class, EmfHandle};
+use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
+use tracing::{Dispatch, Event, Metadata, Subscriber};
+use tracing_core::span::Current;
+use tracing_core::LevelFilter;
+use tracing_subscriber::registry::LookupSpan;
+
+/// Instrument's layers with deferred spans.
+pub(crate) struct Pipeline<S> {
+    inner: S,
+    deferral: Deferral,
+    metrics: Option<EmfHandle>,
+}
+
+impl<S> Pipeline<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
+{
+    /// `inner` recording deferred calls' metrics into `metrics` (`None`: metrics off).
+    pub(crate) fn new(inner: S, metrics: Option<EmfHandle>) -> Self {
+        Pipeline {
+            inner,
+            deferral: Deferral {
+                record: record::<S>,
+                open_pending: open::<S>,
+                class: deferral_class,
+            },
+            metrics,
+        }
+    }
+
+    /// Opens this thread's pending spans; cheap when there are none.
+    #[inline]
+    fn open_pending(&self) {
+        open_pending(&self.deferral, &mut |meta, values| {
+            open_in(&self.inner, meta, values)
+        });
+    }
+}
+
+/// [`Deferral::record`] of `Pipeline<S>`.
+fn record<S>(dispatch: &Dispatch, ended: &Ended<'_>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
+{
+    let Some(pipeline) = dispatch.downcast_ref::<Pipeline<S>>() else {
+        return;
+    };
+    let Some(metrics) = &pipeline.metrics else {
+        return;
+    };
+    let current = pipeline.inner.current_span();
+    let parent = current.id().and_then(|id| pipeline.inner.span(id));
+    metrics.record_ended(ended, parent);
+}
+
+/// [`Deferral::open_pending`] of `Pipeline<S>`.
+fn open<S>(dispatch: &Dispatch)
+where
+    S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
+{
+    if let Some(pipeline) = dispatch.downcast_ref::<Pipeline<S>>() {
+        pipeline.open_pending();
+    }
+}
+
+impl<S> Subscriber for Pipeline<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
+{
+    fn on_register_dispatch(&self, subscriber: &Dispatch) {
+        self.inner.on_register_dispatch(subscriber);
+    }
+
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        self.inner.register_callsite(metadata)
+    }
+
+    #[inline]
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        // Per-layer filters keep what `enabled` decided for the span or event that follows:
+        // the pending spans open (each through its own `enabled`) before, not after.
+        self.open_pending();
+        self.inner.enabled(metadata)
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        self.inner.max_level_hint()
+    }
+
+    #[inline]
+    fn new_span(&self, span: &Attributes<'_>) -> Id {
+        self.open_pending();
+        self.inner.new_span(span)
+    }
+
+    fn record(&self, span: &Id, values: &Record<'_>) {
+        self.inner.record(span, values);
+    }
+
+    fn record_follows_from(&self, span: &Id, follows: &Id) {
+        self.inner.record_follows_from(span, follows);
+    }
+
+    #[inline]
+    fn event_enabled(&self, event: &Event<'_>) -> bool {
+        self.open_pending();
+        self.inner.event_enabled(event)
+    }
+
+    #[inline]
+    fn event(&self, event: &Event<'_>) {
+        self.open_pending();
+        self.inner.event(event);
+    }
+
+    #[inline]
+    fn enter(&self, span: &Id) {
+        self.open_pending();
+        self.inner.enter(span);
+    }
+
+    fn exit(&self, span: &Id) {
+        self.inner.exit(span);
+    }
+
+    fn clone_span(&self, id: &Id) -> Id {
+        self.inner.clone_span(id)
+    }
+
+    fn try_close(&self, id: Id) -> bool {
+        self.inner.try_close(id)
+    }
+
+    fn current_span(&self) -> Current {
+        self.open_pending();
+        self.inner.current_span()
+    }
+
+    unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
+        if id == TypeId::of::<Self>() {
+            return Some(std::ptr::from_ref(self).cast());
+        }
+        if id == TypeId::of::<Deferral>() {
+            return Some(std::ptr::from_ref(&self.deferral).cast());
+        }
+        // SAFETY: forwarded as is; the caller's contract is the inner subscriber's.
+        unsafe { self.inner.downcast_raw(id) }
+    }
+}
