@@ -1,20 +1,26 @@
 //! Cost of one tracked call's metrics: instrument's EMF layer against `metrics` +
 //! `metrics_cloudwatch_embedded`, measured in the same run, plus the EMF bytes each emits.
 //!
-//! The call: what `#[track_performance]` produces for a successful `reserve()`, written out by
-//! hand ([`instrument_call`]): a span `reserve{function, outcome, latency_ms, error_type}`,
-//! entered, the work (a `black_box`), `outcome = "success"` and `latency_ms` recorded, then
-//! exited and closed. Its metrics: `reserve.success` (Count 1) and `reserve.latency`
-//! (Milliseconds), namespace `Bench`, dimension `service = bench`.
+//! The call: a successful `reserve()`. Its metrics: `reserve.success` (Count 1) and
+//! `reserve.latency` (Milliseconds), namespace `Bench`, dimension `service = bench`.
 //!
 //! Contenders (each writes every EMF line into the same writer, [`Out`]: a thread-local,
 //! pre-allocated `Vec<u8>` that counts the bytes and is cleared whenever it gets near full, so
 //! it never reallocates and costs the same for both):
 //!
-//! * `instrument`: `registry().with(EmfLayer::builder(FnSink(..)).namespace("Bench")
-//!   .dimension("service", "bench").build())` (the layer behind its `MetricsFilter`, as
-//!   `instrument::builder()` installs it), the span above per call, and `handle.flush()` every
-//!   [`FLUSH_EVERY`] calls, inside the measured loop.
+//! * `instrument`: `#[track_performance(log = "off")] fn reserve()` ([`reserve`]) under
+//!   `instrument::builder()...log_level("off").metrics_sink(..).build_dispatch()` installed as
+//!   the global dispatcher, as `init()` installs it (so the call defers its span and records its
+//!   metrics directly), and `guard.flush()` every [`FLUSH_EVERY`] calls, inside the measured
+//!   loop. Its latencies are the clock's, so its output is checked for counts, not bytes.
+//! * `instrument_span` (reference; the bytes rows): what `#[track_performance]` did before
+//!   deferred spans, written out by hand ([`instrument_call`]): a span
+//!   `reserve{function, outcome, latency_ms, error_type}`, entered, the work (a `black_box`),
+//!   `outcome = "success"` and `latency_ms` recorded, then exited and closed, under
+//!   `registry().with(EmfLayer::builder(FnSink(..)).namespace("Bench").dimension("service",
+//!   "bench").build())` (the layer behind its `MetricsFilter`), `handle.flush()` every
+//!   [`FLUSH_EVERY`] calls. Its latencies can be set, so its bytes are compared with the other
+//!   crate's for the very same values.
 //! * `metrics_cloudwatch_embedded`: the same metrics recorded by hand with the `metrics` crate
 //!   ([`mce_call`]): `counter!("reserve.success").increment(1)` and
 //!   `histogram!("reserve.latency").record(ms)` per call (a failing call would add
@@ -23,17 +29,19 @@
 //!   `Collector` is the process's global `metrics` recorder (`Builder::init`, the only way to
 //!   build one), and `Collector::flush(&mut writer)` runs every [`FLUSH_EVERY`] calls, inside
 //!   the measured loop.
-//! * `instrument_flush1000` (reference): `instrument` flushing every 1,000 calls.
+//! * `instrument_span_flush1000` (reference): `instrument_span` flushing every 1,000 calls.
 //! * `registry_span_noop` (reference, no output): the same span under `registry().with(a no-op
 //!   layer)`: what the span alone costs before any metrics work.
 //!
 //! Flush cadence: 100 calls, not 1,000. `metrics_cloudwatch_embedded` keeps a histogram's values
 //! in a `sync_channel(100)` between flushes (one document's worth) and drops every further value
 //! with an `error!`, so at 1,000 calls per flush it would publish only 100 of 1,000 latencies.
-//! Both main contenders flush every 100 calls, so both publish every value; the
-//! `instrument_flush1000` row shows instrument at the cadence the brief asked for.
+//! The main contenders flush every 100 calls, so all publish every value; the
+//! `instrument_span_flush1000` row shows instrument at the cadence the brief asked for.
 //!
-//! Before anything is timed, each contender runs exactly 10,000 calls with the same
+//! Before anything is timed, `instrument` runs 10,000 real calls whose output must count all
+//! of them (10,000 successes, 10,000 latencies, valid documents, same namespace, dimensions and
+//! units as below); and each other emitting contender runs exactly 10,000 calls with the same
 //! deterministic pseudo-random latencies (0.05–50 ms, log-uniform; no clock), twice: once as
 //! a clock would produce them (`Duration::from_nanos(..).as_secs_f64() * 1e3`, full `f64`
 //! noise) and once rounded to whole microseconds. Every line is parsed with `serde_json` (and
@@ -156,7 +164,7 @@ fn flush_mce(collector: &Collector) {
 const NAMESPACE: &str = "Bench";
 /// Calls between flushes for both main contenders (see the module docs for why not 1,000).
 const FLUSH_EVERY: u64 = 100;
-/// Calls between flushes of the `instrument_flush1000` reference row.
+/// Calls between flushes of the `instrument_span_flush1000` reference row.
 const FLUSH_EVERY_LONG: u64 = 1_000;
 /// Calls of the bytes measurement.
 const CHECK_CALLS: usize = 10_000;
@@ -227,6 +235,9 @@ fn latencies(n: usize, whole_micros: bool) -> Vec<f64> {
 // Contenders.
 
 enum Work {
+    /// [`reserve`] (`#[track_performance]`) under instrument's pipeline installed as the global
+    /// dispatcher (as `init()` does), flushing through its guard.
+    Tracked(instrument::Guard),
     /// [`instrument_call`] under this dispatcher, flushing through the handle.
     Instrument(Dispatch, EmfHandle),
     /// [`mce_call`], flushing the global collector.
@@ -281,6 +292,15 @@ impl Contender {
     fn run(&self, iters: u64) -> Duration {
         let (pending, every) = (&self.pending, self.flush_every);
         match &self.work {
+            Work::Tracked(guard) => drive(
+                pending,
+                every,
+                iters,
+                |_| {
+                    black_box(reserve());
+                },
+                || guard.flush(),
+            ),
             Work::Instrument(dispatch, handle) => {
                 tracing::dispatcher::with_default(dispatch, || {
                     drive(
@@ -308,6 +328,7 @@ impl Contender {
     /// Flushes whatever is pending (into the writer, not counted by any check).
     fn flush_now(&self) {
         match &self.work {
+            Work::Tracked(guard) => guard.flush(),
             Work::Instrument(_, handle) => handle.flush(),
             Work::Mce(collector) => flush_mce(collector),
             Work::SpanNoop(_) => {}
@@ -346,6 +367,9 @@ impl Contender {
                     || flush_mce(collector),
                 );
             }
+            Work::Tracked(..) => {
+                unreachable!("a tracked call's latency is the clock's; see check_tracked")
+            }
             Work::SpanNoop(_) => unreachable!("the no-op reference emits nothing"),
         }
         assert_eq!(self.pending.get(), 0);
@@ -368,14 +392,38 @@ fn instrument_contender(name: &'static str, flush_every: u64) -> Contender {
     Contender::new(name, Work::Instrument(dispatch, handle), flush_every)
 }
 
+/// The tracked function of the `instrument` row.
+#[instrument::track_performance(log = "off")]
+fn reserve() -> u64 {
+    work()
+}
+
+/// `reserve` under instrument's pipeline as `init()` installs it: the process's global
+/// dispatcher (logs off, metrics into the shared writer). The other `tracing` contenders run
+/// under scoped dispatchers on top of it.
+fn tracked_contender(name: &'static str, flush_every: u64) -> Contender {
+    let (dispatch, guard) = instrument::builder()
+        .env_lookup(|_| None)
+        .writer(std::io::sink)
+        .log_level("off")
+        .namespace(NAMESPACE)
+        .service("bench")
+        .metrics_sink(instrument_sink())
+        .build_dispatch()
+        .expect("instrument builds");
+    tracing::dispatcher::set_global_default(dispatch).expect("the only global dispatcher");
+    Contender::new(name, Work::Tracked(guard), flush_every)
+}
+
 const INSTRUMENT: &str = "instrument";
 const MCE: &str = "metrics_cloudwatch_embedded";
-const INSTRUMENT_LONG: &str = "instrument_flush1000";
+const SPAN: &str = "instrument_span";
+const SPAN_LONG: &str = "instrument_span_flush1000";
 const NOOP: &str = "registry_span_noop";
 
 fn contenders() -> Vec<Contender> {
-    // The process's global `metrics` recorder; instrument never touches `metrics`, and the
-    // global `tracing` dispatcher stays unset (instrument's dispatchers are scoped to its runs).
+    // The process's global `metrics` recorder; instrument never touches `metrics`. The global
+    // `tracing` dispatcher is the `instrument` row's pipeline; the span rows scope their own.
     let collector = metrics_cloudwatch_embedded::Builder::new()
         .cloudwatch_namespace(NAMESPACE)
         .with_dimension("service", "bench")
@@ -388,9 +436,10 @@ fn contenders() -> Vec<Contender> {
         "call latency"
     );
     vec![
-        instrument_contender(INSTRUMENT, FLUSH_EVERY),
+        tracked_contender(INSTRUMENT, FLUSH_EVERY),
         Contender::new(MCE, Work::Mce(collector), FLUSH_EVERY),
-        instrument_contender(INSTRUMENT_LONG, FLUSH_EVERY_LONG),
+        instrument_contender(SPAN, FLUSH_EVERY),
+        instrument_contender(SPAN_LONG, FLUSH_EVERY_LONG),
         Contender::new(
             NOOP,
             Work::SpanNoop(Dispatch::new(
@@ -429,6 +478,12 @@ struct Emitted {
 /// Parses and checks a contender's output for `recorded`; panics with the reason if it does not
 /// carry exactly those calls.
 fn check_output(c: &Contender, out: &[u8], recorded: &[f64]) -> Emitted {
+    check_calls(c, out, recorded.len(), Some(recorded))
+}
+
+/// [`check_output`] for `calls` calls whose latencies are known (`recorded`) or came from the
+/// clock (`None`: counted, not compared).
+fn check_calls(c: &Contender, out: &[u8], calls: usize, recorded: Option<&[f64]>) -> Emitted {
     let name = c.name;
     let text = std::str::from_utf8(out).unwrap_or_else(|e| panic!("{name}: not UTF-8: {e}"));
     assert!(
@@ -436,7 +491,7 @@ fn check_output(c: &Contender, out: &[u8], recorded: &[f64]) -> Emitted {
         "{name}: output must end with a newline"
     );
     let mut success = 0.0;
-    let mut values = Vec::with_capacity(recorded.len());
+    let mut values = Vec::with_capacity(calls);
     let mut violations = Vec::new();
     let mut lines = 0;
     for line in text.lines() {
@@ -444,7 +499,7 @@ fn check_output(c: &Contender, out: &[u8], recorded: &[f64]) -> Emitted {
         let doc: serde_json::Value = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("{name}: a line is not JSON ({e}): {line}"));
         let problems = instrument_emf::validate::document(line.as_bytes());
-        if matches!(c.work, Work::Instrument(..)) {
+        if matches!(c.work, Work::Instrument(..) | Work::Tracked(..)) {
             assert!(
                 problems.is_empty(),
                 "{name}: invalid EMF document ({problems:?}): {line}"
@@ -488,19 +543,15 @@ fn check_output(c: &Contender, out: &[u8], recorded: &[f64]) -> Emitted {
         }
     }
     assert_eq!(
-        success,
-        recorded.len() as f64,
-        "{name}: reserve.success must sum to {} over {} calls",
-        recorded.len(),
-        recorded.len()
+        success, calls as f64,
+        "{name}: reserve.success must sum to {calls} over {calls} calls"
     );
     assert_eq!(
         values.len(),
-        recorded.len(),
-        "{name}: reserve.latency must carry every one of the {} values recorded",
-        recorded.len()
+        calls,
+        "{name}: reserve.latency must carry every one of the {calls} values recorded"
     );
-    let mut want = recorded.to_vec();
+    let mut want = recorded.unwrap_or(&values).to_vec();
     want.sort_by(f64::total_cmp);
     values.sort_by(f64::total_cmp);
     for (got, want) in values.iter().zip(&want) {
@@ -517,13 +568,30 @@ fn check_output(c: &Contender, out: &[u8], recorded: &[f64]) -> Emitted {
     }
 }
 
-/// Bytes per 10,000 calls, per emitting contender: (name, clock-like latencies, whole µs).
+/// Runs 10,000 real tracked calls of `c` (a [`Work::Tracked`]) and checks that every one is
+/// counted and timed, in valid EMF with the expected namespace, dimensions and units.
+fn check_tracked(c: &Contender) {
+    c.flush_now();
+    Out::start_capture();
+    c.run(CHECK_CALLS as u64);
+    assert_eq!(c.pending.get(), 0, "the check must end on a flush");
+    let out = Out::take_capture();
+    check_calls(c, &out, CHECK_CALLS, None);
+}
+
+/// Bytes per 10,000 calls, per emitting contender whose latencies can be set (the hand-written
+/// span): (name, clock-like latencies, whole µs). Checks the tracked contenders too.
 fn check(contenders: &[Contender]) -> Vec<(&'static str, Emitted, Emitted)> {
     let clock_like = latencies(CHECK_CALLS, false);
     let whole_micros = latencies(CHECK_CALLS, true);
+    for c in contenders {
+        if matches!(c.work, Work::Tracked(..)) {
+            check_tracked(c);
+        }
+    }
     contenders
         .iter()
-        .filter(|c| !matches!(c.work, Work::SpanNoop(_)))
+        .filter(|c| !matches!(c.work, Work::SpanNoop(_) | Work::Tracked(..)))
         .map(|c| {
             let a = check_output(c, &c.emitted(&clock_like), &clock_like);
             let b = check_output(c, &c.emitted(&whole_micros), &whole_micros);
@@ -613,12 +681,12 @@ fn print_table(
         64,
         &[
             time_ratio(INSTRUMENT, MCE, Some(1.0)),
-            bytes_ratio(INSTRUMENT, MCE, false, Some(1.0)),
-            bytes_ratio(INSTRUMENT, MCE, true, None),
-            time_ratio(INSTRUMENT_LONG, MCE, None),
-            bytes_ratio(INSTRUMENT_LONG, MCE, false, None),
+            bytes_ratio(SPAN, MCE, false, Some(1.0)),
+            bytes_ratio(SPAN, MCE, true, None),
+            time_ratio(SPAN, MCE, None),
+            time_ratio(SPAN_LONG, MCE, None),
+            bytes_ratio(SPAN_LONG, MCE, false, None),
             time_ratio(NOOP, MCE, None),
-            time_ratio(NOOP, INSTRUMENT, None),
         ],
     );
 }

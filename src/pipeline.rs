@@ -41,6 +41,7 @@ where
                 record: record::<S>,
                 open_pending: open::<S>,
                 class: deferral_class,
+                wants_tracked: metrics.is_some(),
             },
             metrics,
         }
@@ -155,11 +156,12 @@ where
     }
 
     unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
-        if id == TypeId::of::<Self>() {
-            return Some(std::ptr::from_ref(self).cast());
-        }
+        // `Deferral` first: every tracked call asks for it.
         if id == TypeId::of::<Deferral>() {
             return Some(std::ptr::from_ref(&self.deferral).cast());
+        }
+        if id == TypeId::of::<Self>() {
+            return Some(std::ptr::from_ref(self).cast());
         }
         // SAFETY: forwarded as is; the caller's contract is the inner subscriber's.
         unsafe { self.inner.downcast_raw(id) }

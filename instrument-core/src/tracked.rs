@@ -33,6 +33,7 @@
 
 mod args;
 mod call;
+mod clock;
 mod deferred;
 mod names;
 mod outcome;

@@ -90,6 +90,33 @@ pub(crate) enum Cell {
     /// A gauge: its latest value, and when it was set ([`gauge_sequence`]), so that merging the
     /// shards of several threads keeps the value set last, not the last shard's.
     Last(f64, u64),
+    /// Successful tracked calls, keyed by their count metric: the count and the latencies (of
+    /// metric `latency`) in one cell, so that a call costs one lookup. Drained as a `Sum` and a
+    /// `Values`.
+    Calls {
+        count: f64,
+        latency: u32,
+        values: Vec<f64>,
+    },
+}
+
+/// Splits [`Cell::Calls`] into the two cells they stand for.
+fn split_calls(cells: impl IntoIterator<Item = ((u32, u32), Cell)>) -> Vec<((u32, u32), Cell)> {
+    let mut out = Vec::new();
+    for ((context, metric), cell) in cells {
+        match cell {
+            Cell::Calls {
+                count,
+                latency,
+                values,
+            } => {
+                out.push(((context, metric), Cell::Sum(count)));
+                out.push(((context, latency), Cell::Values(values)));
+            }
+            cell => out.push(((context, metric), cell)),
+        }
+    }
+    out
 }
 
 /// A process-wide order of gauge updates (one relaxed increment per update: gauges are set far
@@ -154,9 +181,38 @@ impl Shard {
                 Kind::Gauge => Cell::Last(0.0, 0),
             });
         match cell {
-            Cell::Sum(sum) => *sum += value,
+            Cell::Sum(sum) | Cell::Calls { count: sum, .. } => *sum += value,
             Cell::Values(values) => values.push(value),
             Cell::Last(last, set) => (*last, *set) = (value, gauge_sequence()),
+        }
+    }
+
+    /// One successful tracked call: 1 to metric `count` and `value` to metric `latency`.
+    #[inline]
+    pub(crate) fn add_call(&mut self, context: u32, count: u32, latency: u32, value: f64) {
+        let cell = self
+            .cells
+            .entry((context, count))
+            .or_insert_with(|| Cell::Calls {
+                count: 0.0,
+                latency,
+                values: Vec::new(),
+            });
+        match cell {
+            Cell::Calls {
+                count,
+                latency: l,
+                values,
+            } if *l == latency => {
+                self.values += 2;
+                *count += 1.0;
+                values.push(value);
+            }
+            _ => {
+                // The count metric is also used by hand (`counter.<name>.success`).
+                self.add(context, count, Kind::Counter, 1.0);
+                self.add(context, latency, Kind::Distribution, value);
+            }
         }
     }
 }
@@ -356,13 +412,12 @@ impl Aggregator {
 
     /// Takes everything recorded on this thread.
     pub(crate) fn drain_local(&self) -> Drained {
+        // `drain` keeps the map's table for the next window.
         let (cells, _) = self.with_shard(|shard| {
             shard.values = 0;
-            std::mem::take(&mut shard.cells)
+            split_calls(shard.cells.drain())
         });
-        Drained {
-            cells: cells.into_iter().collect(),
-        }
+        Drained { cells }
     }
 
     /// Takes everything recorded on every thread, and forgets contexts nothing refers to any
@@ -379,7 +434,7 @@ impl Aggregator {
         for shard in shards {
             let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
             shard.values = 0;
-            cells.extend(std::mem::take(&mut shard.cells));
+            cells.extend(split_calls(shard.cells.drain()));
         }
         Drained { cells }
     }

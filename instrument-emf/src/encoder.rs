@@ -406,9 +406,12 @@ fn write_value(out: &mut Vec<u8>, v: f64) {
     const POW10: [f64; 15] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
     ];
-    if a < 1e6 {
-        if let Some(&(_, decimals)) = FIXED.iter().find(|(lower, _)| a >= *lower) {
-            let scaled = (a * POW10[decimals as usize]).round() as u64;
+    if (1e-9..1e6).contains(&a) {
+        // `FIXED` is in decreasing order: the first entry at or below `a`.
+        let index = FIXED.partition_point(|(lower, _)| a < *lower);
+        if let Some(&(_, decimals)) = FIXED.get(index) {
+            // Positive: adding one half and truncating rounds half away from zero, as `round`.
+            let scaled = (a * POW10[decimals as usize] + 0.5) as u64;
             if v < 0.0 {
                 out.push(b'-');
             }
@@ -501,6 +504,42 @@ mod tests {
         ] {
             let back: f64 = fmt(v).parse().unwrap();
             assert!(((back - v) / v).abs() < 1e-5, "{v} -> {back}");
+        }
+    }
+
+    #[test]
+    fn fixed_point_values_round_trip_without_trailing_zeros() {
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Log-uniform over the fixed-point range, both signs.
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            let magnitude = 10f64.powf(-9.0 + 15.0 * u);
+            let v = if state & 1 == 0 {
+                magnitude
+            } else {
+                -magnitude
+            };
+            let text = fmt(v);
+            let back: f64 = text
+                .parse()
+                .unwrap_or_else(|e| panic!("{v} -> {text:?}: {e}"));
+            assert!(((back - v) / v).abs() <= 5.000_001e-6, "{v} -> {text}");
+            assert!(!text.ends_with('.'), "{v} -> {text}");
+            if text.contains('.') {
+                assert!(!text.ends_with('0'), "{v} -> {text}");
+            }
+            assert!(
+                !text.starts_with("00") && !text.starts_with("-00"),
+                "{v} -> {text}"
+            );
+            let digits = text
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .skip_while(|&d| d == b'0');
+            assert!(digits.count() <= 7, "{v} -> {text}");
         }
     }
 }

@@ -613,6 +613,29 @@ impl Shared {
             .unwrap_or_else(|_| CallsiteFacts::of(meta))
     }
 
+    /// [`facts`](Shared::facts) and [`tracked_ids`](Shared::tracked_ids) in one cache probe
+    /// when both are cached (the steady state of a deferred tracked call).
+    #[inline]
+    fn facts_and_ids(
+        &self,
+        meta: &'static Metadata<'static>,
+        function: &str,
+    ) -> (CallsiteFacts, TrackedIds) {
+        let (layer, meta_key) = (self.id(), meta as *const _ as usize);
+        let i = slot(layer, meta_key);
+        let cached = CALLSITES
+            .try_with(|c| match &c.borrow()[i] {
+                Some(e) if e.layer == layer && e.meta == meta_key => match &e.tracked {
+                    Some((name, ids)) if **name == *function => Some((e.facts, *ids)),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .ok()
+            .flatten();
+        cached.unwrap_or_else(|| (self.facts(meta), self.tracked_ids(meta, function)))
+    }
+
     fn tracked_ids(&self, meta: &'static Metadata<'static>, function: &str) -> TrackedIds {
         let (layer, meta_key) = (self.id(), meta as *const _ as usize);
         let i = slot(layer, meta_key);
@@ -857,18 +880,23 @@ impl Shared {
         let ids = tracked.ids;
         let error_context = tracked.error_context.as_ref().unwrap_or(context);
         let ((), full) = self.aggregator.with_shard(|shard| {
-            match tracked.outcome {
-                Outcome::Success => shard.add(context.id, ids.success, Kind::Counter, 1.0),
-                Outcome::Error | Outcome::Panic => {
+            match (tracked.outcome, tracked.latency) {
+                (Outcome::Success, Some(latency)) => {
+                    shard.add_call(context.id, ids.success, ids.latency, latency);
+                    return;
+                }
+                (Outcome::Success, None) => shard.add(context.id, ids.success, Kind::Counter, 1.0),
+                (Outcome::Error | Outcome::Panic, _) => {
                     shard.add(error_context.id, ids.error, Kind::Counter, 1.0);
                 }
-                Outcome::Cancelled => shard.add(context.id, ids.cancelled, Kind::Counter, 1.0),
-                Outcome::Unknown => {}
-            }
-            if tracked.outcome != Outcome::Cancelled {
-                if let Some(latency) = tracked.latency {
-                    shard.add(context.id, ids.latency, Kind::Distribution, latency);
+                (Outcome::Cancelled, _) => {
+                    shard.add(context.id, ids.cancelled, Kind::Counter, 1.0);
+                    return;
                 }
+                (Outcome::Unknown, _) => {}
+            }
+            if let Some(latency) = tracked.latency {
+                shard.add(context.id, ids.latency, Kind::Distribution, latency);
             }
         });
         if full {
@@ -883,7 +911,7 @@ impl Shared {
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let meta = ended.meta;
-        let facts = self.facts(meta);
+        let (facts, ids) = self.facts_and_ids(meta, ended.function);
         if !facts.relevant {
             return;
         }
@@ -921,7 +949,7 @@ impl Shared {
             _ => None,
         };
         let tracked = Tracked {
-            ids: self.tracked_ids(meta, ended.function),
+            ids,
             outcome,
             latency: Some(ended.latency_ms),
             error_context,
@@ -1085,7 +1113,8 @@ impl Shared {
                     continue;
                 };
                 let values = match cell {
-                    Cell::Sum(v) | Cell::Last(v, _) => vec![v],
+                    // `Calls` are split when drained and never get here.
+                    Cell::Sum(v) | Cell::Last(v, _) | Cell::Calls { count: v, .. } => vec![v],
                     Cell::Values(v) => v,
                 };
                 metrics.push((def, values));

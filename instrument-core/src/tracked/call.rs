@@ -6,11 +6,11 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use tracing::field::{DisplayValue, Value};
 use tracing::Span;
 
+use super::clock::Stamp;
 use super::names::short_type_name;
 use super::outcome::{Detail, Outcome, OutcomeKind};
 
@@ -182,7 +182,7 @@ pub struct Call<S: Borrow<Span> = Span> {
 
 /// What only an enabled call needs.
 struct Active {
-    start: Instant,
+    start: Stamp,
     function: &'static str,
     site: &'static Site,
     /// Whether this guard entered the span (synchronous calls) and must exit it.
@@ -210,7 +210,7 @@ impl<S: Borrow<Span>> Call<S> {
                 function: function(),
                 site,
                 entered: false,
-                start: Instant::now(),
+                start: Stamp::now(),
             })
         };
         Call { span, active }
@@ -235,7 +235,7 @@ impl<S: Borrow<Span>> Call<S> {
                 function: function(),
                 site,
                 entered: true,
-                start: Instant::now(),
+                start: Stamp::now(),
             }),
             span,
         }
@@ -280,7 +280,7 @@ impl<S: Borrow<Span>> Call<S> {
         error_type: Option<&'static str>,
         detail: Detail<'_>,
     ) {
-        let latency_ms = active.start.elapsed().as_secs_f64() * 1e3;
+        let latency_ms = active.start.elapsed_ms();
         let span = self.span.borrow();
         if let Some(meta) = span.metadata() {
             with_outcome(meta, kind, latency_ms, error_type, |values| {

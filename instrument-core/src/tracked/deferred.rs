@@ -32,7 +32,6 @@ use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Instant;
 
 use tracing::callsite::{Callsite as _, DefaultCallsite};
 use tracing::field::{Field, Value, ValueSet};
@@ -41,6 +40,7 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Dispatch, Metadata, Span};
 
 use super::call::{with_outcome, Call, Site};
+use super::clock::Stamp;
 use super::names::short_type_name;
 use super::outcome::{Detail, Outcome, OutcomeKind};
 
@@ -216,6 +216,9 @@ pub struct Deferral {
     /// properties): a call below a pending one of these opens it first. `None`: the callsite
     /// is never deferred (e.g. a Lambda invocation).
     pub class: fn(&'static Metadata<'static>) -> Option<bool>,
+    /// Whether the pipeline wants every tracked span (metrics are on), so that a deferred call
+    /// need not ask `enabled`.
+    pub wants_tracked: bool,
 }
 
 /// A deferred call that ended without its span ever being opened. Not public API.
@@ -394,7 +397,7 @@ enum Inner {
 }
 
 struct DeferredCall {
-    start: Instant,
+    start: Stamp,
     /// Index of the frame in the stack.
     depth: usize,
     owner: usize,
@@ -445,12 +448,17 @@ impl<'a> SyncCall<'a> {
         }
         let function = function();
         let inner = tracing::dispatcher::get_default(|dispatch| {
-            if !interest.is_always() && !quietly(|| dispatch.enabled(meta)) {
-                return None;
-            }
             if fields.complete() && site.site.defers() {
                 if let Some(deferral) = dispatch.downcast_ref::<Deferral>() {
                     if let Some(carries_context) = site.class(deferral) {
+                        // With metrics on, the pipeline wants every tracked span: no need to ask
+                        // (`enabled` runs when the span opens, if it ever does).
+                        let wanted = interest.is_always()
+                            || deferral.wants_tracked
+                            || quietly(|| dispatch.enabled(meta));
+                        if !wanted {
+                            return None;
+                        }
                         if let Some(call) =
                             push(dispatch, deferral, site, function, fields, carries_context)
                         {
@@ -458,6 +466,10 @@ impl<'a> SyncCall<'a> {
                         }
                     }
                 }
+            }
+            // Opened now: per-layer filters need `enabled` right before `new_span`.
+            if !interest.is_always() && !quietly(|| dispatch.enabled(meta)) {
+                return None;
             }
             let mut span = None;
             fields.with_values(function, &mut |set| {
@@ -593,7 +605,7 @@ fn push(
                 });
                 frames.pending += 1;
                 Some(Some(DeferredCall {
-                    start: Instant::now(),
+                    start: Stamp::now(),
                     depth,
                     owner,
                     site,
@@ -614,7 +626,7 @@ fn push(
 impl DeferredCall {
     /// Pops the frame; records the call directly, or ends its span if it was opened.
     fn end(self, kind: OutcomeKind, error_type: Option<&'static str>, detail: Detail<'_>) {
-        let latency_ms = self.start.elapsed().as_secs_f64() * 1e3;
+        let latency_ms = self.start.elapsed_ms();
         // SAFETY: `self.fields` is borrowed by the `SyncCall` being finished or dropped.
         let fields = unsafe { &*self.fields };
         // A completion line that no dispatcher could want (its level is above every
