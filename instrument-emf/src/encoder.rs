@@ -380,7 +380,9 @@ impl DocParts<'_, '_> {
 /// fixed-point decimals without any floating-point formatting; the rest through `ryu`, rounded
 /// the same way.
 fn write_value(out: &mut Vec<u8>, v: f64) {
-    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+    // Whole numbers (`fract` would call `trunc`, a libm function without SSE4.1).
+    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+    if v.abs() < 9.0e15 && (v as i64) as f64 == v {
         json::write_i64(out, v as i64);
         return;
     }
