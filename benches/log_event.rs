@@ -13,9 +13,9 @@
 //! * `instrument`: `registry().with(JsonLogLayer::new().with_writer(Sink).with_service("bench"))`.
 //! * `instrument_redact`: `instrument` with PII redaction on (`Redactor::default()`); the event
 //!   carries no PII, so this is the price of scanning (target: ≤ 1.15× `instrument`).
-//! * `instrument_builder`: what `instrument::builder()...build()` produces (the layer behind its
-//!   per-layer `LogFilter` at `info`, redaction on, the EMF layer beside it), with
-//!   `.service("bench")` so the key set is the same.
+//! * `instrument_builder`: what `instrument::builder()...build_dispatch()` produces, the pipeline
+//!   `init()` installs (the layer behind its per-layer `LogFilter` at `info`, redaction on, the
+//!   EMF layer beside it, deferred spans), with `.service("bench")` so the key set is the same.
 //! * `fmt_json_flattened`: `tracing_subscriber::fmt().json().flatten_event(true)
 //!   .with_current_span(true).with_span_list(true)`: its best flat shape (span fields stay nested
 //!   under `span`/`spans`, no `service`).
@@ -313,7 +313,7 @@ fn contenders() -> (Vec<Contender>, instrument::Guard) {
         .service("bench")
         .writer(Sink)
         .env_lookup(|_| None)
-        .build()
+        .build_dispatch()
         .expect("default configuration builds");
     let fmt_json = tracing_subscriber::fmt()
         .json()
@@ -332,7 +332,7 @@ fn contenders() -> (Vec<Contender>, instrument::Guard) {
     let contenders = vec![
         Contender::tracing("instrument", Dispatch::new(instrument)),
         Contender::tracing("instrument_redact", Dispatch::new(instrument_redact)),
-        Contender::tracing("instrument_builder", Dispatch::new(builder)),
+        Contender::tracing("instrument_builder", builder),
         Contender::tracing("fmt_json_flattened", Dispatch::new(fmt_json)),
         Contender::tracing("json_subscriber", Dispatch::new(json_subscriber)),
         Contender::tracing("json_subscriber_fmt", Dispatch::new(json_subscriber_fmt)),

@@ -128,7 +128,7 @@ where
 
     #[inline]
     fn event(&self, event: &Event<'_>) {
-        self.open_pending();
+        // `Dispatch::event` asks `event_enabled` first, which opened the pending spans.
         self.inner.event(event);
     }
 

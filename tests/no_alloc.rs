@@ -164,6 +164,20 @@ fn the_built_subscriber_does_not_allocate_in_steady_state() {
     assert_no_allocations("instrument::builder().build()", result);
 }
 
+#[test]
+fn the_installed_pipeline_does_not_allocate_in_steady_state() {
+    // `build_dispatch()`, what `init()` installs: the same layers behind the deferred-span
+    // pipeline, which checks for pending tracked calls before every event.
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (dispatch, _guard) = instrument::builder()
+        .writer(counting_sink)
+        .env_lookup(|_| None)
+        .build_dispatch()
+        .expect("build");
+    let result = tracing::dispatcher::with_default(&dispatch, || allocations_for(10_000));
+    assert_no_allocations("instrument::builder().build_dispatch()", result);
+}
+
 /// The counter is not vacuous: an allocation while armed is counted, with its backtrace.
 #[test]
 fn the_counting_allocator_sees_allocations() {

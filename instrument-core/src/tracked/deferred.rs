@@ -28,7 +28,7 @@
 //!   `Builder::build()` may be wrapped by user layers and never defers).
 #![allow(clippy::module_name_repetitions)]
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -265,6 +265,9 @@ pub fn open_pending(
     owner: &Deferral,
     open: &mut dyn FnMut(&'static Metadata<'static>, &ValueSet<'_>) -> Option<Id>,
 ) {
+    if PENDING.get() == 0 {
+        return;
+    }
     let owner = address(owner);
     let _ = FRAMES.try_with(|frames| {
         let Ok(mut frames) = frames.try_borrow_mut() else {
@@ -291,6 +294,7 @@ pub fn open_pending(
                 None => State::Unwanted,
             };
         }
+        publish(frames);
     });
 }
 
@@ -379,6 +383,15 @@ thread_local! {
     static FRAMES: RefCell<Frames> = const {
         RefCell::new(Frames { stack: Vec::new(), pending: 0, quiet: false })
     };
+    /// `Frames::pending`, readable without touching the stack: the check every event makes (a
+    /// `const` thread-local without a destructor, so reading it is one load).
+    static PENDING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Keeps [`PENDING`] equal to `frames.pending`.
+#[inline]
+fn publish(frames: &Frames) {
+    PENDING.set(frames.pending);
 }
 
 /// One synchronous tracked call: deferred, with a span, or disabled. Not public API.
@@ -438,6 +451,7 @@ impl<'a> SyncCall<'a> {
         function: impl FnOnce() -> &'static str,
         fields: &'a (dyn Fields + 'a),
     ) -> Self {
+        // The disabled check inline (the whole cost of a call nobody wants), the rest not.
         let meta = site.callsite.metadata();
         if !level_enabled(meta) {
             return SyncCall::disabled();
@@ -446,42 +460,8 @@ impl<'a> SyncCall<'a> {
         if interest.is_never() {
             return SyncCall::disabled();
         }
-        let function = function();
-        let inner = tracing::dispatcher::get_default(|dispatch| {
-            if fields.complete() && site.site.defers() {
-                if let Some(deferral) = dispatch.downcast_ref::<Deferral>() {
-                    if let Some(carries_context) = site.class(deferral) {
-                        // With metrics on, the pipeline wants every tracked span: no need to ask
-                        // (`enabled` runs when the span opens, if it ever does).
-                        let wanted = interest.is_always()
-                            || deferral.wants_tracked
-                            || quietly(|| dispatch.enabled(meta));
-                        if !wanted {
-                            return None;
-                        }
-                        if let Some(call) =
-                            push(dispatch, deferral, site, function, fields, carries_context)
-                        {
-                            return Some(Inner::Deferred(call));
-                        }
-                    }
-                }
-            }
-            // Opened now: per-layer filters need `enabled` right before `new_span`.
-            if !interest.is_always() && !quietly(|| dispatch.enabled(meta)) {
-                return None;
-            }
-            let mut span = None;
-            fields.with_values(function, &mut |set| {
-                span = Some(Span::new_with(meta, set, dispatch));
-            });
-            let span = span?;
-            Some(Inner::Spanned(Call::start_entered(span, site.site, || {
-                function
-            })))
-        });
         SyncCall {
-            inner: inner.unwrap_or(Inner::Disabled),
+            inner: start_enabled(site, function(), fields, &interest),
             _fields: PhantomData,
         }
     }
@@ -511,6 +491,9 @@ impl<'a> SyncCall<'a> {
     /// Records how the call ended; `classify` only runs when the call is tracked.
     #[inline]
     pub fn finish<'r>(mut self, classify: impl FnOnce() -> Outcome<'r>) {
+        if matches!(self.inner, Inner::Disabled) {
+            return;
+        }
         match std::mem::replace(&mut self.inner, Inner::Disabled) {
             Inner::Disabled => {}
             Inner::Spanned(call) => call.finish(classify),
@@ -526,8 +509,19 @@ impl<'a> SyncCall<'a> {
 impl Drop for SyncCall<'_> {
     #[inline]
     fn drop(&mut self) {
+        if matches!(self.inner, Inner::Deferred(_)) {
+            self.abandon();
+        }
+        // `Inner::Spanned` records itself when dropped.
+    }
+}
+
+impl SyncCall<'_> {
+    /// A deferred call dropped without `finish`: the body unwound (a synchronous call cannot be
+    /// cancelled).
+    #[cold]
+    fn abandon(&mut self) {
         if let Inner::Deferred(call) = std::mem::replace(&mut self.inner, Inner::Disabled) {
-            // Not finished: the body unwound (a synchronous call cannot be cancelled).
             let kind = if std::thread::panicking() {
                 OutcomeKind::Panic
             } else {
@@ -536,8 +530,49 @@ impl Drop for SyncCall<'_> {
             let error_type = (kind == OutcomeKind::Panic).then_some("panic");
             call.end(kind, error_type, Detail::None);
         }
-        // `Inner::Spanned` records itself when dropped.
     }
+}
+
+/// [`SyncCall::start`] once the callsite is known to be enabled somewhere.
+fn start_enabled(
+    site: &'static DeferredSite,
+    function: &'static str,
+    fields: &dyn Fields,
+    interest: &tracing::subscriber::Interest,
+) -> Inner {
+    let meta = site.callsite.metadata();
+    let inner = tracing::dispatcher::get_default(|dispatch| {
+        if fields.complete() && site.site.defers() {
+            if let Some(deferral) = dispatch.downcast_ref::<Deferral>() {
+                // Deferred only when no `enabled` question is needed: the callsite is always
+                // enabled, or the pipeline wants every tracked span (metrics on). Asking
+                // `enabled` and then not opening the span would leave the per-layer filters'
+                // answer behind for the next event (`enabled` runs when the span opens, if it
+                // ever does).
+                let wanted = interest.is_always() || deferral.wants_tracked;
+                if let (true, Some(carries_context)) = (wanted, site.class(deferral)) {
+                    if let Some(call) =
+                        push(dispatch, deferral, site, function, fields, carries_context)
+                    {
+                        return Some(Inner::Deferred(call));
+                    }
+                }
+            }
+        }
+        // Opened now: per-layer filters need `enabled` right before `new_span`.
+        if !interest.is_always() && !quietly(|| dispatch.enabled(meta)) {
+            return None;
+        }
+        let mut span = None;
+        fields.with_values(function, &mut |set| {
+            span = Some(Span::new_with(meta, set, dispatch));
+        });
+        let span = span?;
+        Some(Inner::Spanned(Call::start_entered(span, site.site, || {
+            function
+        })))
+    });
+    inner.unwrap_or(Inner::Disabled)
 }
 
 /// Runs `f` with the pending spans of this thread left alone.
@@ -604,6 +639,7 @@ fn push(
                     carries_context,
                 });
                 frames.pending += 1;
+                publish(frames);
                 Some(Some(DeferredCall {
                     start: Stamp::now(),
                     depth,
@@ -719,6 +755,7 @@ impl DeferredCall {
                     }
                     state = Some(frame.state);
                 }
+                publish(&frames);
                 state
             })
             .ok()
