@@ -12,6 +12,7 @@
 //! spans that never open. That is why it lives behind a [`Dispatch`], which cannot be layered.
 
 use std::any::TypeId;
+use std::cell::Cell;
 
 use instrument_core::tracked::{open_in, open_pending, Deferral, Ended};
 use instrument_emf::{deferral_class, EmfHandle};
@@ -21,6 +22,13 @@ use tracing::{Dispatch, Event, Metadata, Subscriber};
 use tracing_core::span::Current;
 use tracing_core::LevelFilter;
 use tracing_subscriber::registry::LookupSpan;
+
+thread_local! {
+    /// Spans entered on this thread through a pipeline and not exited yet (any pipeline: an
+    /// over-count only costs a lookup). Zero means the registry has no current span here, so a
+    /// deferred call's metrics need not look for a parent.
+    static ENTERED: Cell<usize> = const { Cell::new(0) };
+}
 
 /// Instrument's layers with deferred spans.
 pub(crate) struct Pipeline<S> {
@@ -51,7 +59,11 @@ where
     #[inline]
     fn open_pending(&self) {
         open_pending(&self.deferral, &mut |meta, values| {
-            open_in(&self.inner, meta, values)
+            let id = open_in(&self.inner, meta, values);
+            if id.is_some() {
+                ENTERED.set(ENTERED.get() + 1);
+            }
+            id
         });
     }
 }
@@ -67,6 +79,10 @@ where
     let Some(metrics) = &pipeline.metrics else {
         return;
     };
+    if ENTERED.get() == 0 {
+        metrics.record_ended::<S>(ended, None);
+        return;
+    }
     let current = pipeline.inner.current_span();
     let parent = current.id().and_then(|id| pipeline.inner.span(id));
     metrics.record_ended(ended, parent);
@@ -135,10 +151,13 @@ where
     #[inline]
     fn enter(&self, span: &Id) {
         self.open_pending();
+        ENTERED.set(ENTERED.get() + 1);
         self.inner.enter(span);
     }
 
+    #[inline]
     fn exit(&self, span: &Id) {
+        ENTERED.set(ENTERED.get().saturating_sub(1));
         self.inner.exit(span);
     }
 

@@ -434,28 +434,28 @@ fn write_value(out: &mut Vec<u8>, v: f64) {
 }
 
 /// Writes `scaled / 10^decimals` as a decimal number, without trailing zeros.
-fn write_fixed(out: &mut Vec<u8>, scaled: u64, decimals: u32) {
+fn write_fixed(out: &mut Vec<u8>, mut scaled: u64, decimals: u32) {
+    /// "0." and the most leading zeros of a fraction (`decimals` is at most 14).
+    const ZEROS: &[u8; 16] = b"0.00000000000000";
+    let mut decimals = decimals as usize;
+    // Trailing zeros of the fraction are not written: drop them before formatting.
+    while decimals > 0 && scaled % 10 == 0 {
+        scaled /= 10;
+        decimals -= 1;
+    }
     let mut buffer = itoa::Buffer::new();
     let digits = buffer.format(scaled).as_bytes();
-    let decimals = decimals as usize;
-    // Trailing zeros of the fraction are not written.
-    let zeros = digits.iter().rev().take_while(|&&d| d == b'0').count();
-    let kept = decimals - zeros.min(decimals);
-    if digits.len() > decimals {
+    if decimals == 0 {
+        out.extend_from_slice(digits);
+    } else if digits.len() > decimals {
         let point = digits.len() - decimals;
         out.extend_from_slice(&digits[..point]);
-        if kept > 0 {
-            out.push(b'.');
-            out.extend_from_slice(&digits[point..point + kept]);
-        }
+        out.push(b'.');
+        out.extend_from_slice(&digits[point..]);
     } else {
-        out.push(b'0');
-        if kept > 0 {
-            out.push(b'.');
-            let leading = decimals - digits.len();
-            out.extend(std::iter::repeat_n(b'0', leading));
-            out.extend_from_slice(&digits[..kept - leading]);
-        }
+        // Below 1: "0.", the leading zeros of the fraction, the digits.
+        out.extend_from_slice(&ZEROS[..2 + decimals - digits.len()]);
+        out.extend_from_slice(digits);
     }
 }
 

@@ -481,6 +481,9 @@ struct CallsiteEntry {
     /// The function name the ids were made for (a tracked span's `function` value), shared with
     /// the memo so that refilling a slot never allocates.
     tracked: Option<(std::rc::Rc<str>, TrackedIds)>,
+    /// Address and length of a `&'static str` known to equal the `tracked` name (a deferred
+    /// call's `function`): then a pointer comparison stands for the string comparison.
+    static_name: (usize, usize),
 }
 
 struct ContextEntry {
@@ -600,6 +603,7 @@ impl Shared {
                                 meta: meta_key,
                                 facts: CallsiteFacts::of(meta),
                                 tracked: None,
+                                static_name: (0, 0),
                             };
                             remember(&entry);
                             entry
@@ -619,14 +623,20 @@ impl Shared {
     fn facts_and_ids(
         &self,
         meta: &'static Metadata<'static>,
-        function: &str,
+        function: &'static str,
     ) -> (CallsiteFacts, TrackedIds) {
         let (layer, meta_key) = (self.id(), meta as *const _ as usize);
         let i = slot(layer, meta_key);
+        let static_name = (function.as_ptr() as usize, function.len());
         let cached = CALLSITES
-            .try_with(|c| match &c.borrow()[i] {
+            .try_with(|c| match &mut c.borrow_mut()[i] {
                 Some(e) if e.layer == layer && e.meta == meta_key => match &e.tracked {
-                    Some((name, ids)) if **name == *function => Some((e.facts, *ids)),
+                    Some((_, ids)) if e.static_name == static_name => Some((e.facts, *ids)),
+                    Some((name, ids)) if **name == *function => {
+                        let found = (e.facts, *ids);
+                        e.static_name = static_name;
+                        Some(found)
+                    }
                     _ => None,
                 },
                 _ => None,
@@ -686,6 +696,7 @@ impl Shared {
             meta: meta_key,
             facts: CallsiteFacts::of(meta),
             tracked: Some((function.into(), ids)),
+            static_name: (0, 0),
         };
         remember(&entry);
         let _ = CALLSITES.try_with(|c| c.borrow_mut()[i] = Some(entry));
