@@ -397,6 +397,8 @@ where
         ),
         InitError,
     > {
+        // The tracked-call clock calibrates here (about a millisecond), not in the first call.
+        instrument_core::tracked::calibrate_clock();
         let config = self.config()?;
         let redactor = self.redactor(&config)?;
         let make_writer = Arc::new(self.make_writer);

@@ -54,6 +54,7 @@ mod outcome;
 
 pub use args::{ArgDebug, ArgProbe, ArgSkip, ArgValue};
 pub use call::{invoke, Call, Completion, ErrorMessage, LogMode, Running, Site};
+pub use clock::calibrate_clock;
 pub use deferred::{
     open_in, open_pending, pending_calls, value_set, CaptureCopy, CaptureNone, Captured, Copied,
     CopyProbe, Deferral, Deferred, DeferredSite, Ended, Fields, NotCopied, SyncCall,

@@ -433,29 +433,56 @@ fn write_value(out: &mut Vec<u8>, v: f64) {
     json::write_f64(out, if rounded.is_finite() { rounded } else { v });
 }
 
-/// Writes `scaled / 10^decimals` as a decimal number, without trailing zeros.
+/// Two-digit decimal strings, "00" to "99".
+const DIGIT_PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
+
+/// Writes `scaled / 10^decimals` as a decimal number, without trailing zeros: the digits
+/// right-aligned in a stack buffer pre-filled with '0' (so the zeros after "0." of a value below
+/// 1 are already there), then one copy.
 fn write_fixed(out: &mut Vec<u8>, mut scaled: u64, decimals: u32) {
-    /// "0." and the most leading zeros of a fraction (`decimals` is at most 14).
-    const ZEROS: &[u8; 16] = b"0.00000000000000";
+    const LEN: usize = 40;
     let mut decimals = decimals as usize;
     // Trailing zeros of the fraction are not written: drop them before formatting.
     while decimals > 0 && scaled % 10 == 0 {
         scaled /= 10;
         decimals -= 1;
     }
-    let mut buffer = itoa::Buffer::new();
-    let digits = buffer.format(scaled).as_bytes();
-    if decimals == 0 {
-        out.extend_from_slice(digits);
-    } else if digits.len() > decimals {
-        let point = digits.len() - decimals;
-        out.extend_from_slice(&digits[..point]);
-        out.push(b'.');
-        out.extend_from_slice(&digits[point..]);
+    debug_assert!(decimals <= 14);
+    let mut buf = [b'0'; LEN];
+    let mut start = LEN;
+    let mut n = scaled;
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        start -= 2;
+        buf[start..start + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        start -= 2;
+        buf[start..start + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
     } else {
-        // Below 1: "0.", the leading zeros of the fraction, the digits.
-        out.extend_from_slice(&ZEROS[..2 + decimals - digits.len()]);
-        out.extend_from_slice(digits);
+        start -= 1;
+        buf[start] = b'0' + n as u8;
+    }
+    let point = LEN - decimals;
+    if decimals == 0 {
+        out.extend_from_slice(&buf[start..]);
+    } else if start < point {
+        // At least 1: the integer digits move left by one to make room for the point.
+        buf.copy_within(start..point, start - 1);
+        buf[point - 1] = b'.';
+        out.extend_from_slice(&buf[start - 1..]);
+    } else {
+        // Below 1: "0." then the fraction, its leading zeros already in place.
+        buf[point - 2] = b'0';
+        buf[point - 1] = b'.';
+        out.extend_from_slice(&buf[point - 2..]);
     }
 }
 
