@@ -733,22 +733,29 @@ fn deferred_call(
         use #private::{
             ArgDebug as _, ArgSkip as _, ArgValue as _, CaptureCopy as _, CaptureNone as _,
         };
-        let #captured = (#((&&#private::CopyProbe(&#args)).__instrument_capture(),)*);
-        let #fields_var = #private::Deferred::new(
-            #captured,
-            true #(&& #private::Captured::copied(&#captured.#indices))*,
-            |#captured: &_,
-             #function: &'static str,
-             #render: &mut dyn ::core::ops::FnMut(&#tracing::field::ValueSet<'_>)| {
-                let (#(#bindings,)*) = #captured;
-                #private::value_set(&#meta, [#(#value_exprs),*], #render);
-            },
-        );
-        let #call = if #private::Fields::complete(&#fields_var) {
-            #private::SyncCall::start(&#deferred_site, || #name_expr, &#fields_var)
+        // Declared here, initialized only when the call is tracked: the call borrows it.
+        let #fields_var;
+        let #call = if !#deferred_site.enabled() {
+            // Nobody wants the call: nothing else happens, not even copying the arguments.
+            #private::SyncCall::disabled()
         } else {
-            // An argument that is not `Copy`: recorded now, as `span!` does.
-            #private::SyncCall::spanned(#span, &#deferred_site, || #name_expr)
+            let #captured = (#((&&#private::CopyProbe(&#args)).__instrument_capture(),)*);
+            #fields_var = #private::Deferred::new(
+                #captured,
+                true #(&& #private::Captured::copied(&#captured.#indices))*,
+                |#captured: &_,
+                 #function: &'static str,
+                 #render: &mut dyn ::core::ops::FnMut(&#tracing::field::ValueSet<'_>)| {
+                    let (#(#bindings,)*) = #captured;
+                    #private::value_set(&#meta, [#(#value_exprs),*], #render);
+                },
+            );
+            if #private::Fields::complete(&#fields_var) {
+                #private::SyncCall::start(&#deferred_site, || #name_expr, &#fields_var)
+            } else {
+                // An argument that is not `Copy`: recorded now, as `span!` does.
+                #private::SyncCall::spanned(#span, &#deferred_site, || #name_expr)
+            }
         };
     })
 }

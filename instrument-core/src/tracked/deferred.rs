@@ -328,6 +328,14 @@ impl DeferredSite {
         }
     }
 
+    /// Whether a call of this site could be tracked at all: its level passes the global
+    /// maximum and some subscriber is interested in its callsite. When not, the expansion skips
+    /// everything, argument copies included.
+    #[inline]
+    pub fn enabled(&self) -> bool {
+        level_enabled(self.callsite.metadata()) && !self.callsite.interest().is_never()
+    }
+
     /// `Some(carries context)` when calls of this site may be deferred.
     #[inline]
     fn class(&self, deferral: &Deferral) -> Option<bool> {
@@ -480,8 +488,9 @@ impl<'a> SyncCall<'a> {
         }
     }
 
+    /// A call that records nothing (its site is not [`enabled`](DeferredSite::enabled)).
     #[inline]
-    fn disabled() -> Self {
+    pub fn disabled() -> Self {
         SyncCall {
             inner: Inner::Disabled,
             _fields: PhantomData,

@@ -62,74 +62,77 @@ pub fn reserve_ticket(seats: u32) -> Result<Ticket, BookingError> {
     use ::instrument::__private::{
         ArgDebug as _, ArgSkip as _, ArgValue as _, CaptureCopy as _, CaptureNone as _,
     };
-    let __instrument_captured = (
-        (&&::instrument::__private::CopyProbe(&seats)).__instrument_capture(),
-    );
-    let __instrument_fields = ::instrument::__private::Deferred::new(
-        __instrument_captured,
-        true && ::instrument::__private::Captured::copied(&__instrument_captured.0),
-        |
-            __instrument_captured: &_,
-            __instrument_function: &'static str,
-            __instrument_render: &mut dyn ::core::ops::FnMut(
-                &::instrument::__private::tracing::field::ValueSet<'_>,
-            )|
-        {
-            let (__instrument_arg0,) = __instrument_captured;
-            ::instrument::__private::value_set(
-                &__INSTRUMENT_META,
-                [
-                    ::core::option::Option::Some(
-                        &__instrument_function
-                            as &dyn ::instrument::__private::tracing::Value,
-                    ),
-                    ::core::option::Option::None,
-                    ::core::option::Option::None,
-                    ::core::option::Option::None,
-                    ::core::option::Option::Some(
-                        &"reserve" as &dyn ::instrument::__private::tracing::Value,
-                    ),
-                    ::core::option::Option::Some(
-                        &(&&&::instrument::__private::ArgProbe(
-                            ::instrument::__private::Captured::get(__instrument_arg0),
-                        ))
-                            .__instrument_arg()
-                            as &dyn ::instrument::__private::tracing::Value,
-                    ),
-                ],
-                __instrument_render,
-            );
-        },
-    );
-    let __instrument_call = if ::instrument::__private::Fields::complete(
-        &__instrument_fields,
-    ) {
-        ::instrument::__private::SyncCall::start(
-            &__INSTRUMENT_DEFERRED,
-            || "reserve_ticket",
-            &__instrument_fields,
-        )
+    let __instrument_fields;
+    let __instrument_call = if !__INSTRUMENT_DEFERRED.enabled() {
+        ::instrument::__private::SyncCall::disabled()
     } else {
-        ::instrument::__private::SyncCall::spanned(
+        let __instrument_captured = (
+            (&&::instrument::__private::CopyProbe(&seats)).__instrument_capture(),
+        );
+        __instrument_fields = ::instrument::__private::Deferred::new(
+            __instrument_captured,
+            true && ::instrument::__private::Captured::copied(&__instrument_captured.0),
+            |
+                __instrument_captured: &_,
+                __instrument_function: &'static str,
+                __instrument_render: &mut dyn ::core::ops::FnMut(
+                    &::instrument::__private::tracing::field::ValueSet<'_>,
+                )|
             {
-                #[allow(unused_imports)]
-                use ::instrument::__private::{
-                    ArgDebug as _, ArgSkip as _, ArgValue as _,
-                };
-                ::instrument::__private::tracing::span!(
-                    target : ::core::module_path!(),
-                    ::instrument::__private::tracing::Level::INFO, "reserve_ticket",
-                    "function" = "reserve_ticket", "outcome" =
-                    ::instrument::__private::tracing::field::Empty, "latency_ms" =
-                    ::instrument::__private::tracing::field::Empty, "error_type" =
-                    ::instrument::__private::tracing::field::Empty, "dimension.operation"
-                    = "reserve", "seats" = (&& & ::instrument::__private::ArgProbe(&
-                    seats)).__instrument_arg(),
-                )
+                let (__instrument_arg0,) = __instrument_captured;
+                ::instrument::__private::value_set(
+                    &__INSTRUMENT_META,
+                    [
+                        ::core::option::Option::Some(
+                            &__instrument_function
+                                as &dyn ::instrument::__private::tracing::Value,
+                        ),
+                        ::core::option::Option::None,
+                        ::core::option::Option::None,
+                        ::core::option::Option::None,
+                        ::core::option::Option::Some(
+                            &"reserve" as &dyn ::instrument::__private::tracing::Value,
+                        ),
+                        ::core::option::Option::Some(
+                            &(&&&::instrument::__private::ArgProbe(
+                                ::instrument::__private::Captured::get(__instrument_arg0),
+                            ))
+                                .__instrument_arg()
+                                as &dyn ::instrument::__private::tracing::Value,
+                        ),
+                    ],
+                    __instrument_render,
+                );
             },
-            &__INSTRUMENT_DEFERRED,
-            || "reserve_ticket",
-        )
+        );
+        if ::instrument::__private::Fields::complete(&__instrument_fields) {
+            ::instrument::__private::SyncCall::start(
+                &__INSTRUMENT_DEFERRED,
+                || "reserve_ticket",
+                &__instrument_fields,
+            )
+        } else {
+            ::instrument::__private::SyncCall::spanned(
+                {
+                    #[allow(unused_imports)]
+                    use ::instrument::__private::{
+                        ArgDebug as _, ArgSkip as _, ArgValue as _,
+                    };
+                    ::instrument::__private::tracing::span!(
+                        target : ::core::module_path!(),
+                        ::instrument::__private::tracing::Level::INFO, "reserve_ticket",
+                        "function" = "reserve_ticket", "outcome" =
+                        ::instrument::__private::tracing::field::Empty, "latency_ms" =
+                        ::instrument::__private::tracing::field::Empty, "error_type" =
+                        ::instrument::__private::tracing::field::Empty,
+                        "dimension.operation" = "reserve", "seats" = (&& &
+                        ::instrument::__private::ArgProbe(& seats)).__instrument_arg(),
+                    )
+                },
+                &__INSTRUMENT_DEFERRED,
+                || "reserve_ticket",
+            )
+        }
     };
     #[allow(clippy::let_unit_value)]
     let __instrument_result = ::instrument::__private::invoke::<
