@@ -16,6 +16,8 @@
 //! * `instrument_builder`: what `instrument::builder()...build_dispatch()` produces, the pipeline
 //!   `init()` installs (the layer behind its per-layer `LogFilter` at `info`, redaction on, the
 //!   EMF layer beside it, deferred spans), with `.service("bench")` so the key set is the same.
+//! * `instrument_build` (reference): the same layers from `build()`, without the deferred-span
+//!   pipeline around them: what the pipeline's checks cost an event.
 //! * `fmt_json_flattened`: `tracing_subscriber::fmt().json().flatten_event(true)
 //!   .with_current_span(true).with_span_list(true)`: its best flat shape (span fields stay nested
 //!   under `span`/`spans`, no `service`).
@@ -297,7 +299,7 @@ impl Contender {
     }
 }
 
-fn contenders() -> (Vec<Contender>, instrument::Guard) {
+fn contenders() -> (Vec<Contender>, [instrument::Guard; 2]) {
     let instrument = tracing_subscriber::registry().with(
         instrument_core::JsonLogLayer::new()
             .with_writer(Sink)
@@ -314,6 +316,12 @@ fn contenders() -> (Vec<Contender>, instrument::Guard) {
         .writer(Sink)
         .env_lookup(|_| None)
         .build_dispatch()
+        .expect("default configuration builds");
+    let (layers, layers_guard) = instrument::builder()
+        .service("bench")
+        .writer(Sink)
+        .env_lookup(|_| None)
+        .build()
         .expect("default configuration builds");
     let fmt_json = tracing_subscriber::fmt()
         .json()
@@ -333,6 +341,7 @@ fn contenders() -> (Vec<Contender>, instrument::Guard) {
         Contender::tracing("instrument", Dispatch::new(instrument)),
         Contender::tracing("instrument_redact", Dispatch::new(instrument_redact)),
         Contender::tracing("instrument_builder", builder),
+        Contender::tracing("instrument_build", Dispatch::new(layers)),
         Contender::tracing("fmt_json_flattened", Dispatch::new(fmt_json)),
         Contender::tracing("json_subscriber", Dispatch::new(json_subscriber)),
         Contender::tracing("json_subscriber_fmt", Dispatch::new(json_subscriber_fmt)),
@@ -345,7 +354,7 @@ fn contenders() -> (Vec<Contender>, instrument::Guard) {
             work: Work::Floor,
         },
     ];
-    (contenders, guard)
+    (contenders, [guard, layers_guard])
 }
 
 /// The reference row without output: what `info!` inside two spans costs before any formatting.
@@ -437,7 +446,8 @@ fn check(contenders: &[Contender]) -> Vec<(&'static str, String)> {
         let keys: BTreeSet<String> = top.keys().cloned().collect();
         match c.name {
             "instrument" => instrument_keys = Some(keys),
-            "instrument_builder" | "instrument_redact" | "json_subscriber" | "serde_json_floor" => {
+            "instrument_builder" | "instrument_build" | "instrument_redact" | "json_subscriber"
+            | "serde_json_floor" => {
                 let mut want = instrument_keys
                     .clone()
                     .expect("instrument is checked first");
@@ -487,6 +497,7 @@ fn print_table(rows: &mut [Row<'_>], lines: &[(&'static str, String)]) {
             ratio("instrument_builder", "fmt_json_flattened", Some(0.2)),
             ratio("instrument_builder", "serde_json_floor", Some(1.3)),
             ratio("instrument_builder", "instrument", None),
+            ratio("instrument_builder", "instrument_build", None),
             ratio("registry_noop", "instrument", None),
         ],
     );

@@ -261,13 +261,23 @@ impl Ended<'_> {
 /// want the span now; the call then ends deferred). Cheap when nothing is pending. Not public
 /// API.
 #[doc(hidden)]
+#[inline]
 pub fn open_pending(
     owner: &Deferral,
     open: &mut dyn FnMut(&'static Metadata<'static>, &ValueSet<'_>) -> Option<Id>,
 ) {
-    if PENDING.get() == 0 {
-        return;
+    // The check every event and span makes, inlined into the pipeline: one load.
+    if PENDING.get() != 0 {
+        open_pending_now(owner, open);
     }
+}
+
+/// [`open_pending`] when something is pending.
+#[inline(never)]
+fn open_pending_now(
+    owner: &Deferral,
+    open: &mut dyn FnMut(&'static Metadata<'static>, &ValueSet<'_>) -> Option<Id>,
+) {
     let owner = address(owner);
     let _ = FRAMES.try_with(|frames| {
         let Ok(mut frames) = frames.try_borrow_mut() else {
