@@ -13,9 +13,11 @@
 
 use std::any::TypeId;
 use std::cell::Cell;
+use std::sync::OnceLock;
 
 use instrument_core::tracked::{open_in, open_pending, Deferral, Ended};
 use instrument_emf::{deferral_class, EmfHandle};
+use tracing::dispatcher::WeakDispatch;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Dispatch, Event, Metadata, Subscriber};
@@ -35,6 +37,9 @@ pub(crate) struct Pipeline<S> {
     inner: S,
     deferral: Deferral,
     metrics: Option<EmfHandle>,
+    /// The `Dispatch` this pipeline lives in (weak: it owns us), for the spans it opens: a
+    /// call ends its span there even if the thread's default changed during the call.
+    dispatch: OnceLock<WeakDispatch>,
 }
 
 impl<S> Pipeline<S>
@@ -50,8 +55,10 @@ where
                 open_pending: open::<S>,
                 class: deferral_class,
                 wants_tracked: metrics.is_some(),
+                id: Deferral::next_id(),
             },
             metrics,
+            dispatch: OnceLock::new(),
         }
     }
 
@@ -59,11 +66,10 @@ where
     #[inline]
     fn open_pending(&self) {
         open_pending(&self.deferral, &mut |meta, values| {
-            let id = open_in(&self.inner, meta, values);
-            if id.is_some() {
-                ENTERED.set(ENTERED.get() + 1);
-            }
-            id
+            let id = open_in(&self.inner, meta, values)?;
+            ENTERED.set(ENTERED.get() + 1);
+            let dispatch = self.dispatch.get().and_then(WeakDispatch::upgrade);
+            Some((id, dispatch))
         });
     }
 }
@@ -103,6 +109,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
 {
     fn on_register_dispatch(&self, subscriber: &Dispatch) {
+        let _ = self.dispatch.set(subscriber.downgrade());
         self.inner.on_register_dispatch(subscriber);
     }
 
@@ -129,6 +136,9 @@ where
     }
 
     fn record(&self, span: &Id, values: &Record<'_>) {
+        // Dimensions recorded on a parent apply to the pending calls below it from when they
+        // would have been opened, as with spans opened at the start.
+        self.open_pending();
         self.inner.record(span, values);
     }
 
@@ -157,6 +167,8 @@ where
 
     #[inline]
     fn exit(&self, span: &Id) {
+        // Pending calls keep the parent they had when they started.
+        self.open_pending();
         ENTERED.set(ENTERED.get().saturating_sub(1));
         self.inner.exit(span);
     }

@@ -415,7 +415,7 @@ fn another_dispatcher_inside_a_deferred_call_does_not_open_its_span() {
         .build_dispatch()
         .unwrap();
 
-    #[track_performance]
+    #[track_performance(skip(other))]
     fn switches(other: &Dispatch) -> usize {
         tracing::dispatcher::with_default(other, || tracing::info!("elsewhere"));
         pending_calls()
@@ -486,4 +486,62 @@ fn deferred_calls_are_exact_under_concurrency_8_threads_100k_calls() {
     assert_eq!(success + error, calls as f64);
     assert_eq!(error, (errors + panics) as f64);
     assert_eq!(latencies as u64, calls);
+}
+
+#[track_performance]
+fn by_reference(cell: &std::cell::Cell<u32>) -> u32 {
+    cell.set(5);
+    tracing::info!("changed");
+    cell.get()
+}
+
+#[test]
+fn arguments_recorded_through_debug_are_recorded_at_the_start() {
+    // A reference is `Copy`, but formatting it later would show the changed value: such calls
+    // open their span at the start.
+    let o = same_both_ways("info", || {
+        let cell = std::cell::Cell::new(1);
+        assert_eq!(by_reference(&cell), 5);
+    });
+    assert_eq!(o.logs[0]["cell"], "Cell { value: 1 }");
+}
+
+#[track_performance(skip(scope))]
+fn ends_its_scope(scope: tracing::subscriber::DefaultGuard) {
+    tracing::info!("inside");
+    drop(scope);
+}
+
+#[test]
+fn a_span_opened_in_a_call_ends_where_it_opened_when_the_default_changes() {
+    let logs = LogBuffer::default();
+    let sink = MemorySink::default();
+    let (dispatch, guard) = instrument::builder()
+        .writer(logs.clone())
+        .env_lookup(|_| None)
+        .metrics_sink(sink.clone())
+        .build_dispatch()
+        .unwrap();
+    // The default is `dispatch` when the call starts and nothing when it ends.
+    ends_its_scope(tracing::dispatcher::set_default(&dispatch));
+    tracing::dispatcher::with_default(&dispatch, || {
+        tracing::info!("after");
+        guard.flush();
+    });
+    let lines: Vec<Value> = logs
+        .contents()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert_eq!(lines[0]["span"], "ends_its_scope");
+    // The span was exited and closed in its own registry: the next line is outside it.
+    assert!(lines[1].get("span").is_none(), "{:#?}", lines[1]);
+    let success: f64 = sink
+        .documents()
+        .iter()
+        .map(|d| serde_json::from_slice::<Value>(d).unwrap())
+        .filter_map(|d| d["ends_its_scope.success"].as_f64())
+        .sum();
+    assert_eq!(success, 1.0);
 }

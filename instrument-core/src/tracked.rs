@@ -56,8 +56,8 @@ pub use args::{ArgDebug, ArgProbe, ArgSkip, ArgValue};
 pub use call::{invoke, Call, Completion, ErrorMessage, LogMode, Running, Site};
 pub use clock::calibrate_clock;
 pub use deferred::{
-    open_in, open_pending, pending_calls, value_set, CaptureCopy, CaptureNone, Captured, Copied,
-    CopyProbe, Deferral, Deferred, DeferredSite, Ended, Fields, NotCopied, SyncCall,
+    open_in, open_pending, pending_calls, value_set, CaptureNone, CaptureValue, Captured, Copied,
+    CopyProbe, Deferral, Deferred, DeferredSite, Ended, Fields, NotCopied, Opener, SyncCall,
 };
 pub use names::{short_type_name, type_base_name, MethodName};
 pub use outcome::{

@@ -49,15 +49,19 @@ use super::outcome::{Detail, Outcome, OutcomeKind};
 
 /// Wraps a reference to an argument to copy it into a frame. Not public API.
 ///
-/// `(&&CopyProbe(&arg)).__instrument_capture()` with [`CaptureCopy`] and [`CaptureNone`] in
-/// scope is a [`Copied`] when the argument's type is `Copy` and a [`NotCopied`] otherwise
-/// (including generic types not bound by `Copy`).
+/// `(&&CopyProbe(&arg)).__instrument_capture()` with [`CaptureValue`] and [`CaptureNone`] in
+/// scope is a [`Copied`] when the argument is `Copy` and recorded as a `tracing` value
+/// (integers, floats, `bool`, `&str`, references to those, …), and a [`NotCopied`] otherwise
+/// (including generic types not bound that way). Only those: an argument recorded through
+/// `Debug` is formatted when the span opens, which for a reference (`&Cell`, `&Mutex`, …) could
+/// show a later value than the call started with, or block; such a call opens its span at the
+/// start instead.
 #[doc(hidden)]
 pub struct CopyProbe<'a, T: ?Sized>(pub &'a T);
 
-/// Rank 1 of [`CopyProbe`]: `Copy` arguments.
+/// Rank 1 of [`CopyProbe`]: `Copy` arguments recorded as values.
 #[doc(hidden)]
-pub trait CaptureCopy {
+pub trait CaptureValue {
     /// The copy.
     type Captured;
     /// Copies the argument.
@@ -71,7 +75,7 @@ pub trait CaptureNone {
     fn __instrument_capture(&self) -> NotCopied;
 }
 
-impl<T: Copy> CaptureCopy for &CopyProbe<'_, T> {
+impl<T: Copy + Value> CaptureValue for &CopyProbe<'_, T> {
     type Captured = Copied<T>;
     #[inline]
     fn __instrument_capture(&self) -> Copied<T> {
@@ -219,6 +223,17 @@ pub struct Deferral {
     /// Whether the pipeline wants every tracked span (metrics are on), so that a deferred call
     /// need not ask `enabled`.
     pub wants_tracked: bool,
+    /// Unique for the life of the process ([`Deferral::next_id`]): which pipeline deferred a
+    /// call (an address could be reused by a later pipeline).
+    pub id: u64,
+}
+
+impl Deferral {
+    /// A fresh [`id`](Deferral::id).
+    pub fn next_id() -> u64 {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    }
 }
 
 /// A deferred call that ended without its span ever being opened. Not public API.
@@ -262,49 +277,51 @@ impl Ended<'_> {
 /// API.
 #[doc(hidden)]
 #[inline]
-pub fn open_pending(
-    owner: &Deferral,
-    open: &mut dyn FnMut(&'static Metadata<'static>, &ValueSet<'_>) -> Option<Id>,
-) {
+pub fn open_pending(owner: &Deferral, open: &mut Opener<'_>) {
     // The check every event and span makes, inlined into the pipeline: one load.
     if PENDING.get() != 0 {
         open_pending_now(owner, open);
     }
 }
 
+/// How a pipeline opens one pending span: given its callsite and values, the entered span's id
+/// and the dispatcher it lives in (`None`: the pipeline does not want the span now). Not public
+/// API.
+#[doc(hidden)]
+pub type Opener<'a> =
+    dyn FnMut(&'static Metadata<'static>, &ValueSet<'_>) -> Option<(Id, Option<Dispatch>)> + 'a;
+
 /// [`open_pending`] when something is pending.
 #[inline(never)]
-fn open_pending_now(
-    owner: &Deferral,
-    open: &mut dyn FnMut(&'static Metadata<'static>, &ValueSet<'_>) -> Option<Id>,
-) {
+fn open_pending_now(owner: &Deferral, open: &mut Opener<'_>) {
     let owner = address(owner);
     let _ = FRAMES.try_with(|frames| {
         let Ok(mut frames) = frames.try_borrow_mut() else {
             return;
         };
-        if frames.pending == 0 || frames.quiet {
-            return;
-        }
         let frames = &mut *frames;
-        for frame in &mut frames.stack {
-            if frame.owner != owner || frame.state != State::Pending {
+        for i in 0..frames.stack.len() {
+            let frame = &mut frames.stack[i];
+            if frame.owner != owner || !frame.state.is_pending() {
                 continue;
             }
-            let meta = frame.site.callsite.metadata();
-            let mut id = None;
-            // SAFETY: a frame lives on the stack exactly as long as the `SyncCall` that pushed
-            // it, which borrows `fields` (the expansion never leaks it: it is a hygienic local
-            // dropped on every path, unwinding included).
-            let fields = unsafe { &*frame.fields };
-            fields.with_values(frame.function, &mut |set| id = open(meta, set));
+            // Settled before any other code runs: if opening panics, the frame is simply not
+            // open (never left pending with fields about to go away).
+            frame.state = State::Unwanted;
             frames.pending -= 1;
-            frame.state = match id {
-                Some(id) => State::Open(id.into_u64()),
-                None => State::Unwanted,
-            };
+            publish(frames);
+            let frame = &frames.stack[i];
+            let meta = frame.site.callsite.metadata();
+            let mut opened = None;
+            // SAFETY: a frame lives on the stack exactly as long as the `SyncCall` that pushed
+            // it, which borrows `fields`: the call removes its frame when it ends, on every
+            // path (the expansion never leaks the call; `DeferredCall` pops in `Drop`).
+            let fields = unsafe { &*frame.fields };
+            fields.with_values(frame.function, &mut |set| opened = open(meta, set));
+            if let Some((id, dispatch)) = opened {
+                frames.stack[i].state = State::Open(id, dispatch);
+            }
         }
-        publish(frames);
     });
 }
 
@@ -368,18 +385,25 @@ impl DeferredSite {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum State {
     Pending,
-    /// Opened and entered: the span's id (`Id::into_u64`).
-    Open(u64),
-    /// The pipeline did not want the span when asked to open it.
+    /// Opened and entered: the span's id, and the dispatcher it was opened in (the call ends it
+    /// there even if the thread's default changed meanwhile).
+    Open(Id, Option<Dispatch>),
+    /// The pipeline did not want the span when asked to open it, or opening it failed.
     Unwanted,
 }
 
+impl State {
+    fn is_pending(&self) -> bool {
+        matches!(self, State::Pending)
+    }
+}
+
 struct Frame {
-    /// The `Deferral`'s address: which pipeline deferred this call.
-    owner: usize,
+    /// The `Deferral`'s id: which pipeline deferred this call.
+    owner: u64,
     site: &'static DeferredSite,
     function: &'static str,
     /// Lifetime erased; see [`open_pending`].
@@ -392,14 +416,11 @@ struct Frames {
     stack: Vec<Frame>,
     /// Frames in `State::Pending`.
     pending: usize,
-    /// Set while a call asks the dispatcher whether its own span is enabled: that question must
-    /// not open the pending spans around it.
-    quiet: bool,
 }
 
 thread_local! {
     static FRAMES: RefCell<Frames> = const {
-        RefCell::new(Frames { stack: Vec::new(), pending: 0, quiet: false })
+        RefCell::new(Frames { stack: Vec::new(), pending: 0 })
     };
     /// `Frames::pending`, readable without touching the stack: the check every event makes (a
     /// `const` thread-local without a destructor, so reading it is one load).
@@ -431,7 +452,7 @@ struct DeferredCall {
     start: Stamp,
     /// Index of the frame in the stack.
     depth: usize,
-    owner: usize,
+    owner: u64,
     site: &'static DeferredSite,
     function: &'static str,
     fields: *const (dyn Fields + 'static),
@@ -448,10 +469,10 @@ impl fmt::Debug for SyncCall<'_> {
     }
 }
 
-/// A pipeline's identity: its `Deferral`'s address.
+/// A pipeline's identity.
 #[inline]
-fn address(deferral: &Deferral) -> usize {
-    std::ptr::from_ref(deferral) as usize
+fn address(deferral: &Deferral) -> u64 {
+    deferral.id
 }
 
 /// Whether spans of `meta` are enabled, as `tracing::span!` decides it.
@@ -578,8 +599,9 @@ fn start_enabled(
                 }
             }
         }
-        // Opened now: per-layer filters need `enabled` right before `new_span`.
-        if !interest.is_always() && !quietly(|| dispatch.enabled(meta)) {
+        // Opened now: per-layer filters need `enabled` right before `new_span` (the pipeline's
+        // `enabled` opens any pending spans around this call first, so nothing comes between).
+        if !interest.is_always() && !dispatch.enabled(meta) {
             return None;
         }
         let mut span = None;
@@ -592,27 +614,6 @@ fn start_enabled(
         })))
     });
     inner.unwrap_or(Inner::Disabled)
-}
-
-/// Runs `f` with the pending spans of this thread left alone.
-#[inline]
-fn quietly<R>(f: impl FnOnce() -> R) -> R {
-    let was = FRAMES
-        .try_with(|frames| match frames.try_borrow_mut() {
-            Ok(mut frames) => Some(std::mem::replace(&mut frames.quiet, true)),
-            Err(_) => None,
-        })
-        .ok()
-        .flatten();
-    let r = f();
-    if let Some(was) = was {
-        let _ = FRAMES.try_with(|frames| {
-            if let Ok(mut frames) = frames.try_borrow_mut() {
-                frames.quiet = was;
-            }
-        });
-    }
-    r
 }
 
 /// Pushes the frame of a deferred call; `None` when the stack is busy (a call made from inside
@@ -644,7 +645,7 @@ fn push(
                     && frames
                         .stack
                         .iter()
-                        .any(|f| f.owner == owner && f.state == State::Pending && f.carries_context)
+                        .any(|f| f.owner == owner && f.state.is_pending() && f.carries_context)
                 {
                     return Some(None);
                 }
@@ -694,40 +695,46 @@ impl DeferredCall {
         };
         let log = self.site.site.logs(kind) && line_level <= LevelFilter::current();
         let opened = tracing::dispatcher::get_default(|dispatch| {
-            let Some(deferral) = dispatch.downcast_ref::<Deferral>() else {
-                self.pop();
-                return None;
-            };
-            if address(deferral) != self.owner {
-                // The dispatcher changed during the call (a scoped default ended): the
-                // pipeline that deferred the call is gone.
-                self.pop();
-                return None;
-            }
-            if log && self.state() == Some(State::Pending) {
-                // The completion line is logged inside the span, with its fields.
-                (deferral.open_pending)(dispatch);
+            // The pipeline that deferred the call, if it is still the default (a scoped default
+            // may have ended during the call).
+            let deferral = dispatch
+                .downcast_ref::<Deferral>()
+                .filter(|d| address(d) == self.owner);
+            if let Some(deferral) = deferral {
+                if log && self.is_pending() {
+                    // The completion line is logged inside the span, with its fields.
+                    (deferral.open_pending)(dispatch);
+                }
             }
             match self.pop() {
-                Some(State::Open(id)) => {
-                    let id = Id::from_u64(id);
+                Some(State::Open(id, opened_in)) => {
+                    // Ended in the dispatcher it was opened in, whatever the default is now.
+                    let opened_in = match (opened_in, deferral) {
+                        (Some(d), _) => d,
+                        (None, Some(_)) => dispatch.clone(),
+                        (None, None) => return None,
+                    };
                     with_outcome(meta, kind, latency_ms, error_type, |values| {
-                        dispatch.record(&id, &Record::new(values));
+                        opened_in.record(&id, &Record::new(values));
                     });
-                    Some((id, dispatch.clone()))
+                    Some((id, opened_in))
                 }
                 Some(State::Pending | State::Unwanted) => {
-                    (deferral.record)(
-                        dispatch,
-                        &Ended {
-                            meta: self.site.callsite.metadata(),
-                            function: self.function,
-                            outcome: kind,
-                            error_type,
-                            latency_ms,
-                            fields,
-                        },
-                    );
+                    // Without its pipeline (the default changed during the call) a call whose
+                    // span never opened cannot be recorded.
+                    if let Some(deferral) = deferral {
+                        (deferral.record)(
+                            dispatch,
+                            &Ended {
+                                meta,
+                                function: self.function,
+                                outcome: kind,
+                                error_type,
+                                latency_ms,
+                                fields,
+                            },
+                        );
+                    }
                     None
                 }
                 None => None,
@@ -738,48 +745,64 @@ impl DeferredCall {
             // line is an event, and closing a span may close its parent (the registry does that
             // through `get_default`).
             if log {
-                self.site.site.emit(&super::call::Completion::new(
-                    self.function,
-                    kind,
-                    latency_ms,
-                    error_type,
-                    detail,
-                ));
+                tracing::dispatcher::with_default(&dispatch, || {
+                    self.site.site.emit(&super::call::Completion::new(
+                        self.function,
+                        kind,
+                        latency_ms,
+                        error_type,
+                        detail,
+                    ));
+                });
             }
             dispatch.exit(&id);
             dispatch.try_close(id);
         }
     }
 
-    fn state(&self) -> Option<State> {
+    fn is_pending(&self) -> bool {
         FRAMES
             .try_with(|frames| {
                 let frames = frames.try_borrow().ok()?;
-                frames.stack.get(self.depth).map(|f| f.state)
+                frames.stack.get(self.depth).map(|f| f.state.is_pending())
             })
             .ok()
             .flatten()
+            .unwrap_or(false)
     }
 
     /// Removes this call's frame (and any left above it), returning its state.
     fn pop(&self) -> Option<State> {
-        FRAMES
-            .try_with(|frames| {
-                let mut frames = frames.try_borrow_mut().ok()?;
-                let mut state = None;
-                while frames.stack.len() > self.depth {
-                    let frame = frames.stack.pop()?;
-                    if frame.state == State::Pending {
-                        frames.pending -= 1;
-                    }
-                    state = Some(frame.state);
-                }
-                publish(&frames);
-                state
-            })
-            .ok()
-            .flatten()
+        truncate_frames(self.depth)
     }
+}
+
+impl Drop for DeferredCall {
+    /// Whatever happens (a panic in `classify`, in a layer opening the span), the frame goes:
+    /// it must never outlive the fields it points to.
+    fn drop(&mut self) {
+        truncate_frames(self.depth);
+    }
+}
+
+/// Pops the frames at `depth` and above, returning the state of the one at `depth`.
+fn truncate_frames(depth: usize) -> Option<State> {
+    FRAMES
+        .try_with(|frames| {
+            let mut frames = frames.try_borrow_mut().ok()?;
+            let mut state = None;
+            while frames.stack.len() > depth {
+                let frame = frames.stack.pop()?;
+                if frame.state.is_pending() {
+                    frames.pending -= 1;
+                }
+                state = Some(frame.state);
+            }
+            publish(&frames);
+            state
+        })
+        .ok()
+        .flatten()
 }
 
 /// Opens a span of `meta` with `values` in `subscriber` (through `enabled`, as `span!` does) and

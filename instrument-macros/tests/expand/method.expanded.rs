@@ -55,7 +55,7 @@ fn take(&mut self, seats: u32) -> Result<&mut u32, SoldOut> {
     );
     #[allow(unused_imports)]
     use ::instrument::__private::{
-        ArgDebug as _, ArgSkip as _, ArgValue as _, CaptureCopy as _, CaptureNone as _,
+        ArgDebug as _, ArgSkip as _, ArgValue as _, CaptureNone as _, CaptureValue as _,
     };
     let __instrument_fields;
     let __instrument_call = if !__INSTRUMENT_DEFERRED.enabled() {

@@ -60,7 +60,7 @@ pub fn reserve_ticket(seats: u32) -> Result<Ticket, BookingError> {
     );
     #[allow(unused_imports)]
     use ::instrument::__private::{
-        ArgDebug as _, ArgSkip as _, ArgValue as _, CaptureCopy as _, CaptureNone as _,
+        ArgDebug as _, ArgSkip as _, ArgValue as _, CaptureNone as _, CaptureValue as _,
     };
     let __instrument_fields;
     let __instrument_call = if !__INSTRUMENT_DEFERRED.enabled() {
