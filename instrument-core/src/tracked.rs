@@ -26,12 +26,13 @@
 //! # Deferred spans
 //!
 //! Under instrument's own pipeline (`Builder::build_dispatch`, what `init()` installs), a
-//! synchronous call whose recorded arguments are all `Copy` and that has no `fields(...)` and
+//! synchronous call whose recorded arguments are all `Copy` `tracing` values (numbers, `bool`,
+//! `&str`, …; see [`CopyProbe`]) and that has no `fields(...)` and
 //! no `log = "all"` does not open its span at the start. It pushes a frame on a thread-local
 //! stack (the span's callsite, `function`, the arguments copied) and, when it ends, the pipeline
 //! records its metrics directly ([`Deferral`]). Before anything could observe the span — an
-//! event, a new span, entering a span, `Span::current()`, or the `enabled` question that comes
-//! first — the pipeline opens every pending span of the thread, in order, with the fields and
+//! event, a new span, entering, exiting or recording on a span, `Span::current()`, or the
+//! `enabled` question that comes first — the pipeline opens every pending span of the thread, in order, with the fields and
 //! parent it would have had, and enters it; from then on the call ends like any other. A
 //! completion line opens the span as well, so that it carries the span's fields. Nothing
 //! else can observe a span that never opened: a subscriber that user layers may wrap

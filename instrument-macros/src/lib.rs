@@ -45,8 +45,8 @@ mod expand;
 /// `<name>.error` (count) and `<name>.latency` (milliseconds); the JSON log layer flattens the
 /// span's fields into every line logged inside the call.
 ///
-/// Under the pipeline `instrument::init()` installs, a synchronous call whose arguments are all
-/// `Copy` defers its span: if nothing inside the call logs, opens a span or looks at the
+/// Under the pipeline `instrument::init()` installs, a synchronous call whose recorded arguments
+/// are all `Copy` values (numbers, `bool`, `&str`, …) defers its span: if nothing inside the call logs, opens a span or looks at the
 /// current span, its metrics are recorded without the span ever being opened; otherwise the
 /// span is opened, as it would have been at the start, the moment something could observe it.
 /// Either way the logs and metrics are the same (see `instrument_core::tracked`, "Deferred

@@ -11,8 +11,8 @@
 //!
 //! Whenever anything could observe the span, the pipeline opens it first, exactly as it would
 //! have been opened at the start of the call (same callsite, same fields, same parent), and
-//! enters it: before an event (a log line inside the call), a new span (its parent), entering
-//! another span, and `Span::current()`. From then on the call is an ordinary span and ends like
+//! enters it: before an event (a log line inside the call), a new span (its parent), entering or
+//! exiting another span, recording on one, and `Span::current()`. From then on the call is an ordinary span and ends like
 //! one. A completion log line (`log = "errors"` on an error or a panic) opens it too, so that the
 //! line carries the span's fields. Observers cannot tell the difference, except for the span's
 //! start time inside the registry, which no instrument layer reports.
@@ -20,8 +20,10 @@
 //! A call takes the deferred path only when all of this holds; otherwise it opens its span at
 //! the start, as before:
 //! * it is synchronous (a future may move between threads; its span stays real);
-//! * every recorded argument is `Copy` (copied into the frame, so the body may still move or
-//!   mutate its arguments) and there are no `fields(...)` (arbitrary expressions);
+//! * every recorded argument is a `Copy` value recorded as such (numbers, `bool`, `&str`, …:
+//!   copied into the frame, so the body may still move or mutate its arguments; an argument
+//!   recorded through `Debug` would be formatted late) and there are no `fields(...)`
+//!   (arbitrary expressions);
 //! * `log` is not `"all"` (every call would open its span anyway);
 //! * the dispatcher is instrument's pipeline built by `Builder::build_dispatch` or installed by
 //!   `init()`: nothing can be layered on top of it, so no layer misses the span (a subscriber from
