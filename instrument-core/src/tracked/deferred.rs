@@ -310,8 +310,7 @@ fn open_pending_now(owner: &Deferral, open: &mut Opener<'_>) {
             // Settled before any other code runs: if opening panics, the frame is simply not
             // open (never left pending with fields about to go away).
             frame.state = State::Unwanted;
-            frames.pending -= 1;
-            publish(frames);
+            PENDING.set(PENDING.get() - 1);
             let frame = &frames.stack[i];
             let meta = frame.site.callsite.metadata();
             let mut opened = None;
@@ -416,23 +415,15 @@ struct Frame {
 
 struct Frames {
     stack: Vec<Frame>,
-    /// Frames in `State::Pending`.
-    pending: usize,
 }
 
 thread_local! {
     static FRAMES: RefCell<Frames> = const {
-        RefCell::new(Frames { stack: Vec::new(), pending: 0 })
+        RefCell::new(Frames { stack: Vec::new() })
     };
-    /// `Frames::pending`, readable without touching the stack: the check every event makes (a
-    /// `const` thread-local without a destructor, so reading it is one load).
+    /// How many frames of the stack are `State::Pending`, kept apart from the stack so that the
+    /// check every event makes is one load (a `const` thread-local without a destructor).
     static PENDING: Cell<usize> = const { Cell::new(0) };
-}
-
-/// Keeps [`PENDING`] equal to `frames.pending`.
-#[inline]
-fn publish(frames: &Frames) {
-    PENDING.set(frames.pending);
 }
 
 /// One synchronous tracked call: deferred, with a span, or disabled. Not public API.
@@ -458,6 +449,8 @@ struct DeferredCall {
     site: &'static DeferredSite,
     function: &'static str,
     fields: *const (dyn Fields + 'static),
+    /// Whether [`pop`](DeferredCall::pop) removed the frame already (then `Drop` need not).
+    popped: Cell<bool>,
 }
 
 impl fmt::Debug for SyncCall<'_> {
@@ -643,7 +636,7 @@ fn push(
                 let mut frames = frames.try_borrow_mut().ok()?;
                 let frames = &mut *frames;
                 if attempt == 0
-                    && frames.pending > 0
+                    && PENDING.get() > 0
                     && frames
                         .stack
                         .iter()
@@ -660,8 +653,7 @@ fn push(
                     state: State::Pending,
                     carries_context,
                 });
-                frames.pending += 1;
-                publish(frames);
+                PENDING.set(PENDING.get() + 1);
                 Some(Some(DeferredCall {
                     start: Stamp::now(),
                     depth,
@@ -669,6 +661,7 @@ fn push(
                     site,
                     function,
                     fields,
+                    popped: Cell::new(false),
                 }))
             })
             .ok()
@@ -775,6 +768,7 @@ impl DeferredCall {
 
     /// Removes this call's frame (and any left above it), returning its state.
     fn pop(&self) -> Option<State> {
+        self.popped.set(true);
         truncate_frames(self.depth)
     }
 }
@@ -783,7 +777,9 @@ impl Drop for DeferredCall {
     /// Whatever happens (a panic in `classify`, in a layer opening the span), the frame goes:
     /// it must never outlive the fields it points to.
     fn drop(&mut self) {
-        truncate_frames(self.depth);
+        if !self.popped.get() {
+            truncate_frames(self.depth);
+        }
     }
 }
 
@@ -796,11 +792,10 @@ fn truncate_frames(depth: usize) -> Option<State> {
             while frames.stack.len() > depth {
                 let frame = frames.stack.pop()?;
                 if frame.state.is_pending() {
-                    frames.pending -= 1;
+                    PENDING.set(PENDING.get() - 1);
                 }
                 state = Some(frame.state);
             }
-            publish(&frames);
             state
         })
         .ok()
@@ -828,7 +823,5 @@ pub fn open_in<S: tracing::Subscriber + ?Sized>(
 #[doc(hidden)]
 #[must_use]
 pub fn pending_calls() -> usize {
-    FRAMES
-        .try_with(|frames| frames.try_borrow().map_or(0, |f| f.pending))
-        .unwrap_or(0)
+    PENDING.get()
 }
