@@ -13,11 +13,12 @@
 
 use std::any::TypeId;
 use std::cell::Cell;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use instrument_core::tracked::{open_in, open_pending, Deferral, Ended};
+use instrument_core::tracked::{open_in, open_pending, CallRecord, DeferredCalls, Host};
 use instrument_emf::{deferral_class, EmfHandle};
 use tracing::dispatcher::WeakDispatch;
+use tracing::field::ValueSet;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Dispatch, Event, Metadata, Subscriber};
@@ -34,8 +35,17 @@ thread_local! {
 
 /// Instrument's layers with deferred spans.
 pub(crate) struct Pipeline<S> {
+    layers: Arc<Layers<S>>,
+    /// `layers` as deferred calls see them (`dispatch.downcast_ref::<Host>()`).
+    host: Host,
+}
+
+/// The subscriber of [`Builder::build`](crate::Builder::build) and what deferred calls need
+/// besides it: shared by the pipeline and its [`Host`].
+struct Layers<S> {
     inner: S,
-    deferral: Deferral,
+    /// Unique per pipeline: which pipeline deferred a call (see `Host::id`).
+    id: u64,
     metrics: Option<EmfHandle>,
     /// The `Dispatch` this pipeline lives in (weak: it owns us), for the spans it opens: a
     /// call ends its span there even if the thread's default changed during the call.
@@ -48,59 +58,73 @@ where
 {
     /// `inner` recording deferred calls' metrics into `metrics` (`None`: metrics off).
     pub(crate) fn new(inner: S, metrics: Option<EmfHandle>) -> Self {
-        Pipeline {
+        let wants_tracked = metrics.is_some();
+        let id = Host::fresh_id();
+        let layers = Arc::new(Layers {
             inner,
-            deferral: Deferral {
-                record: record::<S>,
-                open_pending: open::<S>,
-                class: deferral_class,
-                wants_tracked: metrics.is_some(),
-                id: Deferral::next_id(),
-            },
+            id,
             metrics,
             dispatch: OnceLock::new(),
-        }
+        });
+        let host = Host::new(id, layers.clone(), wants_tracked);
+        Pipeline { layers, host }
     }
 
     /// Opens this thread's pending spans; cheap when there are none.
     #[inline]
     fn open_pending(&self) {
-        open_pending(&self.deferral, &mut |meta, values| {
-            let id = open_in(&self.inner, meta, values)?;
-            ENTERED.set(ENTERED.get() + 1);
-            let dispatch = self.dispatch.get().and_then(WeakDispatch::upgrade);
-            Some((id, dispatch))
-        });
+        self.layers.open_pending();
     }
 }
 
-/// [`Deferral::record`] of `Pipeline<S>`.
-fn record<S>(dispatch: &Dispatch, ended: &Ended<'_>)
+impl<S> Layers<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
 {
-    let Some(pipeline) = dispatch.downcast_ref::<Pipeline<S>>() else {
-        return;
-    };
-    let Some(metrics) = &pipeline.metrics else {
-        return;
-    };
-    if ENTERED.get() == 0 {
-        metrics.record_ended::<S>(ended, None);
-        return;
+    fn open_span(
+        &self,
+        meta: &'static Metadata<'static>,
+        values: &ValueSet<'_>,
+    ) -> Option<(Id, Option<Dispatch>)> {
+        let id = open_in(&self.inner, meta, values)?;
+        ENTERED.set(ENTERED.get() + 1);
+        let dispatch = self.dispatch.get().and_then(WeakDispatch::upgrade);
+        Some((id, dispatch))
     }
-    let current = pipeline.inner.current_span();
-    let parent = current.id().and_then(|id| pipeline.inner.span(id));
-    metrics.record_ended(ended, parent);
 }
 
-/// [`Deferral::open_pending`] of `Pipeline<S>`.
-fn open<S>(dispatch: &Dispatch)
+impl<S> DeferredCalls for Layers<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
 {
-    if let Some(pipeline) = dispatch.downcast_ref::<Pipeline<S>>() {
-        pipeline.open_pending();
+    #[inline]
+    fn open_pending(&self) {
+        open_pending(self.id, &mut |meta, values| self.open_span(meta, values));
+    }
+
+    fn open(
+        &self,
+        meta: &'static Metadata<'static>,
+        values: &ValueSet<'_>,
+    ) -> Option<(Id, Option<Dispatch>)> {
+        self.open_span(meta, values)
+    }
+
+    fn record(&self, call: &CallRecord<'_>) {
+        let Some(metrics) = &self.metrics else {
+            return;
+        };
+        if ENTERED.get() == 0 {
+            metrics.record_call::<S>(call, None);
+            return;
+        }
+        let current = self.inner.current_span();
+        let parent = current.id().and_then(|id| self.inner.span(id));
+        metrics.record_call(call, parent);
+    }
+
+    fn class(&self, meta: &'static Metadata<'static>) -> Option<bool> {
+        deferral_class(meta)
     }
 }
 
@@ -109,12 +133,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
 {
     fn on_register_dispatch(&self, subscriber: &Dispatch) {
-        let _ = self.dispatch.set(subscriber.downgrade());
-        self.inner.on_register_dispatch(subscriber);
+        let _ = self.layers.dispatch.set(subscriber.downgrade());
+        self.layers.inner.on_register_dispatch(subscriber);
     }
 
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
-        self.inner.register_callsite(metadata)
+        self.layers.inner.register_callsite(metadata)
     }
 
     #[inline]
@@ -122,47 +146,47 @@ where
         // Per-layer filters keep what `enabled` decided for the span or event that follows:
         // the pending spans open (each through its own `enabled`) before, not after.
         self.open_pending();
-        self.inner.enabled(metadata)
+        self.layers.inner.enabled(metadata)
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        self.inner.max_level_hint()
+        self.layers.inner.max_level_hint()
     }
 
     #[inline]
     fn new_span(&self, span: &Attributes<'_>) -> Id {
         self.open_pending();
-        self.inner.new_span(span)
+        self.layers.inner.new_span(span)
     }
 
     fn record(&self, span: &Id, values: &Record<'_>) {
         // Dimensions recorded on a parent apply to the pending calls below it from when they
         // would have been opened, as with spans opened at the start.
         self.open_pending();
-        self.inner.record(span, values);
+        self.layers.inner.record(span, values);
     }
 
     fn record_follows_from(&self, span: &Id, follows: &Id) {
-        self.inner.record_follows_from(span, follows);
+        self.layers.inner.record_follows_from(span, follows);
     }
 
     #[inline]
     fn event_enabled(&self, event: &Event<'_>) -> bool {
         self.open_pending();
-        self.inner.event_enabled(event)
+        self.layers.inner.event_enabled(event)
     }
 
     #[inline]
     fn event(&self, event: &Event<'_>) {
         // `Dispatch::event` asks `event_enabled` first, which opened the pending spans.
-        self.inner.event(event);
+        self.layers.inner.event(event);
     }
 
     #[inline]
     fn enter(&self, span: &Id) {
         self.open_pending();
         ENTERED.set(ENTERED.get() + 1);
-        self.inner.enter(span);
+        self.layers.inner.enter(span);
     }
 
     #[inline]
@@ -170,31 +194,31 @@ where
         // Pending calls keep the parent they had when they started.
         self.open_pending();
         ENTERED.set(ENTERED.get().saturating_sub(1));
-        self.inner.exit(span);
+        self.layers.inner.exit(span);
     }
 
     fn clone_span(&self, id: &Id) -> Id {
-        self.inner.clone_span(id)
+        self.layers.inner.clone_span(id)
     }
 
     fn try_close(&self, id: Id) -> bool {
-        self.inner.try_close(id)
+        self.layers.inner.try_close(id)
     }
 
     fn current_span(&self) -> Current {
         self.open_pending();
-        self.inner.current_span()
+        self.layers.inner.current_span()
     }
 
     unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
-        // `Deferral` first: every tracked call asks for it.
-        if id == TypeId::of::<Deferral>() {
-            return Some(std::ptr::from_ref(&self.deferral).cast());
+        // `Host` first: every tracked call asks for it.
+        if id == TypeId::of::<Host>() {
+            return Some(std::ptr::from_ref(&self.host).cast());
         }
         if id == TypeId::of::<Self>() {
             return Some(std::ptr::from_ref(self).cast());
         }
         // SAFETY: forwarded as is; the caller's contract is the inner subscriber's.
-        unsafe { self.inner.downcast_raw(id) }
+        unsafe { self.layers.inner.downcast_raw(id) }
     }
 }

@@ -51,25 +51,37 @@ mod unix {
         if fd < 0 {
             return;
         }
-        // SAFETY: `errno_location` is the calling thread's errno; `write` is async-signal-safe
-        // and the byte outlives the call.
-        unsafe {
-            let errno = errno_location();
-            let saved = *errno;
-            let byte = 1u8;
-            let _ = libc::write(fd, std::ptr::addr_of!(byte).cast(), 1);
-            *errno = saved;
+        let byte = 1u8;
+        let write = || {
+            // SAFETY: `write` is async-signal-safe and the byte outlives the call.
+            let _ = unsafe { libc::write(fd, std::ptr::addr_of!(byte).cast(), 1) };
+        };
+        match errno_location() {
+            // SAFETY: the calling thread's own errno, read and restored on this thread only.
+            Some(errno) => unsafe {
+                let saved = *errno;
+                write();
+                *errno = saved;
+            },
+            // No portable errno accessor on this platform: errno may be clobbered by the
+            // `write`, which only matters to code inspecting errno across a signal. (Never a
+            // shared scratch location: handlers run on any thread, and writing one from
+            // several at once would be a data race.)
+            None => write(),
         }
     }
 
+    /// The calling thread's `errno`, where the platform has an accessor.
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    unsafe fn errno_location() -> *mut libc::c_int {
-        libc::__errno_location()
+    fn errno_location() -> Option<*mut libc::c_int> {
+        // SAFETY: always valid to call; returns the calling thread's errno.
+        Some(unsafe { libc::__errno_location() })
     }
 
     #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
-    unsafe fn errno_location() -> *mut libc::c_int {
-        libc::__error()
+    fn errno_location() -> Option<*mut libc::c_int> {
+        // SAFETY: always valid to call; returns the calling thread's errno.
+        Some(unsafe { libc::__error() })
     }
 
     #[cfg(not(any(
@@ -79,11 +91,8 @@ mod unix {
         target_os = "ios",
         target_os = "freebsd"
     )))]
-    unsafe fn errno_location() -> *mut libc::c_int {
-        // No portable errno accessor: a scratch location (errno may then be clobbered by the
-        // handler's `write`, which only matters to code inspecting errno across a signal).
-        static mut SCRATCH: libc::c_int = 0;
-        std::ptr::addr_of_mut!(SCRATCH)
+    fn errno_location() -> Option<*mut libc::c_int> {
+        None
     }
 
     fn check(result: libc::c_int) -> io::Result<()> {

@@ -30,7 +30,7 @@
 //! `&str`, …; see [`CopyProbe`]) and that has no `fields(...)` and
 //! no `log = "all"` does not open its span at the start. It pushes a frame on a thread-local
 //! stack (the span's callsite, `function`, the arguments copied) and, when it ends, the pipeline
-//! records its metrics directly ([`Deferral`]). Before anything could observe the span — an
+//! records its metrics directly ([`DeferredCalls`]). Before anything could observe the span — an
 //! event, a new span, entering, exiting or recording on a span, `Span::current()`, or the
 //! `enabled` question that comes first — the pipeline opens every pending span of the thread, in order, with the fields and
 //! parent it would have had, and enters it; from then on the call ends like any other. A
@@ -48,20 +48,25 @@
 
 mod args;
 mod call;
+mod capture;
 mod clock;
-mod deferred;
+mod frames;
+mod host;
 mod names;
 mod outcome;
+mod sync_call;
 
 pub use args::{ArgDebug, ArgProbe, ArgSkip, ArgValue};
 pub use call::{invoke, Call, Completion, ErrorMessage, LogMode, Running, Site};
-pub use clock::calibrate_clock;
-pub use deferred::{
-    open_in, open_pending, pending_calls, value_set, CaptureNone, CaptureValue, Captured, Copied,
-    CopyProbe, Deferral, Deferred, DeferredSite, Ended, Fields, NotCopied, Opener, SyncCall,
+pub use capture::{
+    value_set, CaptureNone, CaptureValue, Captured, Copied, CopyProbe, Deferred, Fields, NotCopied,
 };
+pub use clock::calibrate_clock;
+pub use frames::{open_pending, pending_calls, Opener};
+pub use host::{open_in, CallRecord, DeferredCalls, Host};
 pub use names::{short_type_name, type_base_name, MethodName};
 pub use outcome::{
     Outcome, OutcomeKind, Probe, ProbeAnyError, ProbeAsDynError, ProbeAsDynSendError,
     ProbeDebugError, ProbeDisplayError, ProbeNotResult, ProbeStdError,
 };
+pub use sync_call::{DeferredSite, SyncCall};

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use instrument_core::lambda::{self, ColdStart, InitializationType, LambdaEnvironment};
 use instrument_core::redact::Redactor;
-use instrument_core::tracked::{Ended, OutcomeKind};
+use instrument_core::tracked::{CallRecord, OutcomeKind};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::subscriber::Interest;
 use tracing_core::{Event, Metadata, Subscriber};
@@ -275,14 +275,14 @@ impl std::fmt::Debug for EmfHandle {
 }
 
 impl EmfHandle {
-    /// Records a deferred tracked call (see `instrument_core::tracked::Deferral`); `parent`
+    /// Records a tracked call whose span never opened (see `instrument_core::tracked::DeferredCalls`); `parent`
     /// is the innermost open span of the calling thread. Not public API.
     #[doc(hidden)]
-    pub fn record_ended<S>(&self, ended: &Ended<'_>, parent: Option<SpanRef<'_, S>>)
+    pub fn record_call<S>(&self, ended: &CallRecord<'_>, parent: Option<SpanRef<'_, S>>)
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        self.shared.record_ended(ended, parent);
+        self.shared.record_call(ended, parent);
     }
 
     /// Encodes and writes everything recorded so far on every thread.
@@ -917,7 +917,7 @@ impl Shared {
 
     /// What `on_new_span`, `on_record` and `on_close` together do for a tracked call whose
     /// span was never opened; `parent` is the innermost open span.
-    fn record_ended<S>(self: &Arc<Self>, ended: &Ended<'_>, parent: Option<SpanRef<'_, S>>)
+    fn record_call<S>(self: &Arc<Self>, ended: &CallRecord<'_>, parent: Option<SpanRef<'_, S>>)
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
@@ -1315,7 +1315,7 @@ where
 }
 
 /// How the EMF layer treats a tracked call's span of this callsite when its opening is
-/// deferred (see `instrument_core::tracked::Deferral::class`): `None` when it must be opened
+/// deferred (see `instrument_core::tracked::DeferredCalls::class`): `None` when it must be opened
 /// (it may start a Lambda invocation), else whether it carries dimensions or properties for
 /// the spans below it. Not public API.
 #[doc(hidden)]

@@ -349,18 +349,24 @@ impl Function {
                         )
                     })
                     .flatten();
-                let start_call = deferred.unwrap_or_else(|| {
+                if let Some(start_call) = deferred {
+                    // The call runs the body: a deferred call's frame lives exactly as long.
+                    quote! {
+                        #start_call
+                        #[allow(clippy::let_unit_value)]
+                        let #result = #call.run::<#ret, _>(move || #block);
+                        #call.finish(#probe);
+                        #result
+                    }
+                } else {
                     quote! {
                         #declare_span
                         let #call = #private::Call::start_entered(#start);
+                        #[allow(clippy::let_unit_value)]
+                        let #result = #private::invoke::<#ret, _>(move || #block);
+                        #call.finish(#probe);
+                        #result
                     }
-                });
-                quote! {
-                    #start_call
-                    #[allow(clippy::let_unit_value)]
-                    let #result = #private::invoke::<#ret, _>(move || #block);
-                    #call.finish(#probe);
-                    #result
                 }
             }
             Shape::Never => quote! {
@@ -735,7 +741,7 @@ fn deferred_call(
         };
         // Declared here, initialized only when the call is tracked: the call borrows it.
         let #fields_var;
-        let #call = if !#deferred_site.enabled() {
+        let mut #call = if !#deferred_site.enabled() {
             // Nobody wants the call: nothing else happens, not even copying the arguments.
             #private::SyncCall::disabled()
         } else {
@@ -751,7 +757,7 @@ fn deferred_call(
                 },
             );
             if #private::Fields::complete(&#fields_var) {
-                #private::SyncCall::start(&#deferred_site, || #name_expr, &#fields_var)
+                #private::SyncCall::deferrable(&#deferred_site, || #name_expr, &#fields_var)
             } else {
                 // An argument that is not `Copy`: recorded now, as `span!` does.
                 #private::SyncCall::spanned(#span, &#deferred_site, || #name_expr)

@@ -58,7 +58,7 @@ fn take(&mut self, seats: u32) -> Result<&mut u32, SoldOut> {
         ArgDebug as _, ArgSkip as _, ArgValue as _, CaptureNone as _, CaptureValue as _,
     };
     let __instrument_fields;
-    let __instrument_call = if !__INSTRUMENT_DEFERRED.enabled() {
+    let mut __instrument_call = if !__INSTRUMENT_DEFERRED.enabled() {
         ::instrument::__private::SyncCall::disabled()
     } else {
         let __instrument_captured = (
@@ -98,7 +98,7 @@ fn take(&mut self, seats: u32) -> Result<&mut u32, SoldOut> {
             },
         );
         if ::instrument::__private::Fields::complete(&__instrument_fields) {
-            ::instrument::__private::SyncCall::start(
+            ::instrument::__private::SyncCall::deferrable(
                 &__INSTRUMENT_DEFERRED,
                 || __INSTRUMENT_NAME.get(::core::any::type_name::<Self>()),
                 &__instrument_fields,
@@ -127,13 +127,14 @@ fn take(&mut self, seats: u32) -> Result<&mut u32, SoldOut> {
         }
     };
     #[allow(clippy::let_unit_value)]
-    let __instrument_result = ::instrument::__private::invoke::<
-        Result<&mut u32, SoldOut>,
-        _,
-    >(move || {
-        self.seats = self.seats.checked_sub(seats).ok_or(SoldOut)?;
-        Ok(&mut self.seats)
-    });
+    let __instrument_result = __instrument_call
+        .run::<
+            Result<&mut u32, SoldOut>,
+            _,
+        >(move || {
+            self.seats = self.seats.checked_sub(seats).ok_or(SoldOut)?;
+            Ok(&mut self.seats)
+        });
     __instrument_call
         .finish(|| {
             #[allow(unused_imports)]

@@ -63,7 +63,7 @@ pub fn reserve_ticket(seats: u32) -> Result<Ticket, BookingError> {
         ArgDebug as _, ArgSkip as _, ArgValue as _, CaptureNone as _, CaptureValue as _,
     };
     let __instrument_fields;
-    let __instrument_call = if !__INSTRUMENT_DEFERRED.enabled() {
+    let mut __instrument_call = if !__INSTRUMENT_DEFERRED.enabled() {
         ::instrument::__private::SyncCall::disabled()
     } else {
         let __instrument_captured = (
@@ -106,7 +106,7 @@ pub fn reserve_ticket(seats: u32) -> Result<Ticket, BookingError> {
             },
         );
         if ::instrument::__private::Fields::complete(&__instrument_fields) {
-            ::instrument::__private::SyncCall::start(
+            ::instrument::__private::SyncCall::deferrable(
                 &__INSTRUMENT_DEFERRED,
                 || "reserve_ticket",
                 &__instrument_fields,
@@ -135,13 +135,14 @@ pub fn reserve_ticket(seats: u32) -> Result<Ticket, BookingError> {
         }
     };
     #[allow(clippy::let_unit_value)]
-    let __instrument_result = ::instrument::__private::invoke::<
-        Result<Ticket, BookingError>,
-        _,
-    >(move || {
-        let ticket = book(seats)?;
-        Ok(ticket)
-    });
+    let __instrument_result = __instrument_call
+        .run::<
+            Result<Ticket, BookingError>,
+            _,
+        >(move || {
+            let ticket = book(seats)?;
+            Ok(ticket)
+        });
     __instrument_call
         .finish(|| {
             #[allow(unused_imports)]
