@@ -169,14 +169,14 @@ pub(crate) enum Tracked {
 pub(crate) fn is_tracked_callsite(meta: &tracing_core::Metadata<'_>) -> bool {
     let fields = meta.fields();
     meta.is_span()
-        && fields.field("function").is_some()
-        && fields.field("outcome").is_some()
-        && fields.field("latency_ms").is_some()
+        && instrument_vocab::field::TRACKED
+            .iter()
+            .all(|name| fields.field(name).is_some())
 }
 
 /// The fields a tracked call records when it completes.
 pub(crate) fn is_completion_field(name: &str) -> bool {
-    matches!(name, "outcome" | "latency_ms" | "error_type")
+    instrument_vocab::field::RECORDED_AT_END.contains(&name)
 }
 
 /// Whether `values` holds nothing but completion fields (nothing for a log line to keep).

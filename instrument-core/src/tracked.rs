@@ -9,7 +9,7 @@
 //! | field | value |
 //! |---|---|
 //! | `function` | the metric base name: `reserve_ticket`, `Inventory::take`, or `name = "…"` |
-//! | `outcome` | recorded when the call ends: `success`, `error`, `panic` or `cancelled` ([`OutcomeKind`]) |
+//! | `outcome` | recorded when the call ends: `success`, `error`, `panic` or `cancelled` ([`Outcome`]) |
 //! | `latency_ms` | recorded when the call ends: milliseconds (`f64`) from a monotonic clock |
 //! | `error_type` | recorded on `error`: the short type name of `E` ([`short_type_name`]); `panic` on panic |
 //! | `dimension.<k>` | one per `dimensions(k = "v")` option |
@@ -39,9 +39,9 @@
 //! (`Builder::build`) never defers.
 //!
 //! ```
-//! use instrument_core::tracked::{short_type_name, OutcomeKind};
+//! use instrument_core::tracked::{short_type_name, Outcome};
 //!
-//! assert_eq!(OutcomeKind::Error.as_str(), "error");
+//! assert_eq!(Outcome::Error.as_str(), "error");
 //! assert_eq!(short_type_name(std::any::type_name::<std::io::Error>()), "Error");
 //! ```
 #![warn(clippy::pedantic)]
@@ -66,7 +66,7 @@ pub use frames::{open_pending, pending_calls, Opener};
 pub use host::{open_in, CallRecord, DeferredCalls, Host};
 pub use names::{short_type_name, type_base_name, MethodName};
 pub use outcome::{
-    Outcome, OutcomeKind, Probe, ProbeAnyError, ProbeAsDynError, ProbeAsDynSendError,
+    Classified, Outcome, Probe, ProbeAnyError, ProbeAsDynError, ProbeAsDynSendError,
     ProbeDebugError, ProbeDisplayError, ProbeNotResult, ProbeStdError,
 };
 pub use sync_call::{DeferredSite, SyncCall};

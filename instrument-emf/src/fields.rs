@@ -6,10 +6,13 @@ use std::fmt;
 use tracing_core::field::{Field, Visit};
 use tracing_core::Metadata;
 
+use instrument_vocab::field;
+use instrument_vocab::metric::{self, Prefix};
+
 use crate::aggregator::Kind;
 
 /// The fields that make a span a tracked call (see `#[track_performance]`).
-pub(crate) const TRACKED_FIELDS: [&str; 3] = ["function", "outcome", "latency_ms"];
+pub(crate) use instrument_vocab::field::TRACKED as TRACKED_FIELDS;
 
 /// What a field name means to the EMF layer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,22 +33,24 @@ pub(crate) enum Role {
 /// `requestId` and `xrayTraceId` are the invocation's properties.
 #[inline]
 pub(crate) fn role(name: &'static str, tracked: bool, lambda_runtime: bool) -> Role {
-    if let Some((prefix, rest)) = name.split_once('.') {
+    if let Some((prefix, rest)) = metric::prefix(name) {
         return match prefix {
-            "counter" | "monotonic_counter" => Role::Metric(Kind::Counter, rest),
-            "histogram" => Role::Metric(Kind::Distribution, rest),
-            "gauge" => Role::Metric(Kind::Gauge, rest),
-            "unit" => Role::Unit(rest),
-            "resolution" => Role::Resolution(rest),
-            "dimension" => Role::Dimension(rest),
-            _ => Role::Other,
+            Prefix::Counter => Role::Metric(Kind::Counter, rest),
+            Prefix::Histogram => Role::Metric(Kind::Distribution, rest),
+            Prefix::Gauge => Role::Metric(Kind::Gauge, rest),
+            Prefix::Unit => Role::Unit(rest),
+            Prefix::Resolution => Role::Resolution(rest),
+            Prefix::Dimension => Role::Dimension(rest),
         };
     }
+    if name.contains('.') {
+        return Role::Other;
+    }
     match (name, tracked, lambda_runtime) {
-        ("function", true, _) => Role::Function,
-        ("outcome", true, _) => Role::Outcome,
-        ("latency_ms", true, _) => Role::Latency,
-        ("error_type", true, _) => Role::ErrorType,
+        (field::FUNCTION, true, _) => Role::Function,
+        (field::OUTCOME, true, _) => Role::Outcome,
+        (field::LATENCY_MS, true, _) => Role::Latency,
+        (field::ERROR_TYPE, true, _) => Role::ErrorType,
         ("requestId", _, true) | ("function_request_id", _, _) => {
             Role::Property("function_request_id")
         }

@@ -10,7 +10,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Path, Token};
 
 /// Field names the tracked span declares itself.
-pub(crate) const RESERVED_FIELDS: [&str; 4] = ["function", "outcome", "latency_ms", "error_type"];
+pub(crate) use instrument_vocab::field::RESERVED as RESERVED_FIELDS;
 
 /// The span's level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,6 +11,8 @@ use syn::{
     TypeParamBound, Visibility,
 };
 
+use instrument_vocab::field;
+
 use crate::attr::{Errors, Level, LogMode, Options, Sigil, Target, RESERVED_FIELDS};
 
 /// `tracing` accepts at most this many fields per span.
@@ -481,38 +483,44 @@ fn site(private: &TokenStream, log: LogMode, level: Level, items: &mut TokenStre
     let common = quote! {
         target: ::core::module_path!(),
     };
+    let (function, outcome, latency_ms, error_type) = (
+        field::FUNCTION,
+        field::OUTCOME,
+        field::LATENCY_MS,
+        field::ERROR_TYPE,
+    );
     let fields = quote! {
-        "function" = #c.function,
-        "outcome" = #c.outcome.as_str(),
-        "latency_ms" = #c.latency_ms,
+        #function = #c.function,
+        #outcome = #c.outcome.as_str(),
+        #latency_ms = #c.latency_ms,
     };
     let successes = if log == LogMode::All {
         quote! {
-            #private::OutcomeKind::Success => {
+            #private::Outcome::Success => {
                 #tracing::event!(#common #tracing::Level::#level_ident, #fields
                     "{} completed", #c.function);
             }
-            #private::OutcomeKind::Cancelled => {
+            #private::Outcome::Cancelled => {
                 #tracing::event!(#common #tracing::Level::#level_ident, #fields
                     "{} cancelled", #c.function);
             }
         }
     } else {
-        quote!(#private::OutcomeKind::Success | #private::OutcomeKind::Cancelled => {})
+        quote!(#private::Outcome::Success | #private::Outcome::Cancelled => {})
     };
     items.extend(quote! {
         fn #emit(#c: &#private::Completion<'_>) {
             match #c.outcome {
-                #private::OutcomeKind::Error => {
+                #private::Outcome::Error => {
                     #tracing::event!(#common #tracing::Level::WARN, #fields
-                        "error_type" = #c.error_type,
+                        #error_type = #c.error_type,
                         "error" = #c.error(),
                         "error_message" = #c.error_message(),
                         "{} failed", #c.function);
                 }
-                #private::OutcomeKind::Panic => {
+                #private::Outcome::Panic => {
                     #tracing::event!(#common #tracing::Level::ERROR, #fields
-                        "error_type" = #c.error_type,
+                        #error_type = #c.error_type,
                         "{} panicked", #c.function);
                 }
                 #successes
@@ -553,10 +561,10 @@ enum FieldValue {
 fn span_fields(sig: &Signature, options: &Options) -> syn::Result<Vec<(LitStr, FieldValue)>> {
     let site = sig.ident.span();
     let mut fields = vec![
-        (LitStr::new("function", site), FieldValue::Function),
-        (LitStr::new("outcome", site), FieldValue::Empty),
-        (LitStr::new("latency_ms", site), FieldValue::Empty),
-        (LitStr::new("error_type", site), FieldValue::Empty),
+        (LitStr::new(field::FUNCTION, site), FieldValue::Function),
+        (LitStr::new(field::OUTCOME, site), FieldValue::Empty),
+        (LitStr::new(field::LATENCY_MS, site), FieldValue::Empty),
+        (LitStr::new(field::ERROR_TYPE, site), FieldValue::Empty),
     ];
     let mut errors = Errors::default();
     let user_fields = options.fields.as_deref().unwrap_or_default();

@@ -12,7 +12,7 @@ use tracing::Span;
 
 use super::clock::Stamp;
 use super::names::short_type_name;
-use super::outcome::{Detail, Outcome, OutcomeKind};
+use super::outcome::{Classified, Detail, Outcome};
 
 /// Which calls write a completion log line (`log = "…"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub enum LogMode {
 
 impl LogMode {
     #[inline]
-    fn includes(self, kind: OutcomeKind) -> bool {
+    fn includes(self, kind: Outcome) -> bool {
         match self {
             LogMode::Off => false,
             LogMode::Errors => kind.is_error(),
@@ -66,7 +66,7 @@ impl Site {
 
     /// Whether a call ending as `kind` writes a completion line.
     #[inline]
-    pub(crate) fn logs(&self, kind: OutcomeKind) -> bool {
+    pub(crate) fn logs(&self, kind: Outcome) -> bool {
         self.log.includes(kind)
     }
 
@@ -86,7 +86,7 @@ pub struct Completion<'a> {
     /// The `function` name.
     pub function: &'static str,
     /// How the call ended.
-    pub outcome: OutcomeKind,
+    pub outcome: Outcome,
     /// The call's duration in milliseconds.
     pub latency_ms: f64,
     /// The short type name of the error, `"panic"` for a panic.
@@ -108,7 +108,7 @@ impl fmt::Debug for Completion<'_> {
 impl<'a> Completion<'a> {
     pub(crate) fn new(
         function: &'static str,
-        outcome: OutcomeKind,
+        outcome: Outcome,
         latency_ms: f64,
         error_type: Option<&'static str>,
         detail: Detail<'a>,
@@ -260,7 +260,7 @@ impl<S: Borrow<Span>> Call<S> {
     /// Records how the call ended; `classify` (the return value's classification) only runs
     /// when the call is tracked.
     #[inline]
-    pub fn finish<'r>(mut self, classify: impl FnOnce() -> Outcome<'r>) {
+    pub fn finish<'r>(mut self, classify: impl FnOnce() -> Classified<'r>) {
         if let Some(active) = self.active.take() {
             let outcome = classify();
             let error_type = outcome.error_type.map(short_type_name);
@@ -276,7 +276,7 @@ impl<S: Borrow<Span>> Call<S> {
     fn complete(
         &self,
         active: &Active,
-        kind: OutcomeKind,
+        kind: Outcome,
         error_type: Option<&'static str>,
         detail: Detail<'_>,
     ) {
@@ -306,9 +306,9 @@ impl<S: Borrow<Span>> Call<S> {
     /// Records a call that ended without [`finish`](Call::finish); `entered` says whether the
     /// span is entered right now.
     #[cold]
-    fn abandon(&mut self, kind: OutcomeKind, entered: bool) {
+    fn abandon(&mut self, kind: Outcome, entered: bool) {
         if let Some(mut active) = self.active.take() {
-            let error_type = (kind == OutcomeKind::Panic).then_some("panic");
+            let error_type = (kind == Outcome::Panic).then_some("panic");
             let was_entered = std::mem::replace(&mut active.entered, entered);
             self.complete(&active, kind, error_type, Detail::None);
             if was_entered {
@@ -323,9 +323,9 @@ impl<S: Borrow<Span>> Drop for Call<S> {
     fn drop(&mut self) {
         if let Some(active) = &self.active {
             let kind = if std::thread::panicking() {
-                OutcomeKind::Panic
+                Outcome::Panic
             } else {
-                OutcomeKind::Cancelled
+                Outcome::Cancelled
             };
             let entered = active.entered;
             self.abandon(kind, entered);
@@ -337,7 +337,7 @@ impl<S: Borrow<Span>> Drop for Call<S> {
 /// fields, which the expansion declares right after `function`.
 pub(crate) fn with_outcome(
     meta: &'static tracing::Metadata<'static>,
-    kind: OutcomeKind,
+    kind: Outcome,
     latency_ms: f64,
     error_type: Option<&'static str>,
     f: impl FnOnce(&tracing::field::ValueSet<'_>),
@@ -347,7 +347,7 @@ pub(crate) fn with_outcome(
     if let (Some(outcome), Some(latency), Some(error)) = (iter.next(), iter.next(), iter.next()) {
         debug_assert_eq!(
             [outcome.name(), latency.name(), error.name()],
-            ["outcome", "latency_ms", "error_type"]
+            instrument_vocab::field::RECORDED_AT_END
         );
         let outcome_str = kind.as_str();
         let values = [
@@ -423,7 +423,7 @@ impl<S: Borrow<Span>> Drop for Polling<'_, S> {
     fn drop(&mut self) {
         if self.unwinding {
             // Still inside the span (entered for this poll): the completion line goes there.
-            self.call.abandon(OutcomeKind::Panic, true);
+            self.call.abandon(Outcome::Panic, true);
         }
         exit(self.call.span.borrow());
     }

@@ -16,7 +16,7 @@ use tracing::span::{Attributes, Id};
 use tracing::{Dispatch, Metadata};
 
 use super::capture::Fields;
-use super::outcome::OutcomeKind;
+use super::outcome::Outcome;
 
 /// What a subscriber hosting deferred calls does for them. Not public API.
 #[doc(hidden)]
@@ -112,7 +112,7 @@ pub struct CallRecord<'a> {
     /// The `function` value.
     pub function: &'static str,
     /// How it ended.
-    pub outcome: OutcomeKind,
+    pub outcome: Outcome,
     /// The error's short type name (`"panic"` for a panic).
     pub error_type: Option<&'static str>,
     /// Milliseconds.

@@ -21,44 +21,7 @@
 use std::error::Error;
 use std::fmt::{Debug, Display};
 
-/// How a tracked call ended: the value of the span's `outcome` field.
-///
-/// ```
-/// use instrument_core::tracked::OutcomeKind;
-/// assert_eq!(OutcomeKind::Success.as_str(), "success");
-/// assert!(OutcomeKind::Panic.is_error());
-/// assert!(!OutcomeKind::Cancelled.is_error());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OutcomeKind {
-    /// The call returned, and not an `Err`.
-    Success,
-    /// The call returned `Err(_)`.
-    Error,
-    /// The call panicked (counted as an error; the panic goes on unwinding).
-    Panic,
-    /// The call's future was dropped before it completed (neither a success nor an error).
-    Cancelled,
-}
-
-impl OutcomeKind {
-    /// `"success"`, `"error"`, `"panic"` or `"cancelled"`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            OutcomeKind::Success => "success",
-            OutcomeKind::Error => "error",
-            OutcomeKind::Panic => "panic",
-            OutcomeKind::Cancelled => "cancelled",
-        }
-    }
-
-    /// Whether the EMF layer counts the call as an error (`error` and `panic`).
-    #[must_use]
-    pub const fn is_error(self) -> bool {
-        matches!(self, OutcomeKind::Error | OutcomeKind::Panic)
-    }
-}
+pub use instrument_vocab::Outcome;
 
 /// What the error of a failed call offers to the completion log line.
 #[derive(Clone, Copy)]
@@ -72,24 +35,24 @@ pub(crate) enum Detail<'a> {
 /// A call's return value, classified. Built by the probe traits; not public API.
 #[doc(hidden)]
 #[derive(Clone, Copy)]
-pub struct Outcome<'a> {
-    pub(crate) kind: OutcomeKind,
+pub struct Classified<'a> {
+    pub(crate) kind: Outcome,
     /// `std::any::type_name` of the error type.
     pub(crate) error_type: Option<&'static str>,
     pub(crate) detail: Detail<'a>,
 }
 
-impl Outcome<'_> {
+impl Classified<'_> {
     /// A success.
-    pub const SUCCESS: Outcome<'static> = Outcome {
-        kind: OutcomeKind::Success,
+    pub const SUCCESS: Classified<'static> = Classified {
+        kind: Outcome::Success,
         error_type: None,
         detail: Detail::None,
     };
 
-    fn error<E: ?Sized>(detail: Detail<'_>) -> Outcome<'_> {
-        Outcome {
-            kind: OutcomeKind::Error,
+    fn error<E: ?Sized>(detail: Detail<'_>) -> Classified<'_> {
+        Classified {
+            kind: Outcome::Error,
             error_type: Some(std::any::type_name::<E>()),
             detail,
         }
@@ -97,7 +60,7 @@ impl Outcome<'_> {
 
     /// How the call ended.
     #[must_use]
-    pub fn kind(&self) -> OutcomeKind {
+    pub fn kind(&self) -> Outcome {
         self.kind
     }
 }
@@ -112,7 +75,7 @@ macro_rules! probe {
         #[doc(hidden)]
         pub trait $trait<'a> {
             /// Classifies the probed value.
-            fn __instrument_outcome(&self) -> Outcome<'a>;
+            fn __instrument_outcome(&self) -> Classified<'a>;
         }
     };
 }
@@ -148,10 +111,10 @@ probe!(
 
 impl<'a, T, E: Error + 'static> ProbeStdError<'a> for &&&&&&Probe<'a, Result<T, E>> {
     #[inline]
-    fn __instrument_outcome(&self) -> Outcome<'a> {
+    fn __instrument_outcome(&self) -> Classified<'a> {
         match self.0 {
-            Ok(_) => Outcome::SUCCESS,
-            Err(e) => Outcome::error::<E>(Detail::Error(e)),
+            Ok(_) => Classified::SUCCESS,
+            Err(e) => Classified::error::<E>(Detail::Error(e)),
         }
     }
 }
@@ -161,12 +124,12 @@ where
     E: AsRef<dyn Error + Send + Sync + 'static>,
 {
     #[inline]
-    fn __instrument_outcome(&self) -> Outcome<'a> {
+    fn __instrument_outcome(&self) -> Classified<'a> {
         match self.0 {
-            Ok(_) => Outcome::SUCCESS,
+            Ok(_) => Classified::SUCCESS,
             Err(e) => {
                 let err: &'a (dyn Error + Send + Sync + 'static) = e.as_ref();
-                Outcome::error::<E>(Detail::Error(err))
+                Classified::error::<E>(Detail::Error(err))
             }
         }
     }
@@ -177,48 +140,48 @@ where
     E: AsRef<dyn Error + 'static>,
 {
     #[inline]
-    fn __instrument_outcome(&self) -> Outcome<'a> {
+    fn __instrument_outcome(&self) -> Classified<'a> {
         match self.0 {
-            Ok(_) => Outcome::SUCCESS,
-            Err(e) => Outcome::error::<E>(Detail::Error(e.as_ref())),
+            Ok(_) => Classified::SUCCESS,
+            Err(e) => Classified::error::<E>(Detail::Error(e.as_ref())),
         }
     }
 }
 
 impl<'a, T, E: Display> ProbeDisplayError<'a> for &&&Probe<'a, Result<T, E>> {
     #[inline]
-    fn __instrument_outcome(&self) -> Outcome<'a> {
+    fn __instrument_outcome(&self) -> Classified<'a> {
         match self.0 {
-            Ok(_) => Outcome::SUCCESS,
-            Err(e) => Outcome::error::<E>(Detail::Display(e)),
+            Ok(_) => Classified::SUCCESS,
+            Err(e) => Classified::error::<E>(Detail::Display(e)),
         }
     }
 }
 
 impl<'a, T, E: Debug> ProbeDebugError<'a> for &&Probe<'a, Result<T, E>> {
     #[inline]
-    fn __instrument_outcome(&self) -> Outcome<'a> {
+    fn __instrument_outcome(&self) -> Classified<'a> {
         match self.0 {
-            Ok(_) => Outcome::SUCCESS,
-            Err(e) => Outcome::error::<E>(Detail::Debug(e)),
+            Ok(_) => Classified::SUCCESS,
+            Err(e) => Classified::error::<E>(Detail::Debug(e)),
         }
     }
 }
 
 impl<'a, T, E> ProbeAnyError<'a> for &Probe<'a, Result<T, E>> {
     #[inline]
-    fn __instrument_outcome(&self) -> Outcome<'a> {
+    fn __instrument_outcome(&self) -> Classified<'a> {
         match self.0 {
-            Ok(_) => Outcome::SUCCESS,
-            Err(_) => Outcome::error::<E>(Detail::None),
+            Ok(_) => Classified::SUCCESS,
+            Err(_) => Classified::error::<E>(Detail::None),
         }
     }
 }
 
 impl<'a, T> ProbeNotResult<'a> for Probe<'a, T> {
     #[inline]
-    fn __instrument_outcome(&self) -> Outcome<'a> {
-        Outcome::SUCCESS
+    fn __instrument_outcome(&self) -> Classified<'a> {
+        Classified::SUCCESS
     }
 }
 
@@ -265,11 +228,11 @@ mod tests {
 
     #[test]
     fn classifies_by_type() {
-        assert_eq!(classify!(3_u8), (OutcomeKind::Success, None, "none"));
-        assert_eq!(classify!(Ok::<u8, Failure>(1)).0, OutcomeKind::Success);
+        assert_eq!(classify!(3_u8), (Outcome::Success, None, "none"));
+        assert_eq!(classify!(Ok::<u8, Failure>(1)).0, Outcome::Success);
         let io: Alias<()> = Err(std::io::Error::other("x"));
         let (kind, ty, detail) = classify!(io);
-        assert_eq!(kind, OutcomeKind::Error);
+        assert_eq!(kind, Outcome::Error);
         assert_eq!(ty, Some("std::io::error::Error"));
         assert_eq!(detail, "error");
         let boxed: Result<(), Box<dyn Error + Send + Sync>> = Err("x".into());
@@ -279,7 +242,7 @@ mod tests {
         assert_eq!(classify!(Err::<(), _>(String::from("x"))).2, "display");
         assert_eq!(classify!(Err::<(), _>(Plain)).2, "debug");
         let (kind, _, detail) = classify!(Err::<(), _>(Opaque));
-        assert_eq!((kind, detail), (OutcomeKind::Error, "none"));
+        assert_eq!((kind, detail), (Outcome::Error, "none"));
         assert_eq!(classify!(Err::<(), _>(Failure)).2, "error");
     }
 }

@@ -33,7 +33,7 @@ use super::clock::Stamp;
 use super::frames::{self, NewFrame, State};
 use super::host::{CallRecord, DeferredCalls, Host};
 use super::names::short_type_name;
-use super::outcome::{Detail, Outcome, OutcomeKind};
+use super::outcome::{Classified, Detail, Outcome};
 
 /// A synchronous tracked call site that may defer its span. Not public API.
 #[doc(hidden)]
@@ -219,7 +219,7 @@ impl<'a> SyncCall<'a> {
 
     /// Records how the call ended; `classify` only runs when the call is tracked.
     #[inline]
-    pub fn finish<'r>(mut self, classify: impl FnOnce() -> Outcome<'r>) {
+    pub fn finish<'r>(mut self, classify: impl FnOnce() -> Classified<'r>) {
         match std::mem::replace(&mut self.inner, Inner::Disabled) {
             Inner::Disabled | Inner::Ready { .. } => {}
             Inner::Spanned(call) => call.finish(classify),
@@ -330,11 +330,11 @@ impl SyncCall<'_> {
     fn abandon(&mut self) {
         if let Inner::Deferred(call) = std::mem::replace(&mut self.inner, Inner::Disabled) {
             let kind = if std::thread::panicking() {
-                OutcomeKind::Panic
+                Outcome::Panic
             } else {
-                OutcomeKind::Cancelled
+                Outcome::Cancelled
             };
-            let error_type = (kind == OutcomeKind::Panic).then_some("panic");
+            let error_type = (kind == Outcome::Panic).then_some("panic");
             call.end(kind, error_type, Detail::None);
         }
     }
@@ -342,15 +342,15 @@ impl SyncCall<'_> {
 
 impl Ran<'_> {
     /// Records the call directly, or ends its span if it was opened.
-    fn end(self, kind: OutcomeKind, error_type: Option<&'static str>, detail: Detail<'_>) {
+    fn end(self, kind: Outcome, error_type: Option<&'static str>, detail: Detail<'_>) {
         let latency_ms = self.start.elapsed_ms();
         let meta = self.site.callsite.metadata();
         // A completion line that no dispatcher could want (its level is above every
         // subscriber's maximum) opens nothing.
         let line_level = match kind {
-            OutcomeKind::Error => tracing::Level::WARN,
-            OutcomeKind::Panic => tracing::Level::ERROR,
-            OutcomeKind::Success | OutcomeKind::Cancelled => *meta.level(),
+            Outcome::Error => tracing::Level::WARN,
+            Outcome::Panic => tracing::Level::ERROR,
+            Outcome::Success | Outcome::Cancelled => *meta.level(),
         };
         let log = self.site.site.logs(kind) && line_level <= LevelFilter::current();
         let opened = tracing::dispatcher::get_default(|dispatch| {

@@ -1,7 +1,7 @@
 async fn reserve_ticket(cmd: Reserve) -> Result<Ticket, BookingError> {
     fn __instrument_log(completion: &::instrument::__private::Completion<'_>) {
         match completion.outcome {
-            ::instrument::__private::OutcomeKind::Error => {
+            ::instrument::__private::Outcome::Error => {
                 ::instrument::__private::tracing::event!(
                     target : ::core::module_path!(),
                     ::instrument::__private::tracing::Level::WARN, "function" =
@@ -11,7 +11,7 @@ async fn reserve_ticket(cmd: Reserve) -> Result<Ticket, BookingError> {
                     completion.error_message(), "{} failed", completion.function
                 );
             }
-            ::instrument::__private::OutcomeKind::Panic => {
+            ::instrument::__private::Outcome::Panic => {
                 ::instrument::__private::tracing::event!(
                     target : ::core::module_path!(),
                     ::instrument::__private::tracing::Level::ERROR, "function" =
@@ -20,7 +20,7 @@ async fn reserve_ticket(cmd: Reserve) -> Result<Ticket, BookingError> {
                     .error_type, "{} panicked", completion.function
                 );
             }
-            ::instrument::__private::OutcomeKind::Success => {
+            ::instrument::__private::Outcome::Success => {
                 ::instrument::__private::tracing::event!(
                     target : ::core::module_path!(),
                     ::instrument::__private::tracing::Level::INFO, "function" =
@@ -29,7 +29,7 @@ async fn reserve_ticket(cmd: Reserve) -> Result<Ticket, BookingError> {
                     .function
                 );
             }
-            ::instrument::__private::OutcomeKind::Cancelled => {
+            ::instrument::__private::Outcome::Cancelled => {
                 ::instrument::__private::tracing::event!(
                     target : ::core::module_path!(),
                     ::instrument::__private::tracing::Level::INFO, "function" =

@@ -4,7 +4,7 @@ fn take(&mut self, seats: u32) -> Result<&mut u32, SoldOut> {
     );
     fn __instrument_log(completion: &::instrument::__private::Completion<'_>) {
         match completion.outcome {
-            ::instrument::__private::OutcomeKind::Error => {
+            ::instrument::__private::Outcome::Error => {
                 ::instrument::__private::tracing::event!(
                     target : ::core::module_path!(),
                     ::instrument::__private::tracing::Level::WARN, "function" =
@@ -14,7 +14,7 @@ fn take(&mut self, seats: u32) -> Result<&mut u32, SoldOut> {
                     completion.error_message(), "{} failed", completion.function
                 );
             }
-            ::instrument::__private::OutcomeKind::Panic => {
+            ::instrument::__private::Outcome::Panic => {
                 ::instrument::__private::tracing::event!(
                     target : ::core::module_path!(),
                     ::instrument::__private::tracing::Level::ERROR, "function" =
@@ -23,8 +23,8 @@ fn take(&mut self, seats: u32) -> Result<&mut u32, SoldOut> {
                     .error_type, "{} panicked", completion.function
                 );
             }
-            ::instrument::__private::OutcomeKind::Success
-            | ::instrument::__private::OutcomeKind::Cancelled => {}
+            ::instrument::__private::Outcome::Success
+            | ::instrument::__private::Outcome::Cancelled => {}
         }
     }
     static __INSTRUMENT_SITE: ::instrument::__private::Site = ::instrument::__private::Site::new(

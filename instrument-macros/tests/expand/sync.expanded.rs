@@ -2,7 +2,7 @@
 pub fn reserve_ticket(seats: u32) -> Result<Ticket, BookingError> {
     fn __instrument_log(completion: &::instrument::__private::Completion<'_>) {
         match completion.outcome {
-            ::instrument::__private::OutcomeKind::Error => {
+            ::instrument::__private::Outcome::Error => {
                 ::instrument::__private::tracing::event!(
                     target : ::core::module_path!(),
                     ::instrument::__private::tracing::Level::WARN, "function" =
@@ -12,7 +12,7 @@ pub fn reserve_ticket(seats: u32) -> Result<Ticket, BookingError> {
                     completion.error_message(), "{} failed", completion.function
                 );
             }
-            ::instrument::__private::OutcomeKind::Panic => {
+            ::instrument::__private::Outcome::Panic => {
                 ::instrument::__private::tracing::event!(
                     target : ::core::module_path!(),
                     ::instrument::__private::tracing::Level::ERROR, "function" =
@@ -21,8 +21,8 @@ pub fn reserve_ticket(seats: u32) -> Result<Ticket, BookingError> {
                     .error_type, "{} panicked", completion.function
                 );
             }
-            ::instrument::__private::OutcomeKind::Success
-            | ::instrument::__private::OutcomeKind::Cancelled => {}
+            ::instrument::__private::Outcome::Success
+            | ::instrument::__private::Outcome::Cancelled => {}
         }
     }
     static __INSTRUMENT_SITE: ::instrument::__private::Site = ::instrument::__private::Site::new(
