@@ -6,8 +6,8 @@ use tracing_core::Dispatch;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Registry;
 
-use crate::fields::SpanFields;
 use crate::keys::ContextKey;
+use crate::log::SpanFields;
 
 /// The correlation ID of the current span: its nearest `correlation_id` field (the HTTP
 /// layer's request span, the Lambda layer's invocation span, or any span of your own), as the

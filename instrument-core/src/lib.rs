@@ -32,23 +32,16 @@
 //! A user field named like a fixed key is kept as `field_<name>`; see [`keys`](crate::keys).
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
-pub mod buffer;
 pub mod config;
 pub mod context;
-pub mod filter;
-pub mod json;
 pub mod lambda;
 pub mod redact;
-pub mod timestamp;
 pub mod tracked;
-pub mod writer;
 
-mod field_info;
-mod fields;
-pub mod keys;
-mod log_layer;
-mod redacting;
+mod log;
+
+pub use log::{buffer, filter, json, keys, timestamp, writer};
 
 pub use config::{Config, ConfigError, LogBuffering, Settings};
 pub use filter::LogFilter;
-pub use log_layer::JsonLogLayer;
+pub use log::JsonLogLayer;

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use smallvec::SmallVec;
 
-use super::config::Method;
+use super::method::Method;
 
 /// The built-in key rules: name and globs (over normalised names).
 pub(crate) const BUILTIN_KEY_RULES: &[(&str, &[&str])] = &[

@@ -13,10 +13,10 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use crate::buffer::{InvocationLog, InvocationLogging, Verbose};
 use crate::config::{Config, LogBuffering};
-use crate::fields::{self, EventVisitor, KeySet, RecordFields, SpanFields, Tracked};
 use crate::json;
 use crate::keys::{self, CONTEXT_KEYS};
 use crate::lambda::{self, ColdStart, InitializationType, LambdaEnvironment, RUNTIME_INVOKE_SPAN};
+use crate::log::fields::{self, EventVisitor, KeySet, RecordFields, SpanFields, Tracked};
 use crate::redact::Redactor;
 use crate::timestamp;
 use crate::writer::WriteErrors;

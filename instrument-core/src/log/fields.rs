@@ -7,11 +7,11 @@ use tracing_core::field::{Field, Visit};
 
 use smallvec::SmallVec;
 
-use crate::field_info::{field_info, FieldInfo};
 use crate::json;
 use crate::keys::{self, ContextKey};
+use crate::log::field_info::{field_info, FieldInfo};
+use crate::log::value::{self, Policy, Value};
 use crate::redact::Redactor;
-use crate::redacting::{self, Policy, Value};
 
 /// One serialised span field: its final key and its JSON value, a range of [`SpanFields::buf`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -250,7 +250,7 @@ impl SpanVisitor<'_> {
             write_static_key(&mut self.fields.buf, info.key);
         }
         let start = self.fields.start_value();
-        redacting::write(&mut self.fields.buf, value, policy);
+        value::write(&mut self.fields.buf, value, policy);
         self.fields
             .finish_value(name, &info, kstart, start, context_key);
     }
@@ -431,7 +431,7 @@ impl EventVisitor<'_> {
             self.has_error = true;
             json::write_key(self.out, "error");
             let policy = Policy::for_info(self.redactor, &field_info(name, self.redactor), false);
-            return redacting::write(self.out, value, policy);
+            return value::write(self.out, value, policy);
         }
         if name == "message" && !self.has_message {
             self.has_message = true;
@@ -441,7 +441,7 @@ impl EventVisitor<'_> {
                 as_string: true,
             };
             json::write_key(self.out, "message");
-            return redacting::write(self.out, value, policy);
+            return value::write(self.out, value, policy);
         }
         if self.skip_log_fields && name.starts_with("log.") {
             return;
@@ -455,7 +455,7 @@ impl EventVisitor<'_> {
                 .write_unique_key_with_bit(self.out, info.key, info.key_bit),
         }
         let policy = Policy::for_info(self.redactor, &info, info.context.is_some());
-        redacting::write(self.out, value, policy);
+        value::write(self.out, value, policy);
     }
 }
 
@@ -489,61 +489,6 @@ impl Visit for EventVisitor<'_> {
     }
 }
 
-/// The error's type name. `&dyn Error` does not carry one, so: common standard library errors by
-/// downcast, otherwise the leading identifier of its `Debug` output (the type or enum variant name
-/// for derived `Debug`), otherwise `"Error"`.
-pub(crate) fn write_error_type(out: &mut Vec<u8>, err: &(dyn Error + 'static)) {
-    macro_rules! known {
-        ($($ty:ty => $name:literal),* $(,)?) => {
-            $(if err.is::<$ty>() { return json::write_str(out, $name); })*
-        };
-    }
-    known! {
-        std::io::Error => "std::io::Error",
-        std::fmt::Error => "std::fmt::Error",
-        std::num::ParseIntError => "std::num::ParseIntError",
-        std::num::ParseFloatError => "std::num::ParseFloatError",
-        std::num::TryFromIntError => "std::num::TryFromIntError",
-        std::str::Utf8Error => "std::str::Utf8Error",
-        std::string::FromUtf8Error => "std::string::FromUtf8Error",
-        std::str::ParseBoolError => "std::str::ParseBoolError",
-        std::char::ParseCharError => "std::char::ParseCharError",
-        std::time::SystemTimeError => "std::time::SystemTimeError",
-        std::env::VarError => "std::env::VarError",
-        std::net::AddrParseError => "std::net::AddrParseError",
-    }
-    struct LeadingIdent<'a> {
-        out: &'a mut Vec<u8>,
-        start: usize,
-    }
-    impl fmt::Write for LeadingIdent<'_> {
-        fn write_str(&mut self, s: &str) -> fmt::Result {
-            for c in s.chars() {
-                let ok =
-                    c == '_' || c.is_alphanumeric() || (c == ':' && self.out.len() > self.start);
-                if !ok {
-                    return Err(fmt::Error);
-                }
-                let mut tmp = [0u8; 4];
-                self.out
-                    .extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
-            }
-            Ok(())
-        }
-    }
-    out.push(b'"');
-    let start = out.len();
-    let _ = fmt::write(&mut LeadingIdent { out, start }, format_args!("{err:?}"));
-    while out.len() > start && out.last() == Some(&b':') {
-        out.pop();
-    }
-    if out.len() == start || out[start].is_ascii_digit() {
-        out.truncate(start);
-        out.extend_from_slice(b"Error");
-    }
-    out.push(b'"');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -565,7 +510,7 @@ mod tests {
     fn error_object_with_type_and_chain() {
         let err = Outer(std::io::Error::other("disk \"full\""));
         let mut out = Vec::new();
-        crate::redacting::write_error(&mut out, &err, None);
+        crate::log::value::write_error(&mut out, &err, None);
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["type"], "Outer");
         assert_eq!(v["message"], "reservation failed");
@@ -573,7 +518,7 @@ mod tests {
 
         let io = std::io::Error::other("x");
         let mut out = Vec::new();
-        crate::redacting::write_error(&mut out, &io, None);
+        crate::log::value::write_error(&mut out, &io, None);
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["type"], "std::io::Error");
         assert_eq!(v["chain"], serde_json::json!([]));
