@@ -43,8 +43,11 @@ impl FieldInfo {
     }
 }
 
-/// (name address, name length, redactor address) → what was computed for them.
-type Entry = Option<(usize, usize, usize, FieldInfo)>;
+/// (name address, name length, redactor id) → what was computed for them. Names are `'static`
+/// (their addresses are never reused); redactors are keyed by their process-unique id, never by
+/// address: a redactor dropped and another built at the same address must not inherit its
+/// key-rule verdicts.
+type Entry = Option<(usize, usize, u64, FieldInfo)>;
 
 const SLOTS: usize = 256;
 
@@ -56,8 +59,8 @@ thread_local! {
 #[inline]
 pub(crate) fn field_info(name: &'static str, redactor: Option<&Redactor>) -> FieldInfo {
     let (p, l) = (name.as_ptr() as usize, name.len());
-    let r = redactor.map_or(0, |r| r as *const Redactor as usize);
-    let slot = ((p ^ l.rotate_left(40) ^ r.rotate_left(20)) as u64)
+    let r = redactor.map_or(0, Redactor::id);
+    let slot = ((p ^ l.rotate_left(40)) as u64 ^ r.rotate_left(20))
         .wrapping_mul(0x9e37_79b9_7f4a_7c15) as usize
         >> (usize::BITS - SLOTS.trailing_zeros());
     CACHE
@@ -106,5 +109,29 @@ mod tests {
         assert_eq!(field_info("level", None).key, "field_level");
         assert!(field_info("password", Some(&redactor)).key_rule.is_some());
         assert!(field_info("password", None).key_rule.is_none());
+    }
+
+    /// Issue 13 (7): a redactor built where another one lived must not inherit its verdicts.
+    #[test]
+    fn verdicts_do_not_leak_between_redactors_at_one_address() {
+        use crate::redact::{KeyRuleConfig, RedactConfig};
+        let mut without_password = RedactConfig::default();
+        without_password.keys.insert(
+            "password".into(),
+            KeyRuleConfig {
+                enabled: Some(false),
+                ..KeyRuleConfig::default()
+            },
+        );
+        // One variable, so both redactors live at the same address, one after the other.
+        let mut redactor = Redactor::new(&without_password).unwrap();
+        let at = std::ptr::from_ref(&redactor) as usize;
+        assert!(field_info("password", Some(&redactor)).key_rule.is_none());
+        redactor = Redactor::default();
+        assert_eq!(std::ptr::from_ref(&redactor) as usize, at);
+        assert!(
+            field_info("password", Some(&redactor)).key_rule.is_some(),
+            "the second redactor's key rule for `password` applies"
+        );
     }
 }

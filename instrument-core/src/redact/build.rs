@@ -164,6 +164,7 @@ impl Redactor {
             keys: KeySet::new(key_rules),
             key_values_in_text: config.key_values_in_text,
             mac,
+            id: fresh_id(),
         })
     }
 }

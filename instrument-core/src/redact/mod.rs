@@ -144,6 +144,16 @@ pub struct Redactor {
     keys: KeySet,
     key_values_in_text: bool,
     mac: Option<HmacSha256>,
+    /// Unique for the life of the process (clones share it: same rules, same answers): what
+    /// per-thread caches of this redactor's verdicts are keyed by. An address could be reused
+    /// by a later redactor with other rules.
+    id: u64,
+}
+
+/// A fresh [`Redactor`] id.
+fn fresh_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Default for Redactor {
@@ -204,7 +214,16 @@ impl Redactor {
             keys: KeySet::default(),
             key_values_in_text: false,
             mac: None,
+            id: fresh_id(),
         }
+    }
+
+    /// Unique for the life of the process (clones share it). Not public API: the key of
+    /// per-thread caches of this redactor's verdicts.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// Whether any rule is enabled. A log layer may skip the redactor entirely when not.
