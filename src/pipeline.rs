@@ -16,7 +16,7 @@ use std::cell::Cell;
 use std::sync::{Arc, OnceLock};
 
 use instrument_core::tracked::{open_in, open_pending, CallRecord, DeferredCalls, Host};
-use instrument_emf::{deferral_class, EmfHandle};
+use instrument_emf::EmfHandle;
 use tracing::dispatcher::WeakDispatch;
 use tracing::field::ValueSet;
 use tracing::span::{Attributes, Id, Record};
@@ -121,10 +121,6 @@ where
         let current = self.inner.current_span();
         let parent = current.id().and_then(|id| self.inner.span(id));
         metrics.record_call(call, parent);
-    }
-
-    fn class(&self, meta: &'static Metadata<'static>) -> Option<bool> {
-        deferral_class(meta)
     }
 }
 

@@ -8,7 +8,7 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 /// Name of the span `lambda_runtime` opens around each invocation (fields `requestId`,
 /// `xrayTraceId`).
-pub const RUNTIME_INVOKE_SPAN: &str = "Lambda runtime invoke";
+pub const RUNTIME_INVOKE_SPAN: &str = instrument_vocab::context::LAMBDA_RUNTIME_SPAN;
 
 /// How Lambda initialised this execution environment (`AWS_LAMBDA_INITIALIZATION_TYPE`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,9 +116,7 @@ pub struct Invocation {
 /// Whether spans of this callsite start an invocation: `lambda_runtime`'s span, or any span with
 /// a `function_request_id` field (instrument's own invocation scope).
 pub fn is_invocation_callsite(meta: &Metadata<'_>) -> bool {
-    meta.is_span()
-        && (meta.name() == RUNTIME_INVOKE_SPAN
-            || meta.fields().field("function_request_id").is_some())
+    crate::callsite::schema(meta).invocation
 }
 
 /// Decides, once per span and for all layers, whether `span` is the outermost span of an

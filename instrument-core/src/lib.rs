@@ -32,6 +32,7 @@
 //! A user field named like a fixed key is kept as `field_<name>`; see [`keys`](crate::keys).
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
+pub mod callsite;
 pub mod config;
 pub mod context;
 pub mod lambda;

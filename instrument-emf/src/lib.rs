@@ -55,8 +55,6 @@ pub use encoder::{
     MAX_DOCUMENT_BYTES, MAX_METRICS, MAX_METRIC_NAME, MAX_VALUES,
 };
 pub use export::{EmfExporter, Exporter};
-pub use layer::{
-    deferral_class, EmfHandle, EmfLayer, EmfLayerBuilder, IntervalFlush, MetricsFilter,
-};
+pub use layer::{EmfHandle, EmfLayer, EmfLayerBuilder, IntervalFlush, MetricsFilter};
 pub use sink::{FnSink, MemorySink, Sink, StdoutSink, WriterSink};
 pub use unit::Unit;

@@ -15,6 +15,7 @@
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 #![no_std]
 
+pub mod context;
 pub mod field;
 pub mod metric;
 

@@ -165,15 +165,6 @@ pub(crate) enum Tracked {
     Completion,
 }
 
-/// Whether a callsite is a `#[track_performance]` span (it has the fields the macro declares).
-pub(crate) fn is_tracked_callsite(meta: &tracing_core::Metadata<'_>) -> bool {
-    let fields = meta.fields();
-    meta.is_span()
-        && instrument_vocab::field::TRACKED
-            .iter()
-            .all(|name| fields.field(name).is_some())
-}
-
 /// The fields a tracked call records when it completes.
 pub(crate) fn is_completion_field(name: &str) -> bool {
     instrument_vocab::field::RECORDED_AT_END.contains(&name)

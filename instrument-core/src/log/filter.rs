@@ -17,9 +17,6 @@ use tracing_subscriber::layer::{Context, Filter};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
-use crate::keys;
-use crate::lambda::RUNTIME_INVOKE_SPAN;
-
 /// Directives plus a level cap, letting context spans through at any level.
 ///
 /// ```
@@ -141,12 +138,7 @@ impl LogFilter {
 
 /// Whether a span callsite carries request context the log lines inside it need.
 pub(crate) fn is_context_span(meta: &Metadata<'_>) -> bool {
-    meta.is_span()
-        && (meta.name() == RUNTIME_INVOKE_SPAN
-            || meta
-                .fields()
-                .iter()
-                .any(|f| keys::context_key(f.name()).is_some()))
+    crate::callsite::schema(meta).context
 }
 
 impl<S> Filter<S> for LogFilter

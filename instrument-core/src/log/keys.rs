@@ -12,6 +12,8 @@
 //! * An event's `message` field is the message; an event field recorded as `&dyn Error` becomes
 //!   `error: {type, message, chain}`.
 
+use instrument_vocab::context;
+
 /// Keys the layer writes itself, with the key a colliding user field is kept under.
 const FIXED: [(&str, &str); 14] = [
     ("timestamp", "field_timestamp"),
@@ -49,10 +51,10 @@ pub(crate) const CONTEXT_KEYS: [ContextKey; 4] = [
 impl ContextKey {
     pub(crate) const fn name(self) -> &'static str {
         match self {
-            ContextKey::CorrelationId => "correlation_id",
-            ContextKey::FunctionRequestId => "function_request_id",
-            ContextKey::XrayTraceId => "xray_trace_id",
-            ContextKey::FunctionArn => "function_arn",
+            ContextKey::CorrelationId => context::CORRELATION_ID,
+            ContextKey::FunctionRequestId => context::FUNCTION_REQUEST_ID,
+            ContextKey::XrayTraceId => context::XRAY_TRACE_ID,
+            ContextKey::FunctionArn => context::FUNCTION_ARN,
         }
     }
 }
@@ -61,10 +63,10 @@ impl ContextKey {
 #[inline]
 pub(crate) fn context_key(name: &str) -> Option<ContextKey> {
     match name {
-        "correlation_id" => Some(ContextKey::CorrelationId),
-        "function_request_id" => Some(ContextKey::FunctionRequestId),
-        "xray_trace_id" => Some(ContextKey::XrayTraceId),
-        "function_arn" => Some(ContextKey::FunctionArn),
+        context::CORRELATION_ID => Some(ContextKey::CorrelationId),
+        context::FUNCTION_REQUEST_ID => Some(ContextKey::FunctionRequestId),
+        context::XRAY_TRACE_ID => Some(ContextKey::XrayTraceId),
+        context::FUNCTION_ARN => Some(ContextKey::FunctionArn),
         _ => None,
     }
 }

@@ -272,7 +272,7 @@ impl<W> JsonLogLayer<W> {
     {
         let meta = span.metadata();
         let lambda_runtime = meta.name() == RUNTIME_INVOKE_SPAN;
-        let tracked = match (fields::is_tracked_callsite(meta), later) {
+        let tracked = match (crate::callsite::schema(meta).is_tracked(), later) {
             (false, _) => Tracked::No,
             (true, false) => Tracked::Opening,
             // A later record of a tracked call's span: its completion.

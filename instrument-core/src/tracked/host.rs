@@ -36,11 +36,6 @@ pub trait DeferredCalls: Send + Sync {
 
     /// Records the metrics of a call whose span never opened.
     fn record(&self, call: &CallRecord<'_>);
-
-    /// Whether calls of this callsite may be deferred (`None`: never, e.g. a span that may
-    /// start a Lambda invocation) and whether their spans carry context (dimensions,
-    /// properties) for the spans below them. A pure function of the callsite.
-    fn class(&self, meta: &'static Metadata<'static>) -> Option<bool>;
 }
 
 /// A subscriber's [`DeferredCalls`], found with `dispatch.downcast_ref::<Host>()`. Not public

@@ -31,7 +31,7 @@ use super::call::{with_outcome, Call, Completion, Site};
 use super::capture::Fields;
 use super::clock::Stamp;
 use super::frames::{self, NewFrame, State};
-use super::host::{CallRecord, DeferredCalls, Host};
+use super::host::{CallRecord, Host};
 use super::names::short_type_name;
 use super::outcome::{Classified, Detail, Outcome};
 
@@ -70,16 +70,17 @@ impl DeferredSite {
         level_enabled(self.callsite.metadata()) && !self.callsite.interest().is_never()
     }
 
-    /// `Some(carries context)` when calls of this site may be deferred.
+    /// `Some(carries context)` when calls of this site may be deferred: the callsite's
+    /// [`defer_class`](crate::callsite::Schema::defer_class), kept here so that a call reads
+    /// one atomic, not the schema table.
     #[inline]
-    fn class(&self, calls: &dyn DeferredCalls) -> Option<bool> {
+    fn class(&self) -> Option<bool> {
         match self.class.load(Ordering::Relaxed) {
             1 => None,
             2 => Some(false),
             3 => Some(true),
             _ => {
-                // A pure function of the callsite, the same for every pipeline.
-                let class = calls.class(self.callsite.metadata());
+                let class = crate::callsite::schema(self.callsite.metadata()).defer_class();
                 let code = match class {
                     None => 1,
                     Some(false) => 2,
@@ -251,7 +252,7 @@ impl<'a> SyncCall<'a> {
                     // answer behind for the next event (`enabled` runs when the span opens, if
                     // it ever does).
                     let wanted = interest.is_always() || host.wants_tracked();
-                    if let (true, Some(carries_context)) = (wanted, site.class(host.calls())) {
+                    if let (true, Some(carries_context)) = (wanted, site.class()) {
                         if frames::pending_context(host.id()) {
                             // The pipeline reads inherited dimensions from open spans.
                             host.calls().open_pending();

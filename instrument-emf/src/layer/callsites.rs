@@ -11,14 +11,14 @@ use tracing_subscriber::layer::{Context as LayerContext, Filter};
 use super::state::EmfState;
 use super::tracked::TrackedIds;
 use crate::aggregator::{Kind, MetricDef};
-use crate::fields::CallsiteFacts;
 use crate::unit::Unit;
+use instrument_core::callsite::{self, Schema};
 
 #[derive(Clone)]
 pub(super) struct CallsiteEntry {
     pub(super) layer: usize,
     pub(super) meta: usize,
-    pub(super) facts: CallsiteFacts,
+    pub(super) facts: &'static Schema,
     /// The function name the ids were made for (a tracked span's `function` value), shared with
     /// the memo so that refilling a slot never allocates.
     pub(super) tracked: Option<(std::rc::Rc<str>, TrackedIds)>,
@@ -70,7 +70,7 @@ pub(super) fn slot(layer: usize, meta: usize) -> usize {
 
 impl EmfState {
     #[inline]
-    pub(super) fn facts(&self, meta: &'static Metadata<'static>) -> CallsiteFacts {
+    pub(super) fn facts(&self, meta: &'static Metadata<'static>) -> &'static Schema {
         let (layer, meta_key) = (self.id(), meta as *const _ as usize);
         let i = slot(layer, meta_key);
         CALLSITES
@@ -83,7 +83,7 @@ impl EmfState {
                             let entry = CallsiteEntry {
                                 layer,
                                 meta: meta_key,
-                                facts: CallsiteFacts::of(meta),
+                                facts: callsite::schema(meta),
                                 tracked: None,
                                 static_name: (0, 0),
                             };
@@ -96,7 +96,7 @@ impl EmfState {
                     }
                 }
             })
-            .unwrap_or_else(|_| CallsiteFacts::of(meta))
+            .unwrap_or_else(|_| callsite::schema(meta))
     }
 
     /// [`facts`](EmfState::facts) and [`tracked_ids`](EmfState::tracked_ids) in one cache probe
@@ -106,7 +106,7 @@ impl EmfState {
         &self,
         meta: &'static Metadata<'static>,
         function: &'static str,
-    ) -> (CallsiteFacts, TrackedIds) {
+    ) -> (&'static Schema, TrackedIds) {
         let (layer, meta_key) = (self.id(), meta as *const _ as usize);
         let i = slot(layer, meta_key);
         let static_name = (function.as_ptr() as usize, function.len());
@@ -180,7 +180,7 @@ impl EmfState {
         let entry = CallsiteEntry {
             layer,
             meta: meta_key,
-            facts: CallsiteFacts::of(meta),
+            facts: callsite::schema(meta),
             tracked: Some((function.into(), ids)),
             static_name: (0, 0),
         };
@@ -188,19 +188,6 @@ impl EmfState {
         let _ = CALLSITES.try_with(|c| c.borrow_mut()[i] = Some(entry));
         ids
     }
-}
-
-/// How the EMF layer treats a tracked call's span of this callsite when its opening is
-/// deferred (see `instrument_core::tracked::DeferredCalls::class`): `None` when it must be opened
-/// (it may start a Lambda invocation), else whether it carries dimensions or properties for
-/// the spans below it. Not public API.
-#[doc(hidden)]
-pub fn deferral_class(meta: &'static Metadata<'static>) -> Option<bool> {
-    let facts = CallsiteFacts::of(meta);
-    if facts.invocation {
-        return None;
-    }
-    Some(!facts.only_tracked)
 }
 
 /// The per-layer filter of [`EmfLayer`]: spans and events with metric, dimension, tracked-call
@@ -226,11 +213,11 @@ impl MetricsFilter {
 
 impl<S> Filter<S> for MetricsFilter {
     fn enabled(&self, meta: &Metadata<'_>, _cx: &LayerContext<'_, S>) -> bool {
-        self.on && CallsiteFacts::relevant(meta)
+        self.on && callsite::schema(meta).metrics
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
-        if self.on && CallsiteFacts::of(meta).relevant {
+        if self.on && callsite::schema(meta).metrics {
             Interest::always()
         } else {
             Interest::never()

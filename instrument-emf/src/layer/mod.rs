@@ -30,7 +30,7 @@ use crate::aggregator::Context;
 use crate::dropped::Dropped;
 
 pub use builder::EmfLayerBuilder;
-pub use callsites::{deferral_class, MetricsFilter};
+pub use callsites::MetricsFilter;
 pub use flush::IntervalFlush;
 
 use flush::spawn_flusher;
@@ -144,7 +144,7 @@ where
         let shared = &self.shared;
         let meta = attrs.metadata();
         let facts = shared.facts(meta);
-        if !facts.relevant {
+        if !facts.metrics {
             return;
         }
         let Some(span) = ctx.span(id) else {
@@ -179,7 +179,7 @@ where
             attrs.record(collected);
             let parent = shared.parent_context(span.parent());
             let context = shared.child_context(meta, parent, collected);
-            let tracked = if facts.tracked {
+            let tracked = if facts.is_tracked() {
                 let function = collected.function.map_or(meta.name(), |r| collected.str(r));
                 Some(Tracked {
                     ids: shared.tracked_ids(meta, function),
@@ -208,7 +208,7 @@ where
             return;
         };
         let facts = shared.facts(span.metadata());
-        if !facts.relevant {
+        if !facts.metrics {
             return;
         }
         if facts.only_tracked {
@@ -242,7 +242,7 @@ where
     fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
         let shared = &self.shared;
         let facts = shared.facts(event.metadata());
-        if !facts.relevant {
+        if !facts.metrics {
             return;
         }
         with_scratch(|collected| {

@@ -94,7 +94,7 @@ impl EmfState {
     {
         let meta = ended.meta;
         let (facts, ids) = self.facts_and_ids(meta, ended.function);
-        if !facts.relevant {
+        if !facts.metrics {
             return;
         }
         // The root context is borrowed, not cloned: the common case (no open span with a

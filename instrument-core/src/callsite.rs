@@ -1,0 +1,264 @@
+//! One schema per callsite: what every layer needs to know about a span or event callsite,
+//! computed once per process and shared.
+//!
+//! A callsite's facts depend only on its metadata (name, kind, field names), which is
+//! `'static`, so they are worked out the first time any layer meets the callsite and kept in
+//! one process-wide table keyed by the callsite's [`Identifier`] (the address of a `'static`
+//! callsite: never reused). Each thread keeps one small direct-mapped front cache of it.
+//!
+//! The schema holds:
+//! * the callsite's [`Kind`]: a tracked call (`#[track_performance]`), `lambda_runtime`'s
+//!   invocation span, another span that starts an invocation, or plain;
+//! * each field's [`Role`] for metrics, by [`Field::index`](tracing_core::field::Field::index):
+//!   a metric, unit, resolution, dimension, property, a tracked-call field, or nothing;
+//! * what follows from those: whether the metrics layer wants the callsite at all, whether a
+//!   tracked call carries nothing but its own fields, and how a deferred call treats it.
+//!
+//! ```
+//! use instrument_core::callsite::{self, Role};
+//! use instrument_vocab::metric::Prefix;
+//!
+//! tracing::subscriber::with_default(tracing_subscriber::registry(), || {
+//!     let span = tracing::info_span!("checkout", counter.orders = 1, dimension.route = "/buy", user = 7);
+//!     let schema = callsite::schema(span.metadata().unwrap());
+//!     assert!(schema.metrics);
+//!     assert_eq!(schema.roles[0], Role::Metric(Prefix::Counter, "orders"));
+//!     assert_eq!(schema.roles[1], Role::Dimension("route"));
+//!     assert_eq!(schema.roles[2], Role::Other);
+//! });
+//! ```
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{OnceLock, RwLock};
+
+use instrument_vocab::metric::{self, Prefix};
+use instrument_vocab::{context, field};
+use tracing_core::callsite::Identifier;
+use tracing_core::Metadata;
+
+/// What a callsite is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A `#[track_performance]` span: it has the tracked fields (`function`, `outcome`,
+    /// `latency_ms`).
+    Tracked,
+    /// `lambda_runtime`'s invocation span (`requestId`, `xrayTraceId`).
+    LambdaRuntime,
+    /// Another span that starts a Lambda invocation (it has a `function_request_id` field).
+    Invocation,
+    /// Anything else.
+    Plain,
+}
+
+/// What one field means to the metrics layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `counter.<name>`, `histogram.<name>` or `gauge.<name>` (the prefix is never `Unit`,
+    /// `Resolution` or `Dimension`: those have roles of their own).
+    Metric(Prefix, &'static str),
+    /// `unit.<name>`: the unit of the metric `<name>`.
+    Unit(&'static str),
+    /// `resolution.<name>`: the storage resolution of the metric `<name>`.
+    Resolution(&'static str),
+    /// `dimension.<name>`.
+    Dimension(&'static str),
+    /// A property of the EMF document (`function_request_id`, `xray_trace_id`), under this name.
+    Property(&'static str),
+    /// A tracked call's `function`.
+    Function,
+    /// A tracked call's `outcome`.
+    Outcome,
+    /// A tracked call's `latency_ms`.
+    Latency,
+    /// A tracked call's `error_type`.
+    ErrorType,
+    /// Nothing for metrics.
+    Other,
+}
+
+/// Everything known about one callsite, decided once. See the [module docs](self).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Schema {
+    /// What the callsite is.
+    pub kind: Kind,
+    /// Whether spans of this callsite may start a Lambda invocation.
+    pub invocation: bool,
+    /// Whether spans of this callsite carry request context (a context key such as
+    /// `correlation_id`, or `lambda_runtime`'s invocation span) that the lines inside need.
+    pub context: bool,
+    /// Each field's role, by `Field::index()`.
+    pub roles: Box<[Role]>,
+    /// Whether the metrics layer reads anything of this callsite.
+    pub metrics: bool,
+    /// A tracked call with no field the metrics layer reads besides its own (the common case).
+    pub only_tracked: bool,
+}
+
+impl Schema {
+    fn of(meta: &Metadata<'_>) -> Schema {
+        let fields = meta.fields();
+        let is_span = meta.is_span();
+        let tracked = is_span && field::TRACKED.iter().all(|f| fields.field(f).is_some());
+        let lambda_runtime = is_span && meta.name() == context::LAMBDA_RUNTIME_SPAN;
+        let invocation =
+            is_span && (lambda_runtime || fields.field(context::FUNCTION_REQUEST_ID).is_some());
+        let kind = match (tracked, lambda_runtime, invocation) {
+            (true, _, _) => Kind::Tracked,
+            (_, true, _) => Kind::LambdaRuntime,
+            (_, _, true) => Kind::Invocation,
+            _ => Kind::Plain,
+        };
+        let roles: Box<[Role]> = fields
+            .iter()
+            .map(|f| role(f.name(), tracked, lambda_runtime))
+            .collect();
+        // Fields the metrics layer reads that are not the tracked call's own.
+        let other = fields
+            .iter()
+            .any(|f| !matches!(role(f.name(), false, false), Role::Other));
+        let context =
+            is_span && (lambda_runtime || fields.iter().any(|f| context::KEYS.contains(&f.name())));
+        Schema {
+            kind,
+            invocation,
+            context,
+            metrics: tracked || lambda_runtime || other,
+            only_tracked: tracked && !other && !invocation,
+            roles,
+        }
+    }
+
+    /// Whether this is a tracked call's span.
+    #[inline]
+    #[must_use]
+    pub fn is_tracked(&self) -> bool {
+        self.kind == Kind::Tracked
+    }
+
+    /// The role of the field at `index` (`Other` past the end).
+    #[inline]
+    #[must_use]
+    pub fn role(&self, index: usize) -> Role {
+        self.roles.get(index).copied().unwrap_or(Role::Other)
+    }
+
+    /// How a deferred call of this callsite is treated: `None` when its span must be opened
+    /// (it may start a Lambda invocation), else whether it carries dimensions or properties
+    /// for the spans below it.
+    #[must_use]
+    pub fn defer_class(&self) -> Option<bool> {
+        if self.invocation {
+            return None;
+        }
+        Some(!self.only_tracked)
+    }
+}
+
+/// The role of a field named `name` on a callsite that is a tracked call (`tracked`) or
+/// `lambda_runtime`'s span (`lambda_runtime`, whose `requestId` and `xrayTraceId` are the
+/// invocation's properties).
+fn role(name: &'static str, tracked: bool, lambda_runtime: bool) -> Role {
+    if let Some((prefix, rest)) = metric::prefix(name) {
+        return match prefix {
+            Prefix::Unit => Role::Unit(rest),
+            Prefix::Resolution => Role::Resolution(rest),
+            Prefix::Dimension => Role::Dimension(rest),
+            Prefix::Counter | Prefix::Histogram | Prefix::Gauge => Role::Metric(prefix, rest),
+        };
+    }
+    match (name, tracked, lambda_runtime) {
+        (field::FUNCTION, true, _) => Role::Function,
+        (field::OUTCOME, true, _) => Role::Outcome,
+        (field::LATENCY_MS, true, _) => Role::Latency,
+        (field::ERROR_TYPE, true, _) => Role::ErrorType,
+        (context::FUNCTION_REQUEST_ID | context::XRAY_TRACE_ID, _, _) => Role::Property(name),
+        (_, _, true) => context::from_lambda_runtime(name).map_or(Role::Other, Role::Property),
+        _ => Role::Other,
+    }
+}
+
+/// The process-wide table: one leaked schema per callsite ever met (a program has finitely
+/// many callsites).
+fn table() -> &'static RwLock<HashMap<Identifier, &'static Schema>> {
+    static TABLE: OnceLock<RwLock<HashMap<Identifier, &'static Schema>>> = OnceLock::new();
+    TABLE.get_or_init(Default::default)
+}
+
+const FRONT: usize = 64;
+
+/// Hashes an [`Identifier`] (which hashes as the callsite's address) with one multiplication.
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+thread_local! {
+    /// This thread's front cache of the table, direct-mapped by the callsite's identifier.
+    static FRONT_CACHE: RefCell<[Option<(Identifier, &'static Schema)>; FRONT]> =
+        const { RefCell::new([const { None }; FRONT]) };
+}
+
+/// The schema of `meta`'s callsite.
+#[inline]
+#[must_use]
+pub fn schema(meta: &Metadata<'_>) -> &'static Schema {
+    let id = meta.callsite();
+    let mut hasher = AddressHasher(0);
+    id.hash(&mut hasher);
+    let slot = (hasher.finish() >> (u64::BITS - FRONT.trailing_zeros())) as usize;
+    FRONT_CACHE
+        .try_with(|front| {
+            let mut front = front.borrow_mut();
+            match &front[slot] {
+                Some((cached, schema)) if *cached == id => schema,
+                _ => {
+                    let schema = shared(meta);
+                    front[slot] = Some((id, schema));
+                    schema
+                }
+            }
+        })
+        .unwrap_or_else(|_| shared(meta))
+}
+
+/// The schema of `meta`'s callsite from the process-wide table, made on first use.
+#[cold]
+fn shared(meta: &Metadata<'_>) -> &'static Schema {
+    let id = meta.callsite();
+    if let Some(schema) = table()
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&id)
+    {
+        return schema;
+    }
+    let mut table = table()
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    table
+        .entry(id)
+        .or_insert_with(|| Box::leak(Box::new(Schema::of(meta))))
+}
