@@ -4,9 +4,7 @@ use std::cell::RefCell;
 use std::io;
 use std::sync::Arc;
 
-use smallvec::SmallVec;
 use tracing_core::{span, Event, Level, LevelFilter, Subscriber};
-use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
@@ -14,9 +12,9 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 use crate::buffer::{InvocationLog, InvocationLogging, Verbose};
 use crate::config::{Config, LogBuffering};
 use crate::json;
-use crate::keys::{self, CONTEXT_KEYS};
+use crate::keys::CONTEXT_KEYS;
 use crate::lambda::{self, ColdStart, InitializationType, LambdaEnvironment, RUNTIME_INVOKE_SPAN};
-use crate::log::fields::{self, EventVisitor, KeySet, RecordFields, SpanFields, Tracked};
+use crate::log::fields::{self, KeySet, RecordFields, SpanFields, Tracked};
 use crate::redact::Redactor;
 use crate::timestamp;
 use crate::writer::WriteErrors;
@@ -53,20 +51,20 @@ use crate::writer::WriteErrors;
 /// assert_eq!(line["seats"], 2);
 /// ```
 pub struct JsonLogLayer<W = fn() -> io::Stdout> {
-    make_writer: W,
-    service: Option<String>,
-    environment: Option<String>,
-    lambda: Option<LambdaEnvironment>,
+    pub(super) make_writer: W,
+    pub(super) service: Option<String>,
+    pub(super) environment: Option<String>,
+    pub(super) lambda: Option<LambdaEnvironment>,
     /// `,"service":…,"environment":…`, rendered once.
-    static_fields: Box<[u8]>,
+    pub(super) static_fields: Box<[u8]>,
     /// `,"function_name":…,"function_version":…,"function_memory_size":…`, rendered once.
-    lambda_fields: Box<[u8]>,
-    cold_start: Arc<ColdStart>,
-    location: bool,
-    errors: Arc<WriteErrors>,
-    redactor: Option<Arc<Redactor>>,
+    pub(super) lambda_fields: Box<[u8]>,
+    pub(super) cold_start: Arc<ColdStart>,
+    pub(super) location: bool,
+    pub(super) errors: Arc<WriteErrors>,
+    pub(super) redactor: Option<Arc<Redactor>>,
     /// Per-invocation sampling and buffering of verbose lines, when on.
-    invocation_logging: Option<InvocationLogging>,
+    pub(super) invocation_logging: Option<InvocationLogging>,
 }
 
 impl<W> std::fmt::Debug for JsonLogLayer<W> {
@@ -314,136 +312,14 @@ type KeepLine<'a> = &'a mut dyn FnMut(&[u8]);
 
 /// Per-thread buffers, reused for every line.
 #[derive(Default)]
-struct Scratch {
-    line: Vec<u8>,
-    keys: KeySet,
-    names: KeySet,
+pub(super) struct Scratch {
+    pub(super) line: Vec<u8>,
+    pub(super) keys: KeySet,
+    pub(super) names: KeySet,
 }
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
-}
-
-fn level_json(level: &Level) -> &'static [u8] {
-    match *level {
-        Level::TRACE => b"\"TRACE\"",
-        Level::DEBUG => b"\"DEBUG\"",
-        Level::INFO => b"\"INFO\"",
-        Level::WARN => b"\"WARN\"",
-        Level::ERROR => b"\"ERROR\"",
-    }
-}
-
-impl<W> JsonLogLayer<W> {
-    /// Writes the line straight into `s.line`, with no intermediate buffer: the fixed keys,
-    /// then the event's fields (they win over span fields of the same name), then span fields
-    /// and context keys innermost span first (inner wins, nearest context wins), then the
-    /// invocation and span names.
-    fn format<S>(&self, s: &mut Scratch, event: &Event<'_>, ctx: &Context<'_, S>)
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
-        let Scratch { line, keys, names } = s;
-        line.clear();
-        keys.clear();
-        names.clear();
-
-        let normalized = event.normalized_metadata();
-        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-
-        line.extend_from_slice(b"{\"timestamp\":\"");
-        timestamp::write_now(line);
-        line.extend_from_slice(b"\",\"level\":");
-        line.extend_from_slice(level_json(meta.level()));
-        line.extend_from_slice(b",\"target\":");
-        json::write_str(line, meta.target());
-        if self.location {
-            if let (Some(file), Some(n)) = (meta.file(), meta.line()) {
-                line.extend_from_slice(b",\"location\":\"");
-                json::escape_into(line, file);
-                line.push(b':');
-                json::write_u64(line, n.into());
-                line.push(b'"');
-            }
-        }
-        line.extend_from_slice(&self.static_fields);
-
-        let mut visitor = EventVisitor {
-            out: line,
-            keys,
-            names,
-            has_message: false,
-            has_error: false,
-            skip_log_fields: normalized.is_some(),
-            redactor: self.redactor.as_deref(),
-        };
-        event.record(&mut visitor);
-        if !visitor.has_message {
-            line.extend_from_slice(b",\"message\":\"\"");
-        }
-
-        // Collected in place: moving a filled inline array out of an `Option` costs a copy of
-        // the whole array on every line.
-        let mut spans: SmallVec<[SpanRef<'_, S>; 16]> = SmallVec::new();
-        if let Some(scope) = ctx.event_scope(event) {
-            spans.extend(scope);
-        }
-        let mut found = [false; 4];
-        for key in CONTEXT_KEYS {
-            found[key as usize] = keys.contains(key.name(), keys::bit(key.name()));
-        }
-        let mut cold_start = None;
-        for span in &spans {
-            let extensions = span.extensions();
-            let Some(fields) = extensions.get::<SpanFields>() else {
-                continue;
-            };
-            // Hidden by an event field or an inner span's field of the same name; otherwise
-            // kept, under a unique key.
-            for e in fields.entries() {
-                if !names.insert(e.name, e.bit) {
-                    continue;
-                }
-                if keys.insert(e.key, e.key_bit) {
-                    line.extend_from_slice(e.pair);
-                } else {
-                    keys.write_unique_key_with_bit(line, e.key, e.key_bit);
-                    line.extend_from_slice(e.value);
-                }
-            }
-            for key in CONTEXT_KEYS {
-                if found[key as usize] {
-                    continue;
-                }
-                if let Some(value) = fields.context(key) {
-                    found[key as usize] = true;
-                    json::write_key(line, key.name());
-                    line.extend_from_slice(value);
-                }
-            }
-            if cold_start.is_none() {
-                cold_start = fields.invocation;
-            }
-        }
-        if let Some(cold) = cold_start {
-            line.extend_from_slice(b",\"cold_start\":");
-            json::write_bool(line, cold);
-            line.extend_from_slice(&self.lambda_fields);
-        }
-        if let Some(leaf) = spans.first() {
-            line.extend_from_slice(b",\"span\":");
-            json::write_str(line, leaf.name());
-            line.extend_from_slice(b",\"spans\":[");
-            for (i, span) in spans.iter().rev().enumerate() {
-                if i > 0 {
-                    line.push(b',');
-                }
-                json::write_str(line, span.name());
-            }
-            line.push(b']');
-        }
-        line.extend_from_slice(b"}\n");
-    }
 }
 
 impl<S, W> Layer<S> for JsonLogLayer<W>

@@ -3,6 +3,7 @@
 //! | module | concern |
 //! |---|---|
 //! | `layer` | [`JsonLogLayer`]: events and spans in, lines out |
+//! | `line` | formatting one event as one line |
 //! | `fields` | span and event fields: what each becomes in a line (context keys, flattened fields) |
 //! | `field_info` | what a field name means to the line, decided once per name |
 //! | `value` | writing one field value, with PII redaction applied |
@@ -23,6 +24,7 @@ pub mod writer;
 mod field_info;
 mod fields;
 mod layer;
+mod line;
 mod value;
 
 pub(crate) use fields::SpanFields;

@@ -62,6 +62,7 @@
 //! * No input makes it panic.
 
 mod build;
+mod candidates;
 mod checksum;
 mod config;
 mod keys;
