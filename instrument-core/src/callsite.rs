@@ -36,7 +36,11 @@ use std::sync::{OnceLock, RwLock};
 use instrument_vocab::metric::{self, Prefix};
 use instrument_vocab::{context, field};
 use tracing_core::callsite::Identifier;
+use tracing_core::field::Field;
 use tracing_core::Metadata;
+
+use crate::log::field_info::{FieldInfo, KeyRuleSlot};
+use crate::redact::{KeyMatch, Redactor};
 
 /// What a callsite is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +99,12 @@ pub struct Schema {
     pub metrics: bool,
     /// A tracked call with no field the metrics layer reads besides its own (the common case).
     pub only_tracked: bool,
+    /// The callsite.
+    id: Identifier,
+    /// Each field's facts for the log line, by `Field::index()`.
+    log: Box<[FieldInfo]>,
+    /// Each field's key-rule verdict, for the redactor that asked last.
+    key_rules: Box<[KeyRuleSlot]>,
 }
 
 impl Schema {
@@ -128,6 +138,9 @@ impl Schema {
             metrics: tracked || lambda_runtime || other,
             only_tracked: tracked && !other && !invocation,
             roles,
+            id: meta.callsite(),
+            log: fields.iter().map(|f| FieldInfo::of(f.name())).collect(),
+            key_rules: fields.iter().map(|_| KeyRuleSlot::default()).collect(),
         }
     }
 
@@ -143,6 +156,24 @@ impl Schema {
     #[must_use]
     pub fn role(&self, index: usize) -> Role {
         self.roles.get(index).copied().unwrap_or(Role::Other)
+    }
+
+    /// The log facts of `field` (computed afresh for a field of another callsite).
+    #[inline]
+    pub(crate) fn log_field(&self, field: &Field) -> FieldInfo {
+        match self.log.get(field.index()) {
+            Some(info) if field.callsite() == self.id => *info,
+            _ => FieldInfo::of(field.name()),
+        }
+    }
+
+    /// `redactor`'s key rule for `field`.
+    #[inline]
+    pub(crate) fn key_rule(&self, field: &Field, redactor: &Redactor) -> Option<KeyMatch> {
+        match self.key_rules.get(field.index()) {
+            Some(slot) if field.callsite() == self.id => slot.get(field.name(), redactor),
+            _ => redactor.key_rule(field.name()),
+        }
     }
 
     /// How a deferred call of this callsite is treated: `None` when its span must be opened

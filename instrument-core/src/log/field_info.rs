@@ -1,12 +1,13 @@
-//! What the line writer derives from a field's name, computed once per thread and name.
+//! What the line writer derives from a field's name: computed once per callsite field, held by
+//! the callsite's schema ([`crate::callsite::Schema`]), found by `Field::index()`.
 //!
-//! Field names are `'static` callsite data, so everything that depends only on the name (its
-//! context role, the key it is written under, the Bloom bits, the key rule of the redactor) is
-//! worked out the first time a thread meets the name and then found with one probe of a
-//! direct-mapped table, keyed by the name's address and the redactor's.
+//! Everything here depends only on the field's `'static` name (its context role, the key it is
+//! written under, its rendering and Bloom bits), except the redactor's key rule for the name,
+//! which the schema keeps per field for the redactor that asked last ([`KeyRuleSlot`]).
 
-use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::json;
 use crate::keys::{self, ContextKey};
 use crate::redact::{KeyMatch, Redactor};
 
@@ -17,66 +18,81 @@ pub(crate) struct FieldInfo {
     pub(crate) context: Option<ContextKey>,
     /// The key it is written under (`field_<name>` for reserved names).
     pub(crate) key: &'static str,
+    /// `,"key":`, rendered once per process.
+    pub(crate) rendered: &'static [u8],
     /// Bloom bit of the name.
     pub(crate) bit: u64,
     /// Bloom bit of `key`.
     pub(crate) key_bit: u64,
-    /// The redactor's key rule for the name (`password`, …), when there is a redactor.
-    pub(crate) key_rule: Option<KeyMatch>,
 }
 
 impl FieldInfo {
-    fn compute(name: &'static str, redactor: Option<&Redactor>) -> Self {
+    /// The facts of a field named `name`.
+    pub(crate) fn of(name: &'static str) -> Self {
         let key = keys::user_key(name);
         let bit = keys::bit(name);
         FieldInfo {
             context: keys::context_key(name),
             key,
+            rendered: interned_key(key),
             bit,
             key_bit: if std::ptr::eq(key, name) {
                 bit
             } else {
                 keys::bit(key)
             },
-            key_rule: redactor.and_then(|r| r.key_rule(name)),
         }
     }
 }
 
-/// (name address, name length, redactor id) → what was computed for them. Names are `'static`
-/// (their addresses are never reused); redactors are keyed by their process-unique id, never by
-/// address: a redactor dropped and another built at the same address must not inherit its
-/// key-rule verdicts.
-type Entry = Option<(usize, usize, u64, FieldInfo)>;
+/// A redactor's key-rule verdict for one field name, for the redactor that asked last: its
+/// process-unique id (never an address, which a later redactor could reuse) and the verdict,
+/// in one atomic word. Another redactor finds a different id and computes its own verdict.
+#[derive(Debug, Default)]
+pub(crate) struct KeyRuleSlot(AtomicU64);
 
-const SLOTS: usize = 256;
+/// Bits of the verdict: the match's bits plus one, 0 for none.
+const VERDICT_BITS: u32 = 17;
 
-thread_local! {
-    static CACHE: RefCell<[Entry; SLOTS]> = const { RefCell::new([None; SLOTS]) };
+impl KeyRuleSlot {
+    /// `redactor`'s key rule for the field `name`.
+    #[inline]
+    pub(crate) fn get(&self, name: &'static str, redactor: &Redactor) -> Option<KeyMatch> {
+        let id = redactor.id();
+        let word = self.0.load(Ordering::Relaxed);
+        if word >> VERDICT_BITS == id {
+            let verdict = word & ((1 << VERDICT_BITS) - 1);
+            #[allow(clippy::cast_possible_truncation)] // below 2^17 by construction
+            return (verdict != 0).then(|| KeyMatch::from_bits((verdict - 1) as u16));
+        }
+        let found = redactor.key_rule(name);
+        let verdict = found.map_or(0, |m| u64::from(m.to_bits()) + 1);
+        // Ids above 2^47 (never in practice) are simply not cached.
+        if id < 1 << (64 - VERDICT_BITS) {
+            self.0
+                .store(id << VERDICT_BITS | verdict, Ordering::Relaxed);
+        }
+        found
+    }
 }
 
-/// The [`FieldInfo`] of `name` under `redactor`.
-#[inline]
-pub(crate) fn field_info(name: &'static str, redactor: Option<&Redactor>) -> FieldInfo {
-    let (p, l) = (name.as_ptr() as usize, name.len());
-    let r = redactor.map_or(0, Redactor::id);
-    let slot = ((p ^ l.rotate_left(40)) as u64 ^ r.rotate_left(20))
-        .wrapping_mul(0x9e37_79b9_7f4a_7c15) as usize
-        >> (usize::BITS - SLOTS.trailing_zeros());
-    CACHE
-        .try_with(|cache| {
-            let mut cache = cache.borrow_mut();
-            let entry = &mut cache[slot];
-            match entry {
-                Some((ep, el, er, info)) if (*ep, *el, *er) == (p, l, r) => *info,
-                _ => {
-                    let info = FieldInfo::compute(name, redactor);
-                    *entry = Some((p, l, r, info));
-                    info
-                }
-            }
-        })
-        .unwrap_or_else(|_| FieldInfo::compute(name, redactor))
+/// `,"key":` for a `'static` key name, rendered once per process. The renderings are leaked on
+/// purpose: one per distinct key name, of which a program has finitely many.
+pub(crate) fn interned_key(key: &'static str) -> &'static [u8] {
+    type Interned = std::collections::HashMap<(usize, usize), &'static [u8]>;
+    static INTERNED: std::sync::OnceLock<std::sync::Mutex<Interned>> = std::sync::OnceLock::new();
+    let id = (key.as_ptr() as usize, key.len());
+    let mut interned = INTERNED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    interned.entry(id).or_insert_with(|| {
+        let mut rendered = Vec::with_capacity(key.len() + 4);
+        rendered.push(b',');
+        json::write_str(&mut rendered, key);
+        rendered.push(b':');
+        Box::leak(rendered.into_boxed_slice())
+    })
 }
 
 #[cfg(test)]
@@ -84,31 +100,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cached_answers_equal_computed_ones() {
+    fn facts_follow_the_name() {
+        assert_eq!(FieldInfo::of("level").key, "field_level");
+        assert_eq!(FieldInfo::of("level").rendered, b",\"field_level\":");
+        assert_eq!(FieldInfo::of("user").key, "user");
+        assert_eq!(
+            FieldInfo::of("correlation_id").context,
+            Some(ContextKey::CorrelationId)
+        );
+    }
+
+    #[test]
+    fn the_slot_answers_as_the_redactor_does() {
         let redactor = Redactor::default();
-        for name in [
-            "user",
-            "password",
-            "level",
-            "correlation_id",
-            "x-api-key",
-            "message",
-        ] {
-            for r in [None, Some(&redactor)] {
-                let cached = field_info(name, r);
-                let fresh = FieldInfo::compute(name, r);
-                assert_eq!(cached.key, fresh.key, "{name}");
-                assert_eq!(cached.bit, fresh.bit, "{name}");
-                assert_eq!(cached.key_bit, fresh.key_bit, "{name}");
-                assert_eq!(cached.context, fresh.context, "{name}");
-                assert_eq!(cached.key_rule, fresh.key_rule, "{name}");
-                // Found again, from the table.
-                assert_eq!(field_info(name, r).key_rule, fresh.key_rule, "{name}");
-            }
+        let slot = KeyRuleSlot::default();
+        for _ in 0..2 {
+            assert_eq!(
+                slot.get("password", &redactor),
+                redactor.key_rule("password")
+            );
+            assert!(slot.get("password", &redactor).is_some());
         }
-        assert_eq!(field_info("level", None).key, "field_level");
-        assert!(field_info("password", Some(&redactor)).key_rule.is_some());
-        assert!(field_info("password", None).key_rule.is_none());
+        let other = KeyRuleSlot::default();
+        assert!(other.get("user", &redactor).is_none());
+        assert!(other.get("user", &redactor).is_none());
     }
 
     /// Issue 13 (7): a redactor built where another one lived must not inherit its verdicts.
@@ -123,14 +138,15 @@ mod tests {
                 ..KeyRuleConfig::default()
             },
         );
+        let slot = KeyRuleSlot::default();
         // One variable, so both redactors live at the same address, one after the other.
         let mut redactor = Redactor::new(&without_password).unwrap();
         let at = std::ptr::from_ref(&redactor) as usize;
-        assert!(field_info("password", Some(&redactor)).key_rule.is_none());
+        assert!(slot.get("password", &redactor).is_none());
         redactor = Redactor::default();
         assert_eq!(std::ptr::from_ref(&redactor) as usize, at);
         assert!(
-            field_info("password", Some(&redactor)).key_rule.is_some(),
+            slot.get("password", &redactor).is_some(),
             "the second redactor's key rule for `password` applies"
         );
     }

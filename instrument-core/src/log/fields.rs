@@ -7,9 +7,10 @@ use tracing_core::field::{Field, Visit};
 
 use smallvec::SmallVec;
 
+use crate::callsite::{Kind as CallsiteKind, Schema};
 use crate::json;
 use crate::keys::{self, ContextKey};
-use crate::log::field_info::{field_info, FieldInfo};
+use crate::log::field_info::FieldInfo;
 use crate::log::value::{self, Policy, Value};
 use crate::redact::Redactor;
 
@@ -62,12 +63,12 @@ impl SpanFields {
         })
     }
 
-    /// Records `values`; `lambda_runtime` marks the invocation span of `lambda_runtime`, whose
-    /// `requestId` and `xrayTraceId` are context.
+    /// Records `values` of a span of the callsite `schema` (`lambda_runtime`'s invocation
+    /// span's `requestId` and `xrayTraceId` are context).
     pub(crate) fn record(
         &mut self,
         values: &dyn RecordFields,
-        lambda_runtime: bool,
+        schema: &'static Schema,
         redactor: Option<&Redactor>,
         tracked: Tracked,
     ) {
@@ -77,7 +78,7 @@ impl SpanFields {
         }
         values.record_into(&mut SpanVisitor {
             fields: self,
-            lambda_runtime,
+            schema,
             redactor,
             tracked,
         });
@@ -213,7 +214,7 @@ impl RecordFields for tracing_core::span::Record<'_> {
 
 struct SpanVisitor<'a> {
     fields: &'a mut SpanFields,
-    lambda_runtime: bool,
+    schema: &'static Schema,
     redactor: Option<&'a Redactor>,
     tracked: Tracked,
 }
@@ -225,20 +226,24 @@ impl SpanVisitor<'_> {
         if self.tracked == Tracked::Completion && is_completion_field(name) {
             return;
         }
-        let info = field_info(name, self.redactor);
-        let context_key = match (self.lambda_runtime, name) {
-            (true, "requestId") => Some(ContextKey::FunctionRequestId),
-            (true, "xrayTraceId") => Some(ContextKey::XrayTraceId),
-            _ => info.context,
-        };
+        let info = self.schema.log_field(field);
+        let context_key = match self.schema.kind {
+            CallsiteKind::LambdaRuntime => {
+                instrument_vocab::context::from_lambda_runtime(name).and_then(keys::context_key)
+            }
+            _ => None,
+        }
+        .or(info.context);
         let exempt = context_key.is_some()
-            || (self.tracked == Tracked::Opening && name == "function" && value.is_str());
-        let policy = Policy::for_info(self.redactor, &info, exempt);
+            || (self.tracked == Tracked::Opening
+                && name == instrument_vocab::field::FUNCTION
+                && value.is_str());
+        let policy = Policy::for_field(self.redactor, self.schema, field, exempt);
         let kstart = self.fields.start_value();
         if context_key.is_none() {
             // `,"key":` is stored with the value, so a line copies the pair in one go (the
             // buffer never ends in `{`, so the key gets its comma).
-            write_static_key(&mut self.fields.buf, info.key);
+            write_rendered(&mut self.fields.buf, info.rendered);
         }
         let start = self.fields.start_value();
         value::write(&mut self.fields.buf, value, policy);
@@ -310,25 +315,27 @@ impl KeySet {
         true
     }
 
-    /// Writes `"key":` for a field that must not be dropped: under `key`, or, if the line has it
-    /// already, under the first free `key_2`, `key_3`, ….
+    /// Writes `"key":` for a field that must not be dropped: under `key` (`rendered` is its
+    /// `,"key":`, `bit` its Bloom bit), or, if the line has it already, under the first free
+    /// `key_2`, `key_3`, ….
     #[inline]
-    pub(crate) fn write_unique_key(&mut self, out: &mut Vec<u8>, key: &'static str) {
-        self.write_unique_key_with_bit(out, key, keys::bit(key))
-    }
-
-    /// [`write_unique_key`](Self::write_unique_key) with the key's bit already known.
-    #[inline]
-    pub(crate) fn write_unique_key_with_bit(
+    pub(crate) fn write_unique_key(
         &mut self,
         out: &mut Vec<u8>,
         key: &'static str,
         bit: u64,
+        rendered: &'static [u8],
     ) {
         if self.insert(key, bit) {
-            write_static_key(out, key);
+            write_rendered(out, rendered);
             return;
         }
+        self.write_made_up_key(out, key);
+    }
+
+    /// Writes `"key_N":` for the first `N` from 2 up that the line does not have (the line has
+    /// `key` already).
+    pub(crate) fn write_made_up_key(&mut self, out: &mut Vec<u8>, key: &str) {
         let mut n = 2u32;
         let made_up = loop {
             let candidate = format!("{key}_{n}");
@@ -344,57 +351,10 @@ impl KeySet {
     }
 }
 
-/// A rendered key in a thread's table: (name address, name length, `,"key":`).
-type RenderedKey = Option<(usize, usize, &'static [u8])>;
-
-thread_local! {
-    /// `,"key":` per `'static` key name, direct-mapped by the name's address. A collision only
-    /// costs a lookup in [`interned_key`]: entries are shared, leaked renderings, so refilling
-    /// a slot never allocates.
-    static RENDERED: std::cell::RefCell<[RenderedKey; 256]> =
-        const { std::cell::RefCell::new([None; 256]) };
-}
-
-/// `,"key":` for a `'static` key name, rendered once per process. The renderings are leaked on
-/// purpose: one per distinct key name, of which a program has finitely many.
-fn interned_key(key: &'static str) -> &'static [u8] {
-    type Interned = std::collections::HashMap<(usize, usize), &'static [u8]>;
-    static INTERNED: std::sync::OnceLock<std::sync::Mutex<Interned>> = std::sync::OnceLock::new();
-    let id = (key.as_ptr() as usize, key.len());
-    let mut interned = INTERNED
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    interned.entry(id).or_insert_with(|| {
-        let mut rendered = Vec::with_capacity(key.len() + 4);
-        rendered.push(b',');
-        json::write_str(&mut rendered, key);
-        rendered.push(b':');
-        Box::leak(rendered.into_boxed_slice())
-    })
-}
-
-/// Writes `"key":` like [`json::write_key`], from a per-thread cache of rendered keys: field
-/// names are `'static`, so each is escaped once per process, not once per line, and a line never
-/// allocates for its keys (not even when two names share a cache slot).
+/// Writes a rendered `,"key":` (see [`FieldInfo::rendered`]), without its comma at the start of
+/// an object.
 #[inline]
-fn write_static_key(out: &mut Vec<u8>, key: &'static str) {
-    let (p, l) = (key.as_ptr() as usize, key.len());
-    let slot = ((p ^ l.rotate_left(32)) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) as usize
-        >> (usize::BITS - 8);
-    let rendered = RENDERED
-        .try_with(|cache| {
-            let mut cache = cache.borrow_mut();
-            match cache[slot] {
-                Some((ep, el, rendered)) if (ep, el) == (p, l) => rendered,
-                _ => {
-                    let rendered = interned_key(key);
-                    cache[slot] = Some((p, l, rendered));
-                    rendered
-                }
-            }
-        })
-        .unwrap_or_else(|_| interned_key(key));
+fn write_rendered(out: &mut Vec<u8>, rendered: &'static [u8]) {
     let comma = out.last() != Some(&b'{');
     out.extend_from_slice(if comma { rendered } else { &rendered[1..] });
 }
@@ -411,6 +371,8 @@ pub(crate) struct EventVisitor<'a> {
     /// Events bridged from the `log` crate carry `log.*` metadata fields: not user data.
     pub(crate) skip_log_fields: bool,
     pub(crate) redactor: Option<&'a Redactor>,
+    /// The event's callsite.
+    pub(crate) schema: &'static Schema,
 }
 
 impl EventVisitor<'_> {
@@ -421,7 +383,7 @@ impl EventVisitor<'_> {
             // The first error is the line's `error` object; it hides no span field.
             self.has_error = true;
             json::write_key(self.out, "error");
-            let policy = Policy::for_info(self.redactor, &field_info(name, self.redactor), false);
+            let policy = Policy::for_field(self.redactor, self.schema, field, false);
             return value::write(self.out, value, policy);
         }
         if name == "message" && !self.has_message {
@@ -437,15 +399,12 @@ impl EventVisitor<'_> {
         if self.skip_log_fields && name.starts_with("log.") {
             return;
         }
-        let info = field_info(name, self.redactor);
+        let info = self.schema.log_field(field);
         self.names.insert(name, info.bit);
-        match info.context {
-            Some(c) => self.keys.write_unique_key(self.out, c.name()),
-            None => self
-                .keys
-                .write_unique_key_with_bit(self.out, info.key, info.key_bit),
-        }
-        let policy = Policy::for_info(self.redactor, &info, info.context.is_some());
+        // A context key as an event field is written under its own name (`info.key`).
+        self.keys
+            .write_unique_key(self.out, info.key, info.key_bit, info.rendered);
+        let policy = Policy::for_field(self.redactor, self.schema, field, info.context.is_some());
         value::write(self.out, value, policy);
     }
 }
@@ -519,11 +478,15 @@ mod tests {
     fn key_set_makes_up_unique_keys() {
         let mut set = KeySet::default();
         let mut out = b"{".to_vec();
-        set.write_unique_key(&mut out, "a");
+        let write = |set: &mut KeySet, out: &mut Vec<u8>, key: &'static str| {
+            let info = FieldInfo::of(key);
+            set.write_unique_key(out, info.key, info.bit, info.rendered);
+        };
+        write(&mut set, &mut out, "a");
         out.extend_from_slice(b"1");
-        set.write_unique_key(&mut out, "a");
+        write(&mut set, &mut out, "a");
         out.extend_from_slice(b"2");
-        set.write_unique_key(&mut out, "a_2");
+        write(&mut set, &mut out, "a_2");
         out.extend_from_slice(b"3");
         out.push(b'}');
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();

@@ -13,7 +13,7 @@ use crate::buffer::{InvocationLog, InvocationLogging, Verbose};
 use crate::config::{Config, LogBuffering};
 use crate::json;
 use crate::keys::CONTEXT_KEYS;
-use crate::lambda::{self, ColdStart, InitializationType, LambdaEnvironment, RUNTIME_INVOKE_SPAN};
+use crate::lambda::{self, ColdStart, InitializationType, LambdaEnvironment};
 use crate::log::fields::{self, KeySet, RecordFields, SpanFields, Tracked};
 use crate::redact::Redactor;
 use crate::timestamp;
@@ -269,8 +269,8 @@ impl<W> JsonLogLayer<W> {
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let meta = span.metadata();
-        let lambda_runtime = meta.name() == RUNTIME_INVOKE_SPAN;
-        let tracked = match (crate::callsite::schema(meta).is_tracked(), later) {
+        let schema = crate::callsite::schema(meta);
+        let tracked = match (schema.is_tracked(), later) {
             (false, _) => Tracked::No,
             (true, false) => Tracked::Opening,
             // A later record of a tracked call's span: its completion.
@@ -287,7 +287,7 @@ impl<W> JsonLogLayer<W> {
         let Some(fields) = extensions.get_mut::<SpanFields>() else {
             return;
         };
-        fields.record(values, lambda_runtime, self.redactor.as_deref(), tracked);
+        fields.record(values, schema, self.redactor.as_deref(), tracked);
         if fields.invocation.is_some() || !lambda::is_invocation_callsite(meta) {
             return;
         }

@@ -65,6 +65,7 @@ impl<W> JsonLogLayer<W> {
             has_error: false,
             skip_log_fields: normalized.is_some(),
             redactor: self.redactor.as_deref(),
+            schema: crate::callsite::schema(event.metadata()),
         };
         event.record(&mut visitor);
         if !visitor.has_message {
@@ -96,7 +97,7 @@ impl<W> JsonLogLayer<W> {
                 if keys.insert(e.key, e.key_bit) {
                     line.extend_from_slice(e.pair);
                 } else {
-                    keys.write_unique_key_with_bit(line, e.key, e.key_bit);
+                    keys.write_made_up_key(line, e.key);
                     line.extend_from_slice(e.value);
                 }
             }

@@ -21,7 +21,7 @@ pub mod keys;
 pub mod timestamp;
 pub mod writer;
 
-mod field_info;
+pub(crate) mod field_info;
 mod fields;
 mod layer;
 mod line;

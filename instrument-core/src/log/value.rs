@@ -10,7 +10,9 @@ use std::error::Error;
 use std::fmt::{self, Write as _};
 
 use crate::json;
-use crate::log::field_info::FieldInfo;
+use tracing_core::field::Field;
+
+use crate::callsite::Schema;
 use crate::redact::{KeyMatch, Redactor};
 
 /// How deep an error's `source()` chain is followed (guards against cyclic chains).
@@ -52,14 +54,19 @@ pub(crate) struct Policy<'r> {
 }
 
 impl<'r> Policy<'r> {
-    /// The policy for a field with `info`; `exempt` fields (request IDs, trace IDs) are
-    /// identifiers, never PII, and skip the scan.
+    /// The policy for `field` of the callsite `schema`; `exempt` fields (request IDs, trace
+    /// IDs) are identifiers, never PII, and skip the scan.
     #[inline]
-    pub(crate) fn for_info(redactor: Option<&'r Redactor>, info: &FieldInfo, exempt: bool) -> Self {
+    pub(crate) fn for_field(
+        redactor: Option<&'r Redactor>,
+        schema: &Schema,
+        field: &Field,
+        exempt: bool,
+    ) -> Self {
         let redactor = if exempt { None } else { redactor };
         Policy {
             redactor,
-            key: redactor.and(info.key_rule),
+            key: redactor.and_then(|r| schema.key_rule(field, r)),
             as_string: false,
         }
     }

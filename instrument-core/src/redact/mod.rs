@@ -115,6 +115,18 @@ pub struct KeyMatch {
     index: u16,
 }
 
+impl KeyMatch {
+    /// The match as a number below `u16::MAX`, for a cache (see [`from_bits`](Self::from_bits)).
+    pub(crate) fn to_bits(self) -> u16 {
+        self.index
+    }
+
+    /// The match [`to_bits`](Self::to_bits) gave.
+    pub(crate) fn from_bits(bits: u16) -> KeyMatch {
+        KeyMatch { index: bits }
+    }
+}
+
 /// The PII redactor. Build one per process (from [`RedactConfig`]) and share it: it is `Send +
 /// Sync`, and every method takes `&self`.
 ///
