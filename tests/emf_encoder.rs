@@ -282,3 +282,62 @@ fn an_invalid_namespace_is_replaced() {
     }
     assert_eq!(Encoder::new("Ticketing/Prod").namespace(), "Ticketing/Prod");
 }
+
+/// Issue 13 (10): a metric name CloudWatch rejects (a line break fails the schema's
+/// `^(.*)$`) is dropped alone, counted, and never invalidates its document's other metrics;
+/// dimension values with control or non-ASCII characters are repaired, whitespace-only ones
+/// dropped, each counted; and the validator flags such documents.
+#[test]
+fn names_and_values_cloudwatch_rejects_are_dropped_or_repaired() {
+    let one = [1.0];
+    let metric = |name| Metric {
+        name,
+        unit: Unit::Count,
+        resolution: 60,
+        values: &one,
+    };
+    let group = Group {
+        dimensions: vec![
+            ("service", "svc"),
+            ("route", "/caf\u{e9}\n"),
+            ("tenant", "   "),
+        ],
+        metrics: vec![metric("orders"), metric("bad\nname"), metric("  ")],
+        ..Group::default()
+    };
+    let (docs, dropped) = encode(&group);
+    assert_eq!(docs.len(), 1);
+    assert_eq!(declared(&docs[0]), vec!["orders".to_string()]);
+    assert_eq!(docs[0]["route"], "/caf??");
+    assert!(docs[0].get("tenant").is_none());
+    assert_eq!(dropped.total(DropReason::InvalidMetricName), 2);
+    assert_eq!(dropped.total(DropReason::InvalidDimensionValue), 1);
+    assert_eq!(dropped.total(DropReason::EmptyDimensionValue), 1);
+
+    let now = now_ms();
+    for (doc, what) in [
+        (
+            format!(
+                r#"{{"_aws":{{"Timestamp":{now},"CloudWatchMetrics":[{{"Namespace":"N","Dimensions":[["d"]],"Metrics":[{{"Name":"a\nb"}}]}}]}},"d":"v","a\nb":1}}"#
+            ),
+            "metric name with a line break",
+        ),
+        (
+            format!(
+                r#"{{"_aws":{{"Timestamp":{now},"CloudWatchMetrics":[{{"Namespace":"N","Dimensions":[["d"]],"Metrics":[{{"Name":"m"}}]}}]}},"d":"caf\u00e9","m":1}}"#
+            ),
+            "non-ASCII dimension value",
+        ),
+        (
+            format!(
+                r#"{{"_aws":{{"Timestamp":{now},"CloudWatchMetrics":[{{"Namespace":"N","Dimensions":[["d"]],"Metrics":[{{"Name":"m"}}]}}]}},"d":"  ","m":1}}"#
+            ),
+            "whitespace-only dimension value",
+        ),
+    ] {
+        assert!(
+            !instrument_emf::validate::document(doc.as_bytes()).is_empty(),
+            "the validator must flag a {what}"
+        );
+    }
+}

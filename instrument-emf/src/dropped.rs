@@ -23,12 +23,16 @@ pub enum DropReason {
     TooManyDimensions,
     /// A dimension value over 1024 characters (truncated).
     DimensionValueTooLong,
-    /// An empty dimension value (dimension dropped).
+    /// An empty dimension value, or one of only whitespace (dimension dropped).
     EmptyDimensionValue,
+    /// A dimension value with control or non-ASCII characters, which CloudWatch rejects
+    /// (repaired: each such character replaced by `?`).
+    InvalidDimensionValue,
     /// A dimension name that is empty, over 250 characters, not ASCII or starting with `:`
     /// (dimension dropped).
     InvalidDimensionName,
-    /// A metric name that is empty or over 255 characters (metric dropped).
+    /// A metric name that is empty, only whitespace, over 255 characters or with control
+    /// characters such as a line break (metric dropped).
     InvalidMetricName,
     /// A metric, dimension or property named `_aws`, or a metric named like a dimension or
     /// property of the same document (the later one dropped).
@@ -47,13 +51,14 @@ pub enum DropReason {
 
 impl DropReason {
     /// All reasons, in a fixed order.
-    pub const ALL: [DropReason; 13] = [
+    pub const ALL: [DropReason; 14] = [
         DropReason::NonFiniteValue,
         DropReason::InvalidUnit,
         DropReason::InvalidResolution,
         DropReason::TooManyDimensions,
         DropReason::DimensionValueTooLong,
         DropReason::EmptyDimensionValue,
+        DropReason::InvalidDimensionValue,
         DropReason::InvalidDimensionName,
         DropReason::InvalidMetricName,
         DropReason::NameConflict,
@@ -72,6 +77,7 @@ impl DropReason {
             DropReason::TooManyDimensions => "too_many_dimensions",
             DropReason::DimensionValueTooLong => "dimension_value_too_long",
             DropReason::EmptyDimensionValue => "empty_dimension_value",
+            DropReason::InvalidDimensionValue => "invalid_dimension_value",
             DropReason::InvalidDimensionName => "invalid_dimension_name",
             DropReason::InvalidMetricName => "invalid_metric_name",
             DropReason::NameConflict => "name_conflict",
@@ -96,10 +102,10 @@ const WARN_EVERY: Duration = Duration::from_secs(60);
 #[derive(Debug, Default)]
 pub struct Dropped {
     /// Not yet reported in a self-metric.
-    pending: [AtomicU64; 13],
+    pending: [AtomicU64; DropReason::ALL.len()],
     /// Since start.
-    total: [AtomicU64; 13],
-    last_warned: Mutex<[Option<Instant>; 13]>,
+    total: [AtomicU64; DropReason::ALL.len()],
+    last_warned: Mutex<[Option<Instant>; DropReason::ALL.len()]>,
 }
 
 impl Dropped {

@@ -7,27 +7,19 @@
 //! with the right type, and at most 256 KB per document. Too much data is *split* into several
 //! valid documents; invalid input is dropped or repaired and counted in [`Dropped`].
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use instrument_core::json;
 
 use crate::dropped::{DropReason, Dropped};
+use crate::limits::{kept_values, metric_name_problem, CheckedDimensions};
 use crate::unit::Unit;
 
-/// The most metric definitions in one directive.
-pub const MAX_METRICS: usize = 100;
-/// The most values for one metric in one document.
-pub const MAX_VALUES: usize = 100;
-/// The most dimensions in one dimension set.
-pub const MAX_DIMENSIONS: usize = 30;
-/// The longest dimension value, in characters.
-pub const MAX_DIMENSION_VALUE: usize = 1024;
-/// The longest dimension name, in characters (the EMF schema's limit).
-pub const MAX_DIMENSION_NAME: usize = 250;
-/// The longest metric name, in characters (CloudWatch's limit).
-pub const MAX_METRIC_NAME: usize = 255;
-/// The largest document, in bytes.
-pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+pub use crate::limits::{
+    MAX_DIMENSIONS, MAX_DIMENSION_NAME, MAX_DIMENSION_VALUE, MAX_DOCUMENT_BYTES, MAX_METRICS,
+    MAX_METRIC_NAME, MAX_VALUES,
+};
 
 /// One metric of a [`Group`]: a counter or gauge has one value, a distribution many.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,62 +118,16 @@ impl Encoder {
         dropped: &Dropped,
         emit: &mut dyn FnMut(&[u8]),
     ) {
-        // Dimensions: valid names and values, unique names.
+        // Dimensions: valid names, repaired values, unique names; sets of at most 30.
         let mut taken: HashSet<&str> = HashSet::new();
         taken.insert("_aws");
-        let mut dims: Vec<Member<'_>> = Vec::with_capacity(group.dimensions.len());
-        let mut dim_index: Vec<Option<usize>> = Vec::with_capacity(group.dimensions.len());
-        for (name, value) in &group.dimensions {
-            if !valid_dimension_name(name) {
-                dropped.add(DropReason::InvalidDimensionName, 1);
-                dim_index.push(None);
-                continue;
-            }
-            if value.is_empty() {
-                dropped.add(DropReason::EmptyDimensionValue, 1);
-                dim_index.push(None);
-                continue;
-            }
-            if !taken.insert(name) {
-                dropped.add(DropReason::NameConflict, 1);
-                dim_index.push(None);
-                continue;
-            }
-            let value = match value.char_indices().nth(MAX_DIMENSION_VALUE) {
-                Some((cut, _)) => {
-                    dropped.add(DropReason::DimensionValueTooLong, 1);
-                    &value[..cut]
-                }
-                None => value,
-            };
-            dim_index.push(Some(dims.len()));
-            dims.push(Member { name, value });
-        }
-        // Dimension sets over the valid dimensions, at most 30 each, no duplicates.
-        let all: Vec<usize> = (0..group.dimensions.len()).collect();
-        let requested = if group.dimension_sets.is_empty() {
-            std::slice::from_ref(&all)
-        } else {
-            &group.dimension_sets[..]
-        };
-        let mut sets: Vec<Vec<usize>> = Vec::new();
-        for set in requested {
-            let mut valid: Vec<usize> = set
-                .iter()
-                .filter_map(|&i| dim_index.get(i).copied().flatten())
-                .collect();
-            valid.dedup();
-            if valid.len() > MAX_DIMENSIONS {
-                dropped.add(
-                    DropReason::TooManyDimensions,
-                    (valid.len() - MAX_DIMENSIONS) as u64,
-                );
-                valid.truncate(MAX_DIMENSIONS);
-            }
-            if !sets.contains(&valid) {
-                sets.push(valid);
-            }
-        }
+        let checked = CheckedDimensions::of(group, dropped, |name| taken.insert(name));
+        let dims: Vec<Member<'_>> = checked
+            .members
+            .iter()
+            .map(|(name, value)| Member { name, value })
+            .collect();
+        let sets = checked.sets;
         // Only dimensions some set references appear at the root.
         let referenced: Vec<bool> = (0..dims.len())
             .map(|i| sets.iter().any(|s| s.contains(&i)))
@@ -198,10 +144,9 @@ impl Encoder {
         }
 
         // Metrics: valid names, unique, finite values.
-        let mut metrics: Vec<(usize, Vec<f64>)> = Vec::with_capacity(group.metrics.len());
+        let mut metrics: Vec<(usize, Cow<'_, [f64]>)> = Vec::with_capacity(group.metrics.len());
         for (i, metric) in group.metrics.iter().enumerate() {
-            let chars = metric.name.chars().count();
-            if chars == 0 || chars > MAX_METRIC_NAME {
+            if metric_name_problem(metric.name).is_some() {
                 dropped.add(DropReason::InvalidMetricName, 1);
                 continue;
             }
@@ -209,16 +154,7 @@ impl Encoder {
                 dropped.add(DropReason::NameConflict, 1);
                 continue;
             }
-            let finite: Vec<f64> = metric
-                .values
-                .iter()
-                .copied()
-                .filter(|v| v.is_finite())
-                .collect();
-            let bad = metric.values.len() - finite.len();
-            if bad > 0 {
-                dropped.add(DropReason::NonFiniteValue, bad as u64);
-            }
+            let finite = kept_values(metric.values, f64::is_finite, dropped);
             if !finite.is_empty() {
                 metrics.push((i, finite));
             }
@@ -484,14 +420,6 @@ fn write_fixed(out: &mut Vec<u8>, mut scaled: u64, decimals: u32) {
         buf[point - 1] = b'.';
         out.extend_from_slice(&buf[point - 2..]);
     }
-}
-
-fn valid_dimension_name(name: &str) -> bool {
-    !name.trim().is_empty()
-        && name.len() <= MAX_DIMENSION_NAME
-        && name.bytes().all(|b| (0x20..0x7f).contains(&b))
-        && !name.starts_with(':')
-        && name != "_aws"
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@ mod encoder;
 mod export;
 mod fields;
 mod layer;
+mod limits;
 mod sink;
 mod unit;
 pub mod validate;

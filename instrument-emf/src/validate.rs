@@ -7,9 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
-use crate::encoder::{
-    MAX_DIMENSIONS, MAX_DIMENSION_NAME, MAX_DIMENSION_VALUE, MAX_DOCUMENT_BYTES, MAX_METRICS,
-    MAX_METRIC_NAME, MAX_VALUES,
+use crate::limits::{
+    dimension_name_ok, dimension_value_problem, metric_name_problem, MAX_DIMENSIONS,
+    MAX_DOCUMENT_BYTES, MAX_METRICS, MAX_VALUES,
 };
 use crate::unit::Unit;
 
@@ -97,18 +97,17 @@ pub fn document(bytes: &[u8]) -> Vec<String> {
                                 .push(format!("{here} has a dimension name that is not a string"));
                             continue;
                         };
-                        let chars = name.chars().count();
-                        if chars == 0 || chars > MAX_DIMENSION_NAME {
+                        if !dimension_name_ok(name) {
                             errors.push(format!(
-                                "{here}: dimension name {name:?} has {chars} characters"
+                                "{here}: dimension name {name:?} is not 1 to 250 printable \
+                                 ASCII characters (not starting with `:`)"
                             ));
                         }
                         match root.get(name) {
                             Some(Value::String(v)) => {
-                                let n = v.chars().count();
-                                if n == 0 || n > MAX_DIMENSION_VALUE {
+                                if let Some(problem) = dimension_value_problem(v) {
                                     errors.push(format!(
-                                        "dimension {name:?} has a value of {n} characters (1 to {MAX_DIMENSION_VALUE})"
+                                        "dimension {name:?} has a value that {problem}: {v:?}"
                                     ));
                                 }
                             }
@@ -143,11 +142,8 @@ pub fn document(bytes: &[u8]) -> Vec<String> {
                 errors.push(format!("{here} has a metric without a string Name"));
                 continue;
             };
-            let chars = name.chars().count();
-            if chars == 0 || chars > MAX_METRIC_NAME {
-                errors.push(format!(
-                    "metric name {name:?} has {chars} characters (1 to {MAX_METRIC_NAME})"
-                ));
+            if let Some(problem) = metric_name_problem(name) {
+                errors.push(format!("metric name {name:?} {problem}"));
             }
             if let Some(unit) = metric.get("Unit") {
                 let valid = unit

@@ -10,16 +10,17 @@ use std::sync::Arc;
 
 use crate::dropped::{DropReason, Dropped};
 use crate::encoder::Group;
+use crate::limits::{kept_values, metric_name_problem, CheckedDimensions};
 use crate::unit::Unit;
 
 use super::buckets::{self, MAX_VALUES_PER_DATUM};
 
-/// The most dimensions on one datum.
-pub const MAX_DIMENSIONS_PER_DATUM: usize = 30;
-/// The longest metric or dimension name, in characters.
-pub const MAX_NAME: usize = 255;
+/// The most dimensions on one datum (CloudWatch's limit, shared with EMF's dimension sets).
+pub const MAX_DIMENSIONS_PER_DATUM: usize = crate::limits::MAX_DIMENSIONS;
+/// The longest metric name, in characters.
+pub const MAX_NAME: usize = crate::limits::MAX_METRIC_NAME;
 /// The longest dimension value, in characters.
-pub const MAX_DIMENSION_VALUE: usize = 1024;
+pub use crate::limits::MAX_DIMENSION_VALUE;
 /// CloudWatch rejects values outside ±2^360.
 pub const MAX_MAGNITUDE: f64 = 2.348_542_582_773_833_3e108;
 
@@ -81,11 +82,6 @@ impl Datum {
     }
 }
 
-/// A dimension name CloudWatch accepts.
-fn valid_dimension_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= MAX_NAME && name.is_ascii() && !name.starts_with(':')
-}
-
 /// A value CloudWatch accepts.
 pub(crate) fn valid_value(v: f64) -> bool {
     v.is_finite() && v.abs() <= MAX_MAGNITUDE
@@ -100,60 +96,30 @@ pub(crate) fn from_group(
     dropped: &Dropped,
     out: &mut Vec<Datum>,
 ) {
-    // Dimensions: valid ones, values truncated to 1024 characters, first of a name wins.
-    let mut dims: Vec<Option<(Box<str>, Box<str>)>> = Vec::with_capacity(group.dimensions.len());
-    for (i, (name, value)) in group.dimensions.iter().enumerate() {
-        if !valid_dimension_name(name) {
-            dropped.add(DropReason::InvalidDimensionName, 1);
-            dims.push(None);
-            continue;
-        }
-        if value.is_empty() {
-            dropped.add(DropReason::EmptyDimensionValue, 1);
-            dims.push(None);
-            continue;
-        }
-        if group.dimensions[..i].iter().any(|(n, _)| n == name) {
-            dropped.add(DropReason::NameConflict, 1);
-            dims.push(None);
-            continue;
-        }
-        let value: Box<str> = match value.char_indices().nth(MAX_DIMENSION_VALUE) {
-            Some((cut, _)) => {
-                dropped.add(DropReason::DimensionValueTooLong, 1);
-                value[..cut].into()
-            }
-            None => (*value).into(),
-        };
-        dims.push(Some(((*name).into(), value)));
-    }
-    let all: Vec<usize> = (0..dims.len()).collect();
-    let sets: Vec<&[usize]> = if group.dimension_sets.is_empty() {
-        vec![&all]
-    } else {
-        group.dimension_sets.iter().map(Vec::as_slice).collect()
-    };
-    let mut dimension_sets: Vec<Dimensions> = Vec::with_capacity(sets.len());
-    for set in sets {
-        let mut resolved: Vec<(Box<str>, Box<str>)> = set
+    // Dimensions: valid names, repaired values, the first of each name; sets of at most 30.
+    let mut taken: Vec<&str> = Vec::with_capacity(group.dimensions.len());
+    let checked = CheckedDimensions::of(group, dropped, |name| {
+        let fresh = !taken.contains(&name);
+        taken.push(name);
+        fresh
+    });
+    let mut dimension_sets: Vec<Dimensions> = Vec::with_capacity(checked.sets.len());
+    for set in &checked.sets {
+        let resolved: Dimensions = set
             .iter()
-            .filter_map(|&i| dims.get(i).cloned().flatten())
-            .collect();
-        if resolved.len() > MAX_DIMENSIONS_PER_DATUM {
-            dropped.add(
-                DropReason::TooManyDimensions,
-                (resolved.len() - MAX_DIMENSIONS_PER_DATUM) as u64,
-            );
-            resolved.truncate(MAX_DIMENSIONS_PER_DATUM);
-        }
-        let resolved: Dimensions = resolved.into();
+            .map(|&i| {
+                let (name, value) = &checked.members[i];
+                (Box::<str>::from(*name), Box::<str>::from(&**value))
+            })
+            .collect::<Vec<_>>()
+            .into();
         if !dimension_sets.contains(&resolved) {
             dimension_sets.push(resolved);
         }
     }
 
     for metric in &group.metrics {
-        if metric.name.is_empty() || metric.name.chars().count() > MAX_NAME {
+        if metric_name_problem(metric.name).is_some() {
             dropped.add(DropReason::InvalidMetricName, 1);
             continue;
         }
@@ -165,23 +131,8 @@ pub(crate) fn from_group(
                 60
             }
         };
-        let finite: Vec<f64>;
-        let values: &[f64] = if metric.values.iter().all(|v| valid_value(*v)) {
-            metric.values
-        } else {
-            finite = metric
-                .values
-                .iter()
-                .copied()
-                .filter(|v| valid_value(*v))
-                .collect();
-            dropped.add(
-                DropReason::NonFiniteValue,
-                (metric.values.len() - finite.len()) as u64,
-            );
-            &finite
-        };
-        let chunks: Vec<Values> = match values {
+        let values = kept_values(metric.values, valid_value, dropped);
+        let chunks: Vec<Values> = match &*values {
             [] => continue,
             [one] => vec![Values::One(*one)],
             many => buckets::compress(many)
