@@ -473,13 +473,11 @@ where
         let subscriber = tracing_subscriber::registry()
             .with(log_layer)
             .with(emf_layer);
-        let guard = Guard {
-            flushers: Arc::new(Flushers {
-                metrics,
-                writer: make_writer,
-                max_level,
-            }),
-        };
+        let guard = Guard::new(Arc::new(Flushers {
+            metrics,
+            writer: make_writer,
+            max_level,
+        }));
         Ok((subscriber, guard))
     }
 

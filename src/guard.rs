@@ -9,6 +9,18 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Guard {
     pub(crate) flushers: Arc<Flushers>,
+    /// Shared by the clones of one guard only (the panic hook and the SIGTERM handler hold
+    /// `flushers`, never this): when the last clone goes, it shuts the pipeline down.
+    _last: Arc<LastGuard>,
+}
+
+/// Shuts the pipeline down when the last clone of a [`Guard`] is dropped.
+struct LastGuard(Arc<Flushers>);
+
+impl Drop for LastGuard {
+    fn drop(&mut self) {
+        self.0.shutdown();
+    }
 }
 
 impl std::fmt::Debug for Guard {
@@ -36,6 +48,11 @@ impl Flushers {
         self.writer.flush_writer();
     }
 
+    /// Flushes the log writer only.
+    pub(crate) fn flush_logs(&self) {
+        self.writer.flush_writer();
+    }
+
     /// Stops the metrics interval flush, then flushes everything.
     pub(crate) fn shutdown(&self) {
         if let Some(metrics) = &self.metrics {
@@ -60,6 +77,14 @@ where
 }
 
 impl Guard {
+    /// The guard of a pipeline that buffers in `flushers`.
+    pub(crate) fn new(flushers: Arc<Flushers>) -> Guard {
+        Guard {
+            _last: Arc::new(LastGuard(flushers.clone())),
+            flushers,
+        }
+    }
+
     /// Flushes every buffered log line and metric now.
     ///
     /// ```
@@ -68,15 +93,5 @@ impl Guard {
     /// ```
     pub fn flush(&self) {
         self.flushers.flush();
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        // Clones share the flushers; the last one out flushes.
-        // The panic hook holds one more reference; the last guard out shuts down.
-        if Arc::strong_count(&self.flushers) <= 2 {
-            self.flushers.shutdown();
-        }
     }
 }

@@ -487,3 +487,47 @@ fn a_gauge_set_on_several_threads_keeps_the_value_set_last() {
     let docs = h.docs();
     assert_eq!(values(&docs, "queue_depth"), [7.0], "{docs:#?}");
 }
+
+/// A flush started from inside a flush on the same thread (a sink that panics mid-flush and the
+/// panic hook flushing, or a sink that logs metrics) returns instead of waiting forever for the
+/// flush lock its own thread holds (issue 13, a sibling of item 3).
+#[test]
+fn a_flush_from_inside_a_flush_does_not_deadlock() {
+    struct Reentrant {
+        handle: std::sync::OnceLock<EmfHandle>,
+        inner: MemorySink,
+    }
+    impl instrument_emf::Sink for Reentrant {
+        fn write(&self, document: &[u8]) {
+            if let Some(handle) = self.handle.get() {
+                handle.flush();
+            }
+            self.inner.write(document);
+        }
+    }
+    let inner = MemorySink::default();
+    let sink = Arc::new(Reentrant {
+        handle: std::sync::OnceLock::new(),
+        inner: inner.clone(),
+    });
+    let layer = EmfLayer::builder_shared(sink.clone()).build_unfiltered();
+    let handle = layer.handle();
+    let _ = sink.handle.set(handle.clone());
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(counter.orders = 2, "ordered");
+        });
+        handle.flush();
+        let _ = done.send(());
+    });
+    assert!(
+        finished
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .is_ok(),
+        "the flush hung"
+    );
+    let docs = check_all(&inner.documents());
+    assert_eq!(sum(&docs, "orders"), 2.0);
+}

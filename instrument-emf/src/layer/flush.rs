@@ -1,6 +1,7 @@
 //! Draining the aggregator into the exporter: on demand, on an interval, at shutdown; and the
 //! `instrument.dropped` self-metric.
 
+use std::cell::Cell as FlagCell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +56,30 @@ impl Drop for IntervalFlush {
     }
 }
 
+thread_local! {
+    /// Whether this thread is inside a flush.
+    static FLUSHING: FlagCell<bool> = const { FlagCell::new(false) };
+}
+
+/// Marks this thread as flushing until dropped; `None` when it is flushing already.
+struct Reentry;
+
+impl Reentry {
+    fn enter() -> Option<Reentry> {
+        if FLUSHING.with(FlagCell::get) {
+            return None;
+        }
+        FLUSHING.with(|f| f.set(true));
+        Some(Reentry)
+    }
+}
+
+impl Drop for Reentry {
+    fn drop(&mut self) {
+        FLUSHING.with(|f| f.set(false));
+    }
+}
+
 impl EmfState {
     /// Starts the interval flush when the first metric is recorded.
     #[inline]
@@ -73,6 +98,9 @@ impl EmfState {
     }
 
     pub(super) fn flush_local(&self) {
+        let Some(_reentry) = Reentry::enter() else {
+            return;
+        };
         let _flushing = self.flush_lock.lock().unwrap_or_else(|e| e.into_inner());
         let drained = self.aggregator.drain_local();
         self.emit(drained.cells);
@@ -84,6 +112,11 @@ impl EmfState {
 
     /// Drains every shard to the exporter, then runs `finish` on it (flush or shutdown).
     pub(super) fn flush_all_then(&self, finish: impl FnOnce(&dyn Exporter)) {
+        // A flush started from inside a flush on this thread (a sink that panicked mid-flush,
+        // and the panic hook flushing) would wait for its own lock forever.
+        let Some(_flushing) = Reentry::enter() else {
+            return;
+        };
         let warnings = {
             let _flushing = self.flush_lock.lock().unwrap_or_else(|e| e.into_inner());
             let retired = self.aggregator.retire_unused();
