@@ -108,6 +108,36 @@ fn pending_inside() -> (usize, usize) {
     (before, pending_calls())
 }
 
+/// The state a late `Display` would show: changed by the body after the call started.
+static STATE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Shows `STATE` when formatted.
+struct ShowsState;
+
+impl std::fmt::Display for ShowsState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "state={}",
+            STATE.load(std::sync::atomic::Ordering::Relaxed)
+        )
+    }
+}
+
+impl std::fmt::Debug for ShowsState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for ShowsState {}
+
+#[track_performance]
+fn formats_late(msg: std::fmt::Arguments<'_>, cause: &(dyn std::error::Error + 'static)) {
+    STATE.store(99, std::sync::atomic::Ordering::Relaxed);
+    tracing::info!("changed");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Harness.
 
@@ -544,4 +574,22 @@ fn a_span_opened_in_a_call_ends_where_it_opened_when_the_default_changes() {
         .filter_map(|d| d["ends_its_scope.success"].as_f64())
         .sum();
     assert_eq!(success, 1.0);
+}
+
+/// Issue 13 (9): `fmt::Arguments` and `&dyn Error` are `Copy` and recorded as values, but their
+/// `Display` runs when the span opens: deferred, they showed the state at the first event
+/// (`state=99`), not at the start of the call (`state=0`). They open the span at the start.
+#[test]
+fn arguments_formatted_late_open_the_span_at_the_start() {
+    let o = same_both_ways("info", || {
+        STATE.store(0, std::sync::atomic::Ordering::Relaxed);
+        formats_late(format_args!("{ShowsState}"), &ShowsState);
+    });
+    let line = o
+        .logs
+        .iter()
+        .find(|l| l["message"] == "changed")
+        .expect("logged");
+    assert_eq!(line["msg"], "state=0", "{line}");
+    assert_eq!(line["cause"]["message"], "state=0", "{line}");
 }

@@ -60,6 +60,7 @@ pub use args::{ArgDebug, ArgProbe, ArgSkip, ArgValue};
 pub use call::{invoke, Call, Completion, ErrorMessage, LogMode, Running, Site};
 pub use capture::{
     value_set, CaptureNone, CaptureValue, Captured, Copied, CopyProbe, Deferred, Fields, NotCopied,
+    Snapshot,
 };
 pub use clock::calibrate_clock;
 pub use frames::{open_pending, pending_calls, Opener};

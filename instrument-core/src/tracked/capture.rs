@@ -22,7 +22,7 @@ use tracing::Metadata;
 #[doc(hidden)]
 pub struct CopyProbe<'a, T: ?Sized>(pub &'a T);
 
-/// Rank 1 of [`CopyProbe`]: `Copy` arguments recorded as values.
+/// Rank 1 of [`CopyProbe`]: `Copy` arguments recorded as values ([`Snapshot`]s).
 #[doc(hidden)]
 pub trait CaptureValue {
     /// The copy.
@@ -38,7 +38,20 @@ pub trait CaptureNone {
     fn __instrument_capture(&self) -> NotCopied;
 }
 
-impl<T: Copy + Value> CaptureValue for &CopyProbe<'_, T> {
+/// Values whose recording is their value, fixed when copied: numbers, `bool`, `str`, and
+/// references to those. Not `fmt::Arguments`, `&dyn Error`, `DisplayValue` or `DebugValue`:
+/// `Copy` and recorded through `tracing::Value` too, but formatted when recorded, so a copy
+/// could show a later state than the call started with. Not public API.
+#[doc(hidden)]
+pub trait Snapshot {}
+
+macro_rules! snapshot {
+    ($($t:ty),*) => { $(impl Snapshot for $t {})* };
+}
+snapshot!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, bool, str);
+impl<T: Snapshot + ?Sized> Snapshot for &T {}
+
+impl<T: Copy + Value + Snapshot> CaptureValue for &CopyProbe<'_, T> {
     type Captured = Copied<T>;
     #[inline]
     fn __instrument_capture(&self) -> Copied<T> {
