@@ -45,6 +45,7 @@
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
 mod builder;
+mod filter_state;
 mod guard;
 #[cfg(feature = "http")]
 pub mod http;

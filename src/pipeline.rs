@@ -26,6 +26,8 @@ use tracing_core::span::Current;
 use tracing_core::LevelFilter;
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::filter_state;
+
 thread_local! {
     /// Spans entered on this thread through a pipeline and not exited yet (any pipeline: an
     /// over-count only costs a lookup). Zero means the registry has no current span here, so a
@@ -75,6 +77,16 @@ where
     fn open_pending(&self) {
         self.layers.open_pending();
     }
+
+    /// Makes sure the per-layer filters' answers in place are this span's or event's (see
+    /// [`filter_state`]): asks again when a question nobody acted on, or another callsite's
+    /// span or event, left other answers behind.
+    #[inline]
+    fn fresh_filters(&self, metadata: &'static Metadata<'static>) {
+        if filter_state::must_ask_again(filter_state::key(metadata)) {
+            let _ = self.layers.inner.enabled(metadata);
+        }
+    }
 }
 
 impl<S> Layers<S>
@@ -86,6 +98,8 @@ where
         meta: &'static Metadata<'static>,
         values: &ValueSet<'_>,
     ) -> Option<(Id, Option<Dispatch>)> {
+        // Opening asks and consumes: a question in place is interrupted.
+        filter_state::consumed_elsewhere();
         let id = open_in(&self.inner, meta, values)?;
         ENTERED.set(ENTERED.get() + 1);
         let dispatch = self.dispatch.get().and_then(WeakDispatch::upgrade);
@@ -142,7 +156,9 @@ where
         // Per-layer filters keep what `enabled` decided for the span or event that follows:
         // the pending spans open (each through its own `enabled`) before, not after.
         self.open_pending();
-        self.layers.inner.enabled(metadata)
+        let enabled = self.layers.inner.enabled(metadata);
+        filter_state::asked(filter_state::key(metadata));
+        enabled
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
@@ -152,6 +168,7 @@ where
     #[inline]
     fn new_span(&self, span: &Attributes<'_>) -> Id {
         self.open_pending();
+        self.fresh_filters(span.metadata());
         self.layers.inner.new_span(span)
     }
 
@@ -169,6 +186,7 @@ where
     #[inline]
     fn event_enabled(&self, event: &Event<'_>) -> bool {
         self.open_pending();
+        self.fresh_filters(event.metadata());
         self.layers.inner.event_enabled(event)
     }
 
