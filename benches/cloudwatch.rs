@@ -13,7 +13,7 @@
 //!   distribution, where value bucketing matters.
 //!
 //! Both contenders see exactly the same flushes (a tee exporter hands every group to both):
-//! * `instrument`: [`CloudwatchSink`] — up to 1,000 datums and 1 MB per request, at most 150
+//! * `instrument`: [`CloudwatchExporter`] — up to 1,000 datums and 1 MB per request, at most 150
 //!   distinct values per datum (bucketed with ≤ 1 % error beyond), sent when a batch is full,
 //!   at each full flush, at shutdown.
 //! * `naive`: every metric × dimension set of every flush as its own PutMetricData request,
@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex};
 use instrument_emf::cloudwatch::sdk;
 use instrument_emf::cloudwatch::sdk::config::{BehaviorVersion, Credentials, Region};
 use instrument_emf::cloudwatch::sdk::types::{Dimension, MetricDatum, StandardUnit};
-use instrument_emf::cloudwatch::{CloudwatchOptions, CloudwatchSink, MAX_VALUES_PER_DATUM};
+use instrument_emf::cloudwatch::{CloudwatchExporter, CloudwatchOptions, MAX_VALUES_PER_DATUM};
 use instrument_emf::{Dropped, EmfLayer, Exporter, Group};
 use tracing::field::Empty;
 use tracing_subscriber::prelude::*;
@@ -124,7 +124,7 @@ struct NaiveRequest {
 
 /// Hands every group to the real sink and records the naive requests for it.
 struct Tee {
-    sink: Arc<CloudwatchSink>,
+    sink: Arc<CloudwatchExporter>,
     naive: Mutex<Vec<NaiveRequest>>,
 }
 
@@ -202,7 +202,7 @@ fn run(calls: u64, max_buffered_values: usize) -> (Row, Row, u64) {
     let wire = Arc::new(Wire::default());
     let url = endpoint(wire.clone());
     let sink = Arc::new(
-        CloudwatchSink::with_client(client(&url), CloudwatchOptions::default())
+        CloudwatchExporter::with_client(client(&url), CloudwatchOptions::default())
             .expect("sender starts"),
     );
     let tee = Arc::new(Tee {

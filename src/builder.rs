@@ -424,7 +424,7 @@ where
                 ))),
                 #[cfg(feature = "cloudwatch-api")]
                 (None, MetricsDestination::Cloudwatch) => Some(MetricsOutput::Exporter(Arc::new(
-                    instrument_emf::cloudwatch::CloudwatchSink::new(self.cloudwatch)
+                    instrument_emf::cloudwatch::CloudwatchExporter::new(self.cloudwatch)
                         .map_err(InitError::Cloudwatch)?,
                 ))),
                 #[cfg(not(feature = "cloudwatch-api"))]

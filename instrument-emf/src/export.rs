@@ -3,7 +3,7 @@
 //! A flush hands every aggregated [`Group`] (dimensions, metric names, units, resolutions and
 //! the window's values) to an [`Exporter`]. [`EmfExporter`] encodes them as EMF documents for a
 //! [`Sink`] (stdout, the CloudWatch agent, …); the `cloudwatch-api` feature's
-//! `CloudwatchSink` turns them into PutMetricData requests. Neither parses the other's output.
+//! `CloudwatchExporter` turns them into PutMetricData requests. Neither parses the other's output.
 
 use std::sync::Arc;
 

@@ -30,7 +30,7 @@
 //!
 //! A flush hands its aggregates to an [`Exporter`]: [`EmfExporter`] encodes EMF documents for a
 //! [`Sink`] (stdout, a writer, the CloudWatch agent: what [`EmfLayer::builder`] sets up), and,
-//! with the cargo feature `cloudwatch-api`, `cloudwatch::CloudwatchSink` sends them to the
+//! with the cargo feature `cloudwatch-api`, `cloudwatch::CloudwatchExporter` sends them to the
 //! CloudWatch API with PutMetricData ([`EmfLayer::with_exporter`]).
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 

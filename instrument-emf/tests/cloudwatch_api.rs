@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cloudwatch_support as cw;
-use instrument_emf::cloudwatch::{CloudwatchOptions, CloudwatchSink, RELATIVE_ERROR};
+use instrument_emf::cloudwatch::{CloudwatchExporter, CloudwatchOptions, RELATIVE_ERROR};
 use instrument_emf::{DropReason, Dropped, EmfLayer, Exporter, Group, Metric, Unit};
 use serde_json::json;
 use tracing::field::Empty;
@@ -33,8 +33,8 @@ fn tracked_call(function: &'static str, outcome: &str, latency_ms: f64, error_ty
     }
 }
 
-fn sink(url: &cw::Server, options: CloudwatchOptions) -> Arc<CloudwatchSink> {
-    Arc::new(CloudwatchSink::with_client(cw::client(url), options).expect("sender starts"))
+fn sink(url: &cw::Server, options: CloudwatchOptions) -> Arc<CloudwatchExporter> {
+    Arc::new(CloudwatchExporter::with_client(cw::client(url), options).expect("sender starts"))
 }
 
 fn now_ms() -> u64 {
@@ -142,7 +142,7 @@ fn many_distinct_latencies_keep_exact_counts_and_sums_within_one_percent() {
 }
 
 /// `n` counter metrics `m0…` in one group, exported straight to the sink.
-fn export_metrics(sink: &CloudwatchSink, namespace: &str, test: &str, n: usize) -> Dropped {
+fn export_metrics(sink: &CloudwatchExporter, namespace: &str, test: &str, n: usize) -> Dropped {
     let names: Vec<String> = (0..n).map(|i| format!("m{i}")).collect();
     let values: Vec<f64> = (0..n).map(|i| i as f64 + 1.0).collect();
     let group = Group {

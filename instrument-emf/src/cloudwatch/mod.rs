@@ -1,7 +1,7 @@
 //! Metrics straight to the CloudWatch API: the PutMetricData sink (feature `cloudwatch-api`).
 //!
 //! For services that run where neither Lambda's log extraction nor the CloudWatch agent is
-//! available. [`CloudwatchSink`] is an [`Exporter`]: the layer hands it each flush's aggregates
+//! available. [`CloudwatchExporter`] is an [`Exporter`]: the layer hands it each flush's aggregates
 //! (no EMF is encoded or parsed), it turns them into PutMetricData datums and a background task
 //! sends them.
 //!
@@ -26,17 +26,17 @@
 //!   overrides for VPC endpoints and tests. To keep the build lean, aws-config's `sso` and
 //!   `credentials-process` features are off; a service that needs them adds `aws-config` with
 //!   those features to its own `Cargo.toml` (cargo unifies features), or hands a client of its
-//!   own to [`CloudwatchSink::with_client`].
+//!   own to [`CloudwatchExporter::with_client`].
 //! * **After shutdown** the layer can no longer publish `instrument.dropped`: what shutdown's
 //!   bounded wait could not deliver is counted in [`CloudwatchStats::lost`] and the layer's
 //!   [`Dropped`] (`EmfHandle::dropped`), and reported once on stderr.
 //!
 //! ```no_run
-//! use instrument_emf::cloudwatch::{CloudwatchOptions, CloudwatchSink};
+//! use instrument_emf::cloudwatch::{CloudwatchOptions, CloudwatchExporter};
 //! use instrument_emf::EmfLayer;
 //! use tracing_subscriber::prelude::*;
 //!
-//! let sink = CloudwatchSink::new(CloudwatchOptions::default()).expect("sender thread");
+//! let sink = CloudwatchExporter::new(CloudwatchOptions::default()).expect("sender thread");
 //! let layer = EmfLayer::with_exporter(sink)
 //!     .namespace("Ticketing")
 //!     .dimension("service", "booking")
@@ -64,13 +64,13 @@ use crate::dropped::{DropReason, Dropped};
 use crate::encoder::Group;
 use crate::export::Exporter;
 
-/// The AWS SDK for CloudWatch this sink is built on, for [`CloudwatchSink::with_client`].
+/// The AWS SDK for CloudWatch this sink is built on, for [`CloudwatchExporter::with_client`].
 pub use aws_sdk_cloudwatch as sdk;
 pub use batch::{MAX_DATUMS_PER_REQUEST, MAX_REQUEST_BYTES};
 pub use buckets::{MAX_VALUES_PER_DATUM, RELATIVE_ERROR};
 pub use datum::{MAX_DIMENSIONS_PER_DATUM, MAX_DIMENSION_VALUE, MAX_MAGNITUDE, MAX_NAME};
 
-/// Why a [`CloudwatchSink`] could not start.
+/// Why a [`CloudwatchExporter`] could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CloudwatchError {
@@ -84,7 +84,7 @@ pub enum CloudwatchError {
     Start(std::io::Error),
 }
 
-/// Tuning of a [`CloudwatchSink`]; [`Default`] suits production.
+/// Tuning of a [`CloudwatchExporter`]; [`Default`] suits production.
 ///
 /// ```
 /// use std::time::Duration;
@@ -191,7 +191,7 @@ impl Counters {
     }
 }
 
-/// What a [`CloudwatchSink`] has done so far.
+/// What a [`CloudwatchExporter`] has done so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CloudwatchStats {
@@ -217,8 +217,8 @@ pub struct CloudwatchStats {
 /// [module documentation](self).
 ///
 /// ```no_run
-/// use instrument_emf::cloudwatch::{CloudwatchOptions, CloudwatchSink};
-/// let sink = CloudwatchSink::new(CloudwatchOptions {
+/// use instrument_emf::cloudwatch::{CloudwatchOptions, CloudwatchExporter};
+/// let sink = CloudwatchExporter::new(CloudwatchOptions {
 ///     endpoint: Some("http://127.0.0.1:4566".into()),
 ///     region: Some("us-east-1".into()),
 ///     ..CloudwatchOptions::default()
@@ -227,7 +227,7 @@ pub struct CloudwatchStats {
 /// assert_eq!(sink.stats().lost, 0);
 /// ```
 #[derive(Debug)]
-pub struct CloudwatchSink {
+pub struct CloudwatchExporter {
     queue: Arc<sender::Queue>,
     counters: Arc<Counters>,
     options: CloudwatchOptions,
@@ -235,7 +235,14 @@ pub struct CloudwatchSink {
     namespace: Mutex<Option<Arc<str>>>,
 }
 
-impl CloudwatchSink {
+/// The former name of [`CloudwatchExporter`] (it exports aggregates; it is not a [`Sink`] of
+/// EMF documents).
+///
+/// [`Sink`]: crate::Sink
+#[deprecated(since = "0.1.0", note = "renamed CloudwatchExporter")]
+pub type CloudwatchSink = CloudwatchExporter;
+
+impl CloudwatchExporter {
     /// Starts the sender; the client comes from the standard AWS configuration chain (loaded
     /// on the sender's thread, so this returns at once).
     pub fn new(options: CloudwatchOptions) -> Result<Self, CloudwatchError> {
@@ -287,7 +294,7 @@ impl CloudwatchSink {
                 runtime.shutdown_timeout(Duration::from_millis(100));
             })
             .map_err(CloudwatchError::Start)?;
-        Ok(CloudwatchSink {
+        Ok(CloudwatchExporter {
             queue,
             counters,
             options,
@@ -341,7 +348,7 @@ impl CloudwatchSink {
     }
 }
 
-impl Exporter for CloudwatchSink {
+impl Exporter for CloudwatchExporter {
     fn export(&self, namespace: &str, group: &Group<'_>, timestamp_ms: u64, dropped: &Dropped) {
         let namespace = self.namespace(namespace);
         let mut datums = Vec::with_capacity(group.metrics.len());
@@ -369,7 +376,7 @@ impl Exporter for CloudwatchSink {
     }
 }
 
-impl Drop for CloudwatchSink {
+impl Drop for CloudwatchExporter {
     fn drop(&mut self) {
         self.close();
     }

@@ -183,7 +183,7 @@ impl EmfLayer {
     }
 
     /// Configures a layer whose flushes go to `exporter` instead of being encoded as EMF (e.g.
-    /// the `cloudwatch-api` feature's `CloudwatchSink`, which calls PutMetricData).
+    /// the `cloudwatch-api` feature's `CloudwatchExporter`, which calls PutMetricData).
     ///
     /// ```
     /// use instrument_emf::{EmfExporter, EmfLayer, MemorySink};
