@@ -220,32 +220,6 @@ fn table() -> &'static RwLock<HashMap<Identifier, &'static Schema>> {
 
 const FRONT: usize = 64;
 
-/// Hashes an [`Identifier`] (which hashes as the callsite's address) with one multiplication.
-struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
-    }
-
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 thread_local! {
     /// This thread's front cache of the table, direct-mapped by the callsite's identifier.
     static FRONT_CACHE: RefCell<[Option<(Identifier, &'static Schema)>; FRONT]> =
@@ -257,7 +231,7 @@ thread_local! {
 #[must_use]
 pub fn schema(meta: &Metadata<'_>) -> &'static Schema {
     let id = meta.callsite();
-    let mut hasher = AddressHasher(0);
+    let mut hasher = crate::hash::FxHasher::default();
     id.hash(&mut hasher);
     let slot = (hasher.finish() >> (u64::BITS - FRONT.trailing_zeros())) as usize;
     FRONT_CACHE

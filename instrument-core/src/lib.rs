@@ -35,6 +35,8 @@
 pub mod callsite;
 pub mod config;
 pub mod context;
+#[doc(hidden)]
+pub mod hash;
 pub mod lambda;
 pub mod redact;
 pub mod tracked;

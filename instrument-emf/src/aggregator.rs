@@ -7,6 +7,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use instrument_core::hash::FxHasher;
+
 use crate::unit::Unit;
 
 /// How a metric's values combine within a flush window.
@@ -124,40 +126,6 @@ fn split_calls(cells: impl IntoIterator<Item = ((u32, u32), Cell)>) -> Vec<((u32
 pub(crate) fn gauge_sequence() -> u64 {
     static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-}
-
-/// FxHash (as in rustc): the cell keys are two small integers, and SipHash's DoS resistance
-/// buys nothing for keys the application cannot choose.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FxHasher(u64);
-
-impl std::hash::Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.write_u64(u64::from(i));
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
-    }
-
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 pub(crate) type CellMap = HashMap<(u32, u32), Cell, std::hash::BuildHasherDefault<FxHasher>>;
