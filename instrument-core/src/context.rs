@@ -1,17 +1,15 @@
 //! Reading the request context of the current span: what an application needs to pass the
 //! correlation ID on to the services it calls.
 
-use tracing_core::span::Id;
-use tracing_core::Dispatch;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Registry;
 
-use crate::keys::ContextKey;
 use crate::log::SpanFields;
 
 /// The correlation ID of the current span: its nearest `correlation_id` field (the HTTP
 /// layer's request span, the Lambda layer's invocation span, or any span of your own), as the
-/// log lines show it.
+/// log lines show it. Read from the text the log layer keeps on the span when the field is
+/// recorded, not parsed back from the line's JSON.
 ///
 /// `None` outside such a span, or when the current subscriber is not instrument's (a
 /// `tracing_subscriber::Registry` with the [`JsonLogLayer`](crate::JsonLogLayer)).
@@ -29,21 +27,12 @@ use crate::log::SpanFields;
 pub fn correlation_id() -> Option<String> {
     tracing::dispatcher::get_default(|dispatch| {
         let id = dispatch.current_span().id()?.clone();
-        context_value(dispatch, &id, ContextKey::CorrelationId)
+        let registry = dispatch.downcast_ref::<Registry>()?;
+        let span = registry.span(&id)?;
+        span.scope().find_map(|s| {
+            s.extensions()
+                .get::<SpanFields>()
+                .and_then(|f| f.correlation_id().map(str::to_owned))
+        })
     })
-}
-
-/// The value of a context key on the span `id` or its nearest ancestor that has it.
-fn context_value(dispatch: &Dispatch, id: &Id, key: ContextKey) -> Option<String> {
-    let registry = dispatch.downcast_ref::<Registry>()?;
-    let span = registry.span(id)?;
-    let json = span.scope().find_map(|s| {
-        s.extensions()
-            .get::<SpanFields>()
-            .and_then(|f| f.context(key).map(<[u8]>::to_vec))
-    })?;
-    match serde_json::from_slice::<serde_json::Value>(&json).ok()? {
-        serde_json::Value::String(s) => Some(s),
-        other => Some(other.to_string()),
-    }
 }

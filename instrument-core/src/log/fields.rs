@@ -39,11 +39,19 @@ pub(crate) struct SpanFields {
     /// Inline: a typical span's entries need no allocation of their own.
     entries: SmallVec<[Entry; 6]>,
     context: [Option<(u32, u32)>; 4],
+    /// The span's `correlation_id` as text (not JSON), for `context::correlation_id()`.
+    correlation_id: Option<Box<str>>,
     /// `Some(cold_start)` on the outermost span of a Lambda invocation.
     pub(crate) invocation: Option<bool>,
 }
 
 impl SpanFields {
+    /// The `correlation_id` set on this span, as text.
+    #[inline]
+    pub(crate) fn correlation_id(&self) -> Option<&str> {
+        self.correlation_id.as_deref()
+    }
+
     /// The JSON value of a context key set on this span.
     #[inline]
     pub(crate) fn context(&self, key: ContextKey) -> Option<&[u8]> {
@@ -247,6 +255,19 @@ impl SpanVisitor<'_> {
         }
         let start = self.fields.start_value();
         value::write(&mut self.fields.buf, value, policy);
+        if context_key == Some(ContextKey::CorrelationId) {
+            self.fields.correlation_id = Some(match value {
+                Value::Str(s) => s.into(),
+                // A number or a formatted value: its JSON text, a string's unquoted.
+                _ => {
+                    let json = &self.fields.buf[start as usize..];
+                    match serde_json::from_slice::<serde_json::Value>(json) {
+                        Ok(serde_json::Value::String(s)) => s.into(),
+                        _ => String::from_utf8_lossy(json).into(),
+                    }
+                }
+            });
+        }
         self.fields
             .finish_value(name, &info, kstart, start, context_key);
     }
