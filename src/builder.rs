@@ -354,7 +354,11 @@ where
     /// tracing::subscriber::with_default(subscriber, || tracing::info!("hello"));
     /// ```
     pub fn build(self) -> Result<(impl Subscriber + Send + Sync + 'static, Guard), InitError> {
-        self.assemble()
+        let (subscriber, guard) = self.assemble()?;
+        Ok((
+            crate::pipeline::Pipeline::without_deferral(subscriber),
+            guard,
+        ))
     }
 
     /// Builds the complete pipeline as a [`Dispatch`](tracing::Dispatch) without installing

@@ -10,6 +10,9 @@
 //!
 //! Deferring is only sound because nothing wraps this subscriber: a layer on top would miss the
 //! spans that never open. That is why it lives behind a [`Dispatch`], which cannot be layered.
+//! [`Builder::build`](crate::Builder::build) returns the same pipeline without deferral
+//! ([`Pipeline::without_deferral`]), which may be wrapped: it keeps the per-layer filters'
+//! answers right (see [`filter_state`]) the same way.
 
 use std::any::TypeId;
 use std::cell::Cell;
@@ -38,8 +41,9 @@ thread_local! {
 /// Instrument's layers with deferred spans.
 pub(crate) struct Pipeline<S> {
     layers: Arc<Layers<S>>,
-    /// `layers` as deferred calls see them (`dispatch.downcast_ref::<Host>()`).
-    host: Host,
+    /// `layers` as deferred calls see them (`dispatch.downcast_ref::<Host>()`); `None`: calls
+    /// never defer under this pipeline.
+    host: Option<Host>,
 }
 
 /// The subscriber of [`Builder::build`](crate::Builder::build) and what deferred calls need
@@ -69,7 +73,23 @@ where
             dispatch: OnceLock::new(),
         });
         let host = Host::new(id, layers.clone(), wants_tracked);
-        Pipeline { layers, host }
+        Pipeline {
+            layers,
+            host: Some(host),
+        }
+    }
+
+    /// `inner` under which no call defers (it may be wrapped in further layers).
+    pub(crate) fn without_deferral(inner: S) -> Self {
+        Pipeline {
+            layers: Arc::new(Layers {
+                inner,
+                id: Host::fresh_id(),
+                metrics: None,
+                dispatch: OnceLock::new(),
+            }),
+            host: None,
+        }
     }
 
     /// Opens this thread's pending spans; cheap when there are none.
@@ -227,7 +247,7 @@ where
     unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
         // `Host` first: every tracked call asks for it.
         if id == TypeId::of::<Host>() {
-            return Some(std::ptr::from_ref(&self.host).cast());
+            return self.host.as_ref().map(|h| std::ptr::from_ref(h).cast());
         }
         if id == TypeId::of::<Self>() {
             return Some(std::ptr::from_ref(self).cast());

@@ -2,7 +2,8 @@
 //! asked for. A question nobody acts on (`tracing::enabled!`) or a question interrupted by the
 //! spans and events of its own field values (`info!(x = f())`) used to leave answers behind that
 //! the next span or event was judged by: metrics lost, lines lost or written at the wrong level.
-//! Run through the pipeline `init()` installs (`build_dispatch()`).
+//! Every scenario runs under the pipeline `init()` installs (`build_dispatch()`) and under the
+//! subscriber of `build()`.
 #![allow(clippy::float_cmp)]
 
 use instrument::testing::LogBuffer;
@@ -39,17 +40,49 @@ impl Run {
     }
 }
 
-fn run(scenario: impl FnOnce()) -> Run {
+fn run(scenario: fn()) -> Run {
+    let deferred = run_with(true, scenario);
+    let spans = run_with(false, scenario);
+    assert_eq!(
+        deferred.lines.len(),
+        spans.lines.len(),
+        "same lines both ways"
+    );
+    assert_eq!(
+        deferred.docs.len(),
+        spans.docs.len(),
+        "same documents both ways"
+    );
+    for metric in [
+        "orders",
+        "takes_string.success",
+        "quiet.success",
+        "debug_things",
+    ] {
+        assert_eq!(
+            deferred.sum(metric),
+            spans.sum(metric),
+            "{metric} both ways"
+        );
+    }
+    spans
+}
+
+fn run_with(deferred: bool, scenario: fn()) -> Run {
     let logs = LogBuffer::default();
     let sink = MemorySink::default();
-    let (dispatch, guard) = instrument::builder()
+    let builder = instrument::builder()
         .writer(logs.clone())
         .env_lookup(|_| None)
         .service("svc")
         .log_level("info")
-        .metrics_sink(sink.clone())
-        .build_dispatch()
-        .expect("builds");
+        .metrics_sink(sink.clone());
+    let (dispatch, guard) = if deferred {
+        builder.build_dispatch().expect("builds")
+    } else {
+        let (subscriber, guard) = builder.build().expect("builds");
+        (tracing::Dispatch::new(subscriber), guard)
+    };
     tracing::dispatcher::with_default(&dispatch, scenario);
     tracing::dispatcher::with_default(&dispatch, || guard.flush());
     let docs = sink
