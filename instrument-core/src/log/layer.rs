@@ -279,16 +279,27 @@ impl<W> JsonLogLayer<W> {
         if tracked == Tracked::Completion && fields::only_completion_fields(values) {
             return;
         }
-        let mut extensions = span.extensions_mut();
-        let fresh = extensions.get_mut::<SpanFields>().is_none();
-        if fresh {
-            extensions.insert(SpanFields::default());
-        }
-        let Some(fields) = extensions.get_mut::<SpanFields>() else {
-            return;
+        // The values are formatted (user `Debug` and `Display` code) with the span's extensions
+        // unlocked: a panic there runs the panic hook, whose log line reads this span's fields,
+        // and would wait forever for a lock its own thread holds. So the fields are taken out
+        // (an empty value left in place, nothing allocated), recorded, and put back.
+        let mut taken = {
+            let mut extensions = span.extensions_mut();
+            match extensions.get_mut::<SpanFields>() {
+                Some(fields) => std::mem::take(fields),
+                None => {
+                    extensions.insert(SpanFields::default());
+                    SpanFields::default()
+                }
+            }
         };
-        fields.record(values, schema, self.redactor.as_deref(), tracked);
-        if fields.invocation.is_some() || !lambda::is_invocation_callsite(meta) {
+        taken.record(values, schema, self.redactor.as_deref(), tracked);
+        let done = taken.invocation.is_some() || !lambda::is_invocation_callsite(meta);
+        let mut extensions = span.extensions_mut();
+        if let Some(fields) = extensions.get_mut::<SpanFields>() {
+            *fields = taken;
+        }
+        if done {
             return;
         }
         drop(extensions);
