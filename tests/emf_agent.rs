@@ -238,3 +238,60 @@ fn bad_endpoints_are_clear_errors() {
         assert!(err.to_string().contains(bad), "{err}");
     }
 }
+
+/// Issue 13 (6): an agent that accepts the connection but never reads cannot hang the sink's
+/// drop (writes time out; the documents are counted as lost), and the queue is bounded by
+/// bytes as well as by documents.
+#[test]
+fn an_agent_that_never_reads_cannot_hang_shutdown_and_the_queue_is_bounded_by_bytes() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Accepts, keeps the connections open, reads nothing.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let options = AgentOptions {
+        // More than loopback's socket buffers hold, so the sender's writes block.
+        queue_bytes: 16 << 20,
+        write_timeout: Duration::from_millis(200),
+        flush_timeout: Duration::from_secs(1),
+        ..fast()
+    };
+    let sink = AgentSink::with_options(&format!("tcp://{addr}"), options).unwrap();
+    let stats = sink.stats();
+    // 400 documents of 100 KB: 40 MB, ten times the byte bound and far more than the socket
+    // buffers hold.
+    let doc = {
+        let mut d = br#"{"_aws":{}, "x":""#.to_vec();
+        d.extend(std::iter::repeat_n(b'a', 100_000));
+        d.extend_from_slice(b"\"}\n");
+        d
+    };
+    for _ in 0..400 {
+        sink.write(&doc);
+    }
+    assert!(
+        stats.lost() >= 100,
+        "the byte bound drops what does not fit: lost {}",
+        stats.lost()
+    );
+    let (done, finished) = mpsc::channel();
+    let started = Instant::now();
+    std::thread::spawn(move || {
+        drop(sink);
+        let _ = done.send(());
+    });
+    assert!(
+        finished.recv_timeout(Duration::from_secs(20)).is_ok(),
+        "dropping the sink hung"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(
+        stats.sent() + stats.lost(),
+        400,
+        "every document is either sent or counted as lost"
+    );
+}

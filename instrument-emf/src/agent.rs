@@ -37,6 +37,12 @@ pub enum AgentError {
 pub struct AgentOptions {
     /// Documents waiting to be sent at most; more are dropped and counted (default 10,000).
     pub queue_capacity: usize,
+    /// Bytes of documents waiting to be sent at most; more are dropped and counted (default
+    /// 32 MiB: 10,000 documents of up to 256 KB would be 2.5 GB).
+    pub queue_bytes: usize,
+    /// How long one write to the agent may block (default 1 s): an agent that accepts the
+    /// connection but never reads cannot hold the sender, nor shutdown, for longer.
+    pub write_timeout: Duration,
     /// First reconnection delay, doubled on each failure (default 50 ms).
     pub initial_backoff: Duration,
     /// Longest reconnection delay (default 5 s).
@@ -49,6 +55,8 @@ impl Default for AgentOptions {
     fn default() -> Self {
         AgentOptions {
             queue_capacity: 10_000,
+            queue_bytes: 32 << 20,
+            write_timeout: Duration::from_secs(1),
             initial_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_secs(5),
             flush_timeout: Duration::from_secs(2),
@@ -65,6 +73,8 @@ enum Protocol {
 #[derive(Debug, Default)]
 struct Counters {
     queued: AtomicU64,
+    /// Bytes of the documents in the queue.
+    queued_bytes: AtomicU64,
     done: AtomicU64,
     sent: AtomicU64,
     lost: AtomicU64,
@@ -210,13 +220,32 @@ impl Sink for AgentSink {
             return;
         };
         self.counters.queued.fetch_add(1, Ordering::Relaxed);
+        let bytes = document.len() as u64;
+        let before = self
+            .counters
+            .queued_bytes
+            .fetch_add(bytes, Ordering::Relaxed);
+        if before + bytes > self.options.queue_bytes as u64 {
+            self.counters
+                .queued_bytes
+                .fetch_sub(bytes, Ordering::Relaxed);
+            self.counters.lose(1, &"the agent queue is full (bytes)");
+            self.counters.finish(1);
+            return;
+        }
         match queue.try_send(document.to_vec()) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
+                self.counters
+                    .queued_bytes
+                    .fetch_sub(bytes, Ordering::Relaxed);
                 self.counters.lose(1, &"the agent queue is full");
                 self.counters.finish(1);
             }
             Err(TrySendError::Disconnected(_)) => {
+                self.counters
+                    .queued_bytes
+                    .fetch_sub(bytes, Ordering::Relaxed);
                 self.counters.lose(1, &"the agent sender thread stopped");
                 self.counters.finish(1);
             }
@@ -297,7 +326,12 @@ impl Sender {
                     received.recv_timeout(Duration::from_millis(200))
                 };
                 match next {
-                    Ok(doc) => pending = Some(doc),
+                    Ok(doc) => {
+                        self.counters
+                            .queued_bytes
+                            .fetch_sub(doc.len() as u64, Ordering::Relaxed);
+                        pending = Some(doc);
+                    }
                     Err(RecvTimeoutError::Timeout) => continue,
                     Err(RecvTimeoutError::Disconnected) => {
                         // The sink was dropped; everything queued has been taken.
@@ -342,7 +376,10 @@ impl Sender {
 
     fn give_up(&mut self, pending: &mut Option<Vec<u8>>, received: &Receiver<Vec<u8>>) {
         let mut n = u64::from(pending.take().is_some());
-        while received.try_recv().is_ok() {
+        while let Ok(doc) = received.try_recv() {
+            self.counters
+                .queued_bytes
+                .fetch_sub(doc.len() as u64, Ordering::Relaxed);
             n += 1;
         }
         if n > 0 {
@@ -383,6 +420,11 @@ impl Sender {
                 // One fresh connection per attempt; the caller backs off on failure.
                 let mut stream = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1))?;
                 let _ = stream.set_nodelay(true);
+                // A write that blocks longer fails, and the document is retried or, at
+                // shutdown, given up and counted.
+                stream.set_write_timeout(Some(
+                    self.options.write_timeout.max(Duration::from_millis(1)),
+                ))?;
                 stream.write_all(doc)?;
                 self.tcp = Some(stream);
                 Ok(())
