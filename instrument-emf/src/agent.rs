@@ -256,6 +256,16 @@ impl Sink for AgentSink {
         self.wait_idle(self.options.flush_timeout);
     }
 
+    /// Waits (bounded) for the queue to drain, then stops the sender: what it could not
+    /// deliver is counted as lost and reported, as a drop would (under `init()` the sink is
+    /// never dropped).
+    fn shutdown(&self) {
+        self.wait_idle(self.options.flush_timeout);
+        self.counters.closing.store(true, Ordering::Relaxed);
+        // The sender gives up within its closing deadline (a flush timeout, plus one write).
+        self.wait_idle(self.options.flush_timeout + self.options.write_timeout);
+    }
+
     fn max_document_bytes(&self) -> usize {
         match self.protocol {
             Protocol::Tcp => crate::encoder::MAX_DOCUMENT_BYTES,

@@ -121,6 +121,10 @@ impl<S: Sink> Exporter for EmfExporter<S> {
         self.sink.flush()
     }
 
+    fn shutdown(&self) {
+        self.sink.shutdown()
+    }
+
     fn take_dropped(&self, dropped: &Dropped) {
         let lost = self.sink.take_lost();
         if lost > 0 {

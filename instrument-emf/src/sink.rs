@@ -15,6 +15,14 @@ pub trait Sink: Send + Sync + 'static {
     /// Flushes anything buffered.
     fn flush(&self) {}
 
+    /// Called once when the layer shuts down: deliver what is left within a bounded wait, then
+    /// stop, counting what could not be delivered (in [`take_lost`](Self::take_lost)). The sink
+    /// may never be dropped (under `init()` it lives in the global dispatcher), so this is
+    /// where a shutdown's losses must be accounted. Defaults to [`flush`](Self::flush).
+    fn shutdown(&self) {
+        self.flush()
+    }
+
     /// The largest document this sink can carry (256 KB; less for UDP).
     fn max_document_bytes(&self) -> usize {
         MAX_DOCUMENT_BYTES
@@ -169,6 +177,9 @@ impl<T: Sink + ?Sized> Sink for Arc<T> {
     }
     fn flush(&self) {
         (**self).flush()
+    }
+    fn shutdown(&self) {
+        (**self).shutdown()
     }
     fn max_document_bytes(&self) -> usize {
         (**self).max_document_bytes()
