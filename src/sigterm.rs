@@ -9,15 +9,35 @@
 //! - the signal handler itself only writes one byte to a pipe (async-signal-safe); a background
 //!   thread does the flushing;
 //! - after the signal, if the handler is still ours, nobody else handles `SIGTERM`: the thread
-//!   shuts the pipeline down (bounded), restores the default action and raises the signal again,
-//!   so the process ends exactly as it would have (killed by `SIGTERM`), with nothing lost;
+//!   shuts the pipeline down, restores the default action and raises the signal again, so the
+//!   process ends exactly as it would have (killed by `SIGTERM`), with nothing lost;
+//! - the flush is bounded in time ([`FLUSH_BOUND`]): it runs on a thread of its own, and when it
+//!   cannot finish (stdout is a full pipe nobody reads, so every write blocks) the process ends
+//!   anyway after the bound, as an orchestrator expects;
 //! - if something installed its own handler after ours (a `tokio::signal` graceful shutdown, via
 //!   `signal-hook`, which calls ours too), the thread only flushes and leaves the process running:
 //!   the application's shutdown proceeds and the guard flushes again at the end.
 
 use std::sync::Weak;
+use std::time::Duration;
 
 use crate::guard::Flushers;
+
+/// How long a `SIGTERM` waits for the flush before the process ends (or goes on) without it.
+pub(crate) const FLUSH_BOUND: Duration = Duration::from_secs(5);
+
+/// Runs `f` on a thread of its own and waits for it at most `bound`; whether it finished.
+#[cfg(unix)]
+fn bounded(bound: Duration, f: impl FnOnce() + Send + 'static) -> bool {
+    let (done, finished) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("instrument-sigterm-flush".into())
+        .spawn(move || {
+            f();
+            let _ = done.send(());
+        });
+    spawned.is_ok() && finished.recv_timeout(bound).is_ok()
+}
 
 /// Makes `SIGTERM` flush `flushers` (see the module documentation). Returns whether the handler
 /// was installed; a failure to install leaves `SIGTERM` as it was.
@@ -176,11 +196,14 @@ mod unix {
             }
             let alone = current_handler().is_ok_and(|h| h == ours());
             if let Some(flushers) = flushers.upgrade() {
-                if alone {
-                    flushers.shutdown();
-                } else {
-                    flushers.flush();
-                }
+                // Bounded: a blocked stdout must not keep the process alive.
+                super::bounded(super::FLUSH_BOUND, move || {
+                    if alone {
+                        flushers.shutdown();
+                    } else {
+                        flushers.flush();
+                    }
+                });
             }
             if alone {
                 // Nobody else handles SIGTERM: end the way the default action would have.
