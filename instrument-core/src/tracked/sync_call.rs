@@ -190,6 +190,9 @@ impl<'a> SyncCall<'a> {
     /// is on the thread's stack exactly while `body` runs.
     #[inline]
     pub fn run<R, F: FnOnce() -> R>(&mut self, body: F) -> R {
+        if !matches!(self.inner, Inner::Ready { .. }) {
+            return body();
+        }
         let Inner::Ready {
             site,
             function,
@@ -221,6 +224,10 @@ impl<'a> SyncCall<'a> {
     /// Records how the call ended; `classify` only runs when the call is tracked.
     #[inline]
     pub fn finish<'r>(mut self, classify: impl FnOnce() -> Classified<'r>) {
+        // The whole cost of a call nobody wants: one comparison.
+        if matches!(self.inner, Inner::Disabled) {
+            return;
+        }
         match std::mem::replace(&mut self.inner, Inner::Disabled) {
             Inner::Disabled | Inner::Ready { .. } => {}
             Inner::Spanned(call) => call.finish(classify),
