@@ -58,6 +58,18 @@ thread_local! {
     /// How many entries of the stack are `State::Pending`, kept apart from the stack so that the
     /// check every event makes is one load (a `const` thread-local without a destructor).
     static PENDING: Cell<usize> = const { Cell::new(0) };
+    /// How many of the pending entries carry context: a new call asks this, not the stack
+    /// (a scan per call made deep recursion quadratic).
+    static PENDING_CONTEXT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// An entry leaves the pending state.
+#[inline]
+fn settle(entry: &Entry) {
+    PENDING.set(PENDING.get() - 1);
+    if entry.carries_context {
+        PENDING_CONTEXT.set(PENDING_CONTEXT.get() - 1);
+    }
 }
 
 /// The frame of one deferred call, on this thread's stack until dropped.
@@ -103,6 +115,9 @@ pub(super) unsafe fn push<'a>(frame: NewFrame<'a>) -> Option<Frame<'a>> {
                 carries_context: frame.carries_context,
             });
             PENDING.set(PENDING.get() + 1);
+            if frame.carries_context {
+                PENDING_CONTEXT.set(PENDING_CONTEXT.get() + 1);
+            }
             Some(Frame {
                 depth,
                 popped: false,
@@ -147,7 +162,7 @@ fn truncate(depth: usize) -> Option<State> {
             while frames.len() > depth {
                 let entry = frames.pop()?;
                 if entry.state.is_pending() {
-                    PENDING.set(PENDING.get() - 1);
+                    settle(&entry);
                 }
                 state = Some(entry.state);
             }
@@ -157,19 +172,12 @@ fn truncate(depth: usize) -> Option<State> {
         .flatten()
 }
 
-/// Whether a pending call of `owner` on this thread carries context (dimensions, properties)
-/// for the calls below it: a new call must then open it first, so that its metrics inherit.
-pub(super) fn pending_context(owner: u64) -> bool {
-    PENDING.get() > 0
-        && FRAMES
-            .try_with(|frames| {
-                frames.try_borrow().is_ok_and(|frames| {
-                    frames
-                        .iter()
-                        .any(|f| f.owner == owner && f.state.is_pending() && f.carries_context)
-                })
-            })
-            .unwrap_or(false)
+/// Whether a pending call on this thread carries context (dimensions, properties) for the
+/// calls below it: a new call must then open the pending spans first, so that its metrics
+/// inherit. (Counted for every pipeline: opening another pipeline's pending spans is a no-op.)
+#[inline]
+pub(super) fn pending_context() -> bool {
+    PENDING_CONTEXT.get() > 0
 }
 
 /// How a pipeline opens one pending span: given its callsite and values, the entered span's id
@@ -209,7 +217,7 @@ fn open_pending_now(owner: u64, open: &mut Opener<'_>) {
             // Settled before any other code runs: if opening panics, the frame is simply not
             // open (never left pending with fields about to go away).
             entry.state = State::Unwanted;
-            PENDING.set(PENDING.get() - 1);
+            settle(entry);
             let (meta, function, fields) = (entry.meta, entry.function, entry.fields);
             // SAFETY: the entry is on the stack, so the `Frame` guard that pushed it has not
             // been dropped yet, and by `push`'s contract the fields are still borrowed.

@@ -260,7 +260,7 @@ impl<'a> SyncCall<'a> {
                     // it ever does).
                     let wanted = interest.is_always() || host.wants_tracked();
                     if let (true, Some(carries_context)) = (wanted, site.class()) {
-                        if frames::pending_context(host.id()) {
+                        if frames::pending_context() {
                             // The pipeline reads inherited dimensions from open spans.
                             host.calls().open_pending();
                         }
