@@ -5,7 +5,7 @@ use std::time::Duration;
 use instrument_core::config::{Config, MetricsDestination, Settings};
 use instrument_core::redact::{RedactConfig, Redactor};
 use instrument_core::JsonLogLayer;
-use instrument_emf::{AgentSink, EmfLayer, Exporter, FnSink, MetricsFilter, Sink};
+use instrument_emf::{AgentSink, EmfLayer, Exporter, MakeWriterSink, MetricsFilter, Sink};
 use tracing_core::Subscriber;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -409,6 +409,9 @@ where
         let log_layer = JsonLogLayer::from_config(&config).with_redactor(redactor.clone());
         let cold_start = log_layer.cold_start();
         let log_errors = log_layer.write_errors();
+        if stdout_closed::<W>() {
+            log_errors.mark_closed();
+        }
         let log_layer = log_layer.with_writer(SharedWriter(make_writer.clone()));
         let log_filter = config.log_filter();
 
@@ -418,10 +421,12 @@ where
                 (Some(sink), _) => Some(MetricsOutput::Sink(sink)),
                 (None, MetricsDestination::Stdout) => {
                     // Through the log writer: EMF lines and log lines never interleave mid-line.
-                    let writer = make_writer.clone();
-                    Some(MetricsOutput::Sink(Arc::new(FnSink::new(
-                        move |line: &[u8]| log_errors.write_line(writer.make_writer(), line),
-                    ))))
+                    // Failures are counted as lost documents, apart from the log lines'.
+                    let sink = MakeWriterSink::new(SharedWriter(make_writer.clone()));
+                    if stdout_closed::<W>() {
+                        sink.errors().mark_closed();
+                    }
+                    Some(MetricsOutput::Sink(Arc::new(sink)))
                 }
                 (None, MetricsDestination::Agent) => Some(MetricsOutput::Sink(Arc::new(
                     AgentSink::connect(&config.agent_endpoint).map_err(InitError::Agent)?,
@@ -540,4 +545,22 @@ struct NullSink;
 
 impl Sink for NullSink {
     fn write(&self, _document: &[u8]) {}
+}
+
+/// Whether the writer `W` is the default (the process's stdout) and stdout is closed (`>&-`):
+/// Rust's `Stdout` then reports every write as a success, and everything would be lost
+/// silently.
+fn stdout_closed<W: 'static>() -> bool {
+    if std::any::TypeId::of::<W>() != std::any::TypeId::of::<fn() -> std::io::Stdout>() {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: F_GETFD on a file descriptor number has no effect but its answer.
+        unsafe { libc::fcntl(1, libc::F_GETFD) == -1 }
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
 }

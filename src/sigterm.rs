@@ -24,7 +24,7 @@ use std::time::Duration;
 use crate::guard::Flushers;
 
 /// How long a `SIGTERM` waits for the flush before the process ends (or goes on) without it.
-pub(crate) const FLUSH_BOUND: Duration = Duration::from_secs(5);
+pub(crate) const FLUSH_BOUND: Duration = Duration::from_secs(10);
 
 /// Runs `f` on a thread of its own and waits for it at most `bound`; whether it finished.
 #[cfg(unix)]

@@ -262,8 +262,8 @@ impl Sink for AgentSink {
     fn shutdown(&self) {
         self.wait_idle(self.options.flush_timeout);
         self.counters.closing.store(true, Ordering::Relaxed);
-        // The sender gives up within its closing deadline (a flush timeout, plus one write).
-        self.wait_idle(self.options.flush_timeout + self.options.write_timeout);
+        // The sender gives up within its closing deadline (one write), then counts the rest.
+        self.wait_idle(self.options.write_timeout * 2);
     }
 
     fn max_document_bytes(&self) -> usize {
@@ -325,7 +325,8 @@ impl Sender {
         loop {
             if !closing && self.counters.closing.load(Ordering::Relaxed) {
                 closing = true;
-                closing_deadline = Some(Instant::now() + self.options.flush_timeout);
+                // The sink waited a flush timeout for the queue already: one more write at most.
+                closing_deadline = Some(Instant::now() + self.options.write_timeout);
             }
             if pending.is_none() {
                 let next = if closing {

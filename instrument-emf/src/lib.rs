@@ -57,5 +57,5 @@ pub use encoder::{
 };
 pub use export::{EmfExporter, Exporter};
 pub use layer::{EmfHandle, EmfLayer, EmfLayerBuilder, IntervalFlush, MetricsFilter};
-pub use sink::{FnSink, MemorySink, Sink, StdoutSink, WriterSink};
+pub use sink::{FnSink, MakeWriterSink, MemorySink, Sink, StdoutSink, WriterSink};
 pub use unit::Unit;

@@ -62,6 +62,59 @@ impl Sink for StdoutSink {
     fn flush(&self) {
         let _ = std::io::stdout().flush();
     }
+
+    fn take_lost(&self) -> u64 {
+        self.errors.take_new()
+    }
+}
+
+/// Writes documents through a `tracing_subscriber` [`MakeWriter`], one `write_all` per line:
+/// the log layer's writer, so that EMF lines and log lines never interleave mid-line. Failed
+/// writes are counted as lost documents (reported as `instrument.dropped`), apart from the log
+/// lines' failures.
+///
+/// [`MakeWriter`]: tracing_subscriber::fmt::MakeWriter
+///
+/// ```
+/// let sink = instrument_emf::MakeWriterSink::new(std::io::stdout);
+/// # let _ = sink;
+/// ```
+#[derive(Debug)]
+pub struct MakeWriterSink<M> {
+    make: M,
+    errors: WriteErrors,
+}
+
+impl<M> MakeWriterSink<M> {
+    /// Documents written through `make`.
+    pub fn new(make: M) -> Self {
+        MakeWriterSink {
+            make,
+            errors: WriteErrors::new("metrics"),
+        }
+    }
+
+    /// The write failures of this sink (e.g. to mark the destination closed).
+    pub fn errors(&self) -> &WriteErrors {
+        &self.errors
+    }
+}
+
+impl<M> Sink for MakeWriterSink<M>
+where
+    M: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    fn write(&self, document: &[u8]) {
+        self.errors.write_line(self.make.make_writer(), document);
+    }
+
+    fn flush(&self) {
+        let _ = self.make.make_writer().flush();
+    }
+
+    fn take_lost(&self) -> u64 {
+        self.errors.take_new()
+    }
 }
 
 /// Writes documents with a function: to share the log layer's writer, or anything else.

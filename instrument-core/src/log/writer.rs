@@ -22,6 +22,10 @@ pub struct WriteErrors {
     what: &'static str,
     count: AtomicU64,
     reported: AtomicBool,
+    /// How much of `count` [`take_new`](Self::take_new) has handed out.
+    taken: AtomicU64,
+    /// The destination is known to be closed: every line fails without a write.
+    closed: AtomicBool,
 }
 
 impl WriteErrors {
@@ -31,12 +35,41 @@ impl WriteErrors {
             what,
             count: AtomicU64::new(0),
             reported: AtomicBool::new(false),
+            taken: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
         }
+    }
+
+    /// The destination is closed (stdout closed with `>&-`, which Rust's `Stdout` reports as
+    /// success): from now on every line is counted as failed, the first reported.
+    pub fn mark_closed(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+
+    /// Failures since the last call: what a sink reports as lost.
+    ///
+    /// ```
+    /// use instrument_core::writer::WriteErrors;
+    /// let errors = WriteErrors::new("metrics");
+    /// errors.failed(&std::io::ErrorKind::BrokenPipe.into());
+    /// assert_eq!(errors.take_new(), 1);
+    /// assert_eq!(errors.take_new(), 0);
+    /// ```
+    pub fn take_new(&self) -> u64 {
+        let count = self.count.load(Ordering::Relaxed);
+        count - self.taken.swap(count, Ordering::Relaxed).min(count)
     }
 
     /// Writes `line` with a single `write_all`; a failure is counted and reported once.
     #[inline]
     pub fn write_line(&self, mut writer: impl Write, line: &[u8]) {
+        if self.closed.load(Ordering::Relaxed) {
+            self.failed(&io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the destination (stdout) is closed",
+            ));
+            return;
+        }
         if let Err(err) = writer.write_all(line) {
             self.failed(&err);
         }
