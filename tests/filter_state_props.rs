@@ -16,6 +16,29 @@ use serde_json::Value;
 static SYNC_CALLS: AtomicU64 = AtomicU64::new(0);
 static STRING_CALLS: AtomicU64 = AtomicU64::new(0);
 static ASYNC_CALLS: AtomicU64 = AtomicU64::new(0);
+static FAILING_CALLS: AtomicU64 = AtomicU64::new(0);
+
+#[derive(Debug)]
+struct Refused;
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("refused")
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Fails: its completion line (WARN) must be the same under both pipelines.
+#[track_performance]
+fn failing_call(n: u64) -> Result<u64, Refused> {
+    FAILING_CALLS.fetch_add(1, Ordering::Relaxed);
+    if n > 0 {
+        Err(Refused)
+    } else {
+        Ok(0)
+    }
+}
 
 #[track_performance]
 fn sync_call(n: u64) -> u64 {
@@ -40,6 +63,7 @@ enum Call {
     Sync,
     String,
     Async,
+    Failing,
 }
 
 #[derive(Debug, Clone)]
@@ -52,7 +76,12 @@ enum Op {
 }
 
 fn call() -> impl Strategy<Value = Call> {
-    prop_oneof![Just(Call::Sync), Just(Call::String), Just(Call::Async)]
+    prop_oneof![
+        Just(Call::Sync),
+        Just(Call::String),
+        Just(Call::Async),
+        Just(Call::Failing)
+    ]
 }
 
 fn ops() -> impl Strategy<Value = Vec<Op>> {
@@ -74,6 +103,7 @@ fn make(c: &Call) -> u64 {
         Call::Sync => sync_call(1),
         Call::String => string_call("ab".into()) as u64,
         Call::Async => futures::executor::block_on(async_call(1)),
+        Call::Failing => failing_call(1).unwrap_or(7),
     }
 }
 
@@ -112,10 +142,11 @@ fn play(ops: &[Op]) {
 }
 
 /// Log lines without timestamps and latencies; metric totals per name (counts for latency).
-fn run(deferred: bool, ops: &[Op]) -> (Vec<Value>, BTreeMap<String, f64>, [u64; 3]) {
+fn run(deferred: bool, ops: &[Op]) -> (Vec<Value>, BTreeMap<String, f64>, [u64; 4]) {
     SYNC_CALLS.store(0, Ordering::Relaxed);
     STRING_CALLS.store(0, Ordering::Relaxed);
     ASYNC_CALLS.store(0, Ordering::Relaxed);
+    FAILING_CALLS.store(0, Ordering::Relaxed);
     let logs = LogBuffer::default();
     let sink = MemorySink::default();
     let builder = instrument::builder()
@@ -165,6 +196,7 @@ fn run(deferred: bool, ops: &[Op]) -> (Vec<Value>, BTreeMap<String, f64>, [u64; 
         SYNC_CALLS.load(Ordering::Relaxed),
         STRING_CALLS.load(Ordering::Relaxed),
         ASYNC_CALLS.load(Ordering::Relaxed),
+        FAILING_CALLS.load(Ordering::Relaxed),
     ];
     (lines, totals, made)
 }
@@ -177,8 +209,11 @@ proptest! {
         let (spans_lines, spans_totals, spans_made) = run(false, &ops);
         let (deferred_lines, deferred_totals, deferred_made) = run(true, &ops);
         prop_assert_eq!(spans_made, deferred_made);
-        for (metric, made) in ["sync_call", "string_call", "async_call"].iter().zip(spans_made) {
-            let success = format!("{metric}.success");
+        for (metric, made) in ["sync_call.success", "string_call.success", "async_call.success", "failing_call.error"]
+            .iter()
+            .zip(spans_made)
+        {
+            let success = (*metric).to_string();
             prop_assert_eq!(spans_totals.get(&success).copied().unwrap_or(0.0), made as f64);
             prop_assert_eq!(deferred_totals.get(&success).copied().unwrap_or(0.0), made as f64);
         }
