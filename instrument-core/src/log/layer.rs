@@ -283,21 +283,21 @@ impl<W> JsonLogLayer<W> {
         // unlocked: a panic there runs the panic hook, whose log line reads this span's fields,
         // and would wait forever for a lock its own thread holds. So the fields are taken out
         // (an empty value left in place, nothing allocated), recorded, and put back.
-        let mut taken = {
-            let mut extensions = span.extensions_mut();
-            match extensions.get_mut::<SpanFields>() {
-                Some(fields) => std::mem::take(fields),
-                None => {
-                    extensions.insert(SpanFields::default());
-                    SpanFields::default()
-                }
-            }
+        // A new span has no fields yet: it is recorded first and stored in one step.
+        let mut taken = if later {
+            span.extensions_mut()
+                .get_mut::<SpanFields>()
+                .map(std::mem::take)
+                .unwrap_or_default()
+        } else {
+            SpanFields::default()
         };
         taken.record(values, schema, self.redactor.as_deref(), tracked);
         let done = taken.invocation.is_some() || !lambda::is_invocation_callsite(meta);
         let mut extensions = span.extensions_mut();
-        if let Some(fields) = extensions.get_mut::<SpanFields>() {
-            *fields = taken;
+        match extensions.get_mut::<SpanFields>() {
+            Some(fields) => *fields = taken,
+            None => extensions.insert(taken),
         }
         if done {
             return;
