@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use http::header::{HeaderName, HeaderValue};
 use http::{Extensions, HeaderMap, Request, Response};
+use instrument_core::config::{HttpLayerConfig, Settings};
 use tower::{Layer, Service};
 use tracing::instrument::Instrumented;
 use tracing::Instrument;
@@ -66,8 +67,6 @@ impl Default for RequestLayer {
 /// make a metric dimension per URL.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
-const HEADERS_VAR: &str = "INSTRUMENT_CORRELATION_HEADERS";
-
 /// The longest client-supplied correlation ID taken as is; a longer one is replaced.
 const MAX_CORRELATION_ID: usize = 128;
 
@@ -96,33 +95,24 @@ impl RequestLayer {
     }
 
     fn from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Result<Self, crate::ConfigError> {
-        let layer = Self::defaults();
-        let Some(value) = var(HEADERS_VAR).filter(|v| !v.trim().is_empty()) else {
-            return Ok(layer);
-        };
-        let headers: Result<Vec<HeaderName>, _> = value
-            .split(',')
-            .map(|name| HeaderName::from_bytes(name.trim().to_ascii_lowercase().as_bytes()))
-            .collect();
-        match headers {
-            Ok(headers) => Ok(layer.correlation_headers(headers)),
-            Err(_) => Err(crate::ConfigError {
-                origin: crate::Source::Variable(HEADERS_VAR.into()),
-                value,
-                expected: "comma-separated HTTP header names (e.g. x-correlation-id,traceparent)"
-                    .into(),
-            }),
-        }
+        HttpLayerConfig::resolve(&Settings::default(), var).map(Self::from_section)
     }
 
     fn defaults() -> Self {
+        Self::from_section(HttpLayerConfig::default())
+    }
+
+    /// The layer of the configuration's HTTP section (see
+    /// [`instrument_core::config::table`]).
+    fn from_section(section: HttpLayerConfig) -> Self {
         RequestLayer {
             config: Arc::new(Config {
-                headers: vec![
-                    HeaderName::from_static("x-correlation-id"),
-                    HeaderName::from_static("x-request-id"),
-                    HeaderName::from_static("traceparent"),
-                ],
+                // The section's parser accepts only valid header names.
+                headers: section
+                    .correlation_headers
+                    .iter()
+                    .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
+                    .collect(),
                 response_header: HeaderName::from_static(super::CORRELATION_HEADER),
                 route: None,
             }),
@@ -365,6 +355,8 @@ fn finished(done: &Done, status: Option<u16>, latency_ms: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const HEADERS_VAR: &str = instrument_core::config::table::CORRELATION_HEADERS.variables[0].name;
 
     #[test]
     fn traceparent_trace_ids() {

@@ -12,11 +12,10 @@ use tower::{Layer, Service};
 use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
-use super::CorrelationPath;
-use crate::{ConfigError, Source};
+use instrument_core::config::{LambdaLayerConfig, Settings};
 
-const PATHS_VAR: &str = "INSTRUMENT_CORRELATION_PATHS";
-const MARGIN_VAR: &str = "INSTRUMENT_LAMBDA_FLUSH_MARGIN_MS";
+use super::CorrelationPath;
+use crate::ConfigError;
 
 /// Wraps a Lambda handler service so that every invocation runs inside a span that carries
 /// its context, and its metrics are flushed in time (see the [module docs](super)).
@@ -88,47 +87,34 @@ impl InvocationLayer {
     }
 
     fn defaults() -> Self {
+        Self::from_section(LambdaLayerConfig::default())
+    }
+
+    /// The layer of the configuration's Lambda section (see
+    /// [`instrument_core::config::table`]).
+    fn from_section(section: LambdaLayerConfig) -> Self {
+        let paths = match section.correlation_paths {
+            // The section's parser accepts only what `CorrelationPath` parses.
+            Some(paths) => paths
+                .iter()
+                .map(|p| {
+                    p.parse()
+                        .unwrap_or_else(|_| CorrelationPath::custom(p.as_str()))
+                })
+                .collect(),
+            None => CorrelationPath::PRESETS.to_vec(),
+        };
         InvocationLayer {
             config: Arc::new(Config {
-                paths: CorrelationPath::PRESETS.to_vec(),
-                flush_margin: Self::DEFAULT_FLUSH_MARGIN,
+                paths,
+                flush_margin: section.flush_margin,
             }),
         }
     }
 
     /// The configuration from `var` (the environment, or a test's map).
     fn from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let mut layer = Self::defaults();
-        if let Some(value) = var(PATHS_VAR) {
-            let paths: Result<Vec<CorrelationPath>, _> = value
-                .split(',')
-                .map(str::parse::<CorrelationPath>)
-                .collect();
-            match paths {
-                Ok(paths) => layer.config_mut().paths = paths,
-                Err(err) => {
-                    return Err(ConfigError {
-                        origin: Source::Variable(PATHS_VAR.into()),
-                        value,
-                        expected: format!("comma-separated correlation paths ({err})"),
-                    })
-                }
-            }
-        }
-        if let Some(value) = var(MARGIN_VAR) {
-            match value.trim().parse::<u64>() {
-                Ok(ms) => layer.config_mut().flush_margin = Duration::from_millis(ms),
-                Err(_) => {
-                    return Err(ConfigError {
-                        origin: Source::Variable(MARGIN_VAR.into()),
-                        value,
-                        expected: "a number of milliseconds (e.g. 500)".into(),
-                    })
-                }
-            }
-        }
-        Ok(layer)
+        LambdaLayerConfig::resolve(&Settings::default(), var).map(Self::from_section)
     }
 
     fn config_mut(&mut self) -> &mut Config {
@@ -306,6 +292,11 @@ fn deadline_reached(deadline_ms: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Source;
+    use instrument_core::config::table;
+
+    const PATHS_VAR: &str = table::CORRELATION_PATHS.variables[0].name;
+    const MARGIN_VAR: &str = table::LAMBDA_FLUSH_MARGIN.variables[0].name;
 
     #[test]
     fn configuration_from_the_environment() {
