@@ -19,6 +19,17 @@ use crate::InitError;
 
 type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
+/// The configuration [`Builder::install`] resolved for the process-wide pipeline.
+static INSTALLED: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
+
+/// The configuration of the installed pipeline, if instrument is installed: the Lambda and HTTP
+/// layers read their sections from it, so they see what `init`/`install` saw (through
+/// [`Builder::env_lookup`] too) without resolving anything again.
+#[cfg_attr(not(any(feature = "lambda", feature = "http")), allow(dead_code))]
+pub(crate) fn installed_config() -> Option<&'static Config> {
+    INSTALLED.get()
+}
+
 /// Configures instrument in code; anything not set here comes from the environment.
 ///
 /// ```no_run
@@ -496,6 +507,7 @@ where
         let (dispatch, guard, config) = self.assemble_dispatch()?;
         tracing::dispatcher::set_global_default(dispatch)
             .map_err(|_| InitError::AlreadyInstalled)?;
+        let config = INSTALLED.get_or_init(|| config);
         // Let `log` reject what the filter would drop anyway, before formatting anything.
         let log_level = match guard.flushers.max_level {
             tracing_core::LevelFilter::OFF => log::LevelFilter::Off,

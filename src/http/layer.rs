@@ -73,11 +73,13 @@ const MAX_CORRELATION_ID: usize = 128;
 impl RequestLayer {
     /// Correlation ID from `x-correlation-id`, `x-request-id`, then W3C `traceparent` (its
     /// trace ID), else a fresh UUID v4; echoed as `x-correlation-id`; no route extractor.
-    /// `INSTRUMENT_CORRELATION_HEADERS` (comma-separated header names) replaces the list; an
-    /// invalid value is reported on stderr and ignored ([`from_env`](Self::from_env) returns
-    /// it as an error). [`correlation_headers`](Self::correlation_headers) overrides both.
+    /// `INSTRUMENT_CORRELATION_HEADERS` (comma-separated header names) replaces the list: the
+    /// installed configuration's HTTP section (what `init`/`install` resolved), else the
+    /// environment's, where an invalid value is reported on stderr and ignored
+    /// ([`from_env`](Self::from_env) returns it as an error).
+    /// [`correlation_headers`](Self::correlation_headers) overrides both.
     pub fn new() -> Self {
-        Self::from_lookup(&|name| std::env::var(name).ok()).unwrap_or_else(|err| {
+        Self::from_env().unwrap_or_else(|err| {
             eprintln!("instrument: {err}; using the default");
             Self::defaults()
         })
@@ -91,7 +93,10 @@ impl RequestLayer {
     /// # let _ = layer; Ok(()) }
     /// ```
     pub fn from_env() -> Result<Self, crate::ConfigError> {
-        Self::from_lookup(&|name| std::env::var(name).ok())
+        match crate::builder::installed_config() {
+            Some(config) => Ok(Self::from_section(config.http_layer.clone())),
+            None => Self::from_lookup(&|name| std::env::var(name).ok()),
+        }
     }
 
     fn from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Result<Self, crate::ConfigError> {

@@ -62,13 +62,16 @@ impl InvocationLayer {
     pub const DEFAULT_FLUSH_MARGIN: Duration = Duration::from_millis(500);
 
     /// Every [preset](CorrelationPath::PRESETS) correlation path and a flush margin of
-    /// [`DEFAULT_FLUSH_MARGIN`](Self::DEFAULT_FLUSH_MARGIN), unless the environment says
-    /// otherwise: `INSTRUMENT_CORRELATION_PATHS` (comma-separated presets and paths, e.g.
-    /// `detail.orderId,eventbridge`) and `INSTRUMENT_LAMBDA_FLUSH_MARGIN_MS`. An invalid value
-    /// is reported on stderr and ignored (a function must start); [`from_env`](Self::from_env)
-    /// returns it as an error instead. The builder methods override both.
+    /// [`DEFAULT_FLUSH_MARGIN`](Self::DEFAULT_FLUSH_MARGIN), unless the configuration's Lambda
+    /// section says otherwise: `INSTRUMENT_CORRELATION_PATHS` (comma-separated presets and
+    /// paths, e.g. `detail.orderId,eventbridge`) and `INSTRUMENT_LAMBDA_FLUSH_MARGIN_MS`. The
+    /// section is the installed configuration's (what `init`/`install` resolved, so a bad
+    /// value has stopped `try_init` already), else the environment's; there, an invalid value
+    /// is reported on stderr and ignored (a function must start), and
+    /// [`from_env`](Self::from_env) returns it as an error instead. The builder methods
+    /// override both.
     pub fn new() -> Self {
-        Self::from_lookup(&|name| std::env::var(name).ok()).unwrap_or_else(|err| {
+        Self::from_env().unwrap_or_else(|err| {
             // No subscriber may be installed yet: say it where Lambda shows it anyway.
             eprintln!("instrument: {err}; using the default");
             Self::defaults()
@@ -83,7 +86,10 @@ impl InvocationLayer {
     /// # let _ = layer; Ok(()) }
     /// ```
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(&|name| std::env::var(name).ok())
+        match crate::builder::installed_config() {
+            Some(config) => Ok(Self::from_section(config.lambda_layer.clone())),
+            None => Self::from_lookup(&|name| std::env::var(name).ok()),
+        }
     }
 
     fn defaults() -> Self {
