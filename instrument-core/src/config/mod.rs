@@ -37,7 +37,7 @@ mod tests;
 
 pub use error::{ConfigError, Rejection, Source};
 pub use sections::{HttpLayerConfig, LambdaLayerConfig, RedactionConfig};
-pub use setting::{Declaration, Field, Section, Setting, Value, Variable};
+pub use setting::{Declaration, Section, Setting, Value, Variable};
 
 /// Where metrics go (`INSTRUMENT_METRICS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

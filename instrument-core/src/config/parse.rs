@@ -2,6 +2,17 @@
 //! rates, byte sizes, lists. Each returns the typed value or a [`Rejection`], which the
 //! declaration turns into a [`ConfigError`](super::ConfigError) naming the variable, the value
 //! and what it accepts.
+//!
+//! ```
+//! use instrument_core::config::parse;
+//! use std::time::Duration;
+//! assert_eq!(parse::seconds("0.5"), Ok(Duration::from_millis(500)));
+//! assert_eq!(parse::strict_directives("WARNING,booking=Debug").unwrap(), "warn,booking=debug");
+//! assert!(parse::strict_directives("loud").is_err());
+//! assert_eq!(parse::lax_directives("my_crate").unwrap(), "my_crate");
+//! assert_eq!(parse::header_list("X-Request-Id").unwrap(), ["x-request-id"]);
+//! assert!(parse::path_list("detail..id").is_err());
+//! ```
 
 use std::time::Duration;
 

@@ -11,6 +11,12 @@ use super::parse::Parser;
 use super::{MetricsDestination, Settings};
 
 /// The part of the library a setting belongs to; the table is grouped by it.
+///
+/// ```
+/// use instrument_core::config::{table, Section};
+/// assert_eq!(table::CORRELATION_HEADERS.section, Section::Http);
+/// assert_eq!(Section::Http.title(), "HTTP");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     /// Who is logging: service, namespace, environment.
@@ -57,6 +63,13 @@ impl Section {
 
 /// One environment variable of a setting. Its parser and accepted values are the setting's
 /// unless the variable has its own (`POWERTOOLS_LOG_LEVEL` takes a level, not directives).
+///
+/// ```
+/// use instrument_core::config::{table, Declaration};
+/// let names: Vec<&str> = table::LOG_LEVEL.variables.iter().map(|v| v.name).collect();
+/// assert_eq!(names, ["INSTRUMENT_LOG_LEVEL", "RUST_LOG", "POWERTOOLS_LOG_LEVEL"]);
+/// assert!(table::LOG_LEVEL.accepted("POWERTOOLS_LOG_LEVEL").starts_with("one of trace"));
+/// ```
 #[derive(Debug)]
 pub struct Variable<T: 'static> {
     /// The variable's name.
@@ -87,7 +100,7 @@ impl<T> Variable<T> {
 
 /// Where a setting lives in [`Settings`], when code can set it.
 #[derive(Debug)]
-pub struct Field<T: 'static> {
+pub(crate) struct Field<T: 'static> {
     pub(crate) get: fn(&Settings) -> &Option<T>,
     pub(crate) get_mut: fn(&mut Settings) -> &mut Option<T>,
 }
@@ -127,6 +140,13 @@ pub struct Setting<T: 'static> {
 }
 
 /// A value a setting can hold: shown as text in errors about values set in code.
+///
+/// ```
+/// use instrument_core::config::Value;
+/// use std::time::Duration;
+/// assert_eq!(Duration::from_millis(1500).show(), "1.5s");
+/// assert_eq!(vec!["a".to_string(), "b".to_string()].show(), "a,b");
+/// ```
 pub trait Value: Clone + PartialEq + Send + Sync + 'static {
     /// The value as text.
     fn show(&self) -> String;
@@ -218,6 +238,16 @@ impl<T: Value> Setting<T> {
 }
 
 /// A [`Setting`] of any type: what the table lists.
+///
+/// ```
+/// use instrument_core::config::{table, Declaration};
+/// let margin = table::TABLE.iter().find(|s| s.name() == "lambda_flush_margin").unwrap();
+/// assert_eq!(margin.variables(), ["INSTRUMENT_LAMBDA_FLUSH_MARGIN_MS"]);
+/// assert!(!margin.in_code());
+/// let err = margin.check("INSTRUMENT_LAMBDA_FLUSH_MARGIN_MS", "soon").unwrap_err();
+/// assert_eq!(err.expected, margin.accepted("INSTRUMENT_LAMBDA_FLUSH_MARGIN_MS"));
+/// assert_eq!(margin.default_agrees(), Some(true));
+/// ```
 pub trait Declaration: Sync {
     /// [`Setting::name`].
     fn name(&self) -> &'static str;
