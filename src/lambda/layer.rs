@@ -345,6 +345,22 @@ mod tests {
     }
 
     #[test]
+    fn the_declared_accepted_values_name_every_preset() {
+        let accepted = table::CORRELATION_PATHS.accepted;
+        for preset in CorrelationPath::PRESETS {
+            assert!(
+                accepted.contains(preset.name()),
+                "{} in {accepted}",
+                preset.name()
+            );
+        }
+        assert_eq!(
+            table::LAMBDA_FLUSH_MARGIN.default_value(),
+            Some(InvocationLayer::DEFAULT_FLUSH_MARGIN)
+        );
+    }
+
+    #[test]
     fn flush_delay_leaves_the_margin() {
         assert_eq!(flush_delay(0, Duration::from_millis(500)), None);
         assert_eq!(flush_delay(1, Duration::from_millis(500)), None, "past");

@@ -276,7 +276,9 @@ settings! {
     }
     CORRELATION_PATHS: Vec<String> = "correlation_paths" in Lambda {
         variables: ["INSTRUMENT_CORRELATION_PATHS"],
-        accepts: "comma-separated presets and dotted paths (e.g. `detail.orderId,eventbridge`)",
+        accepts: "comma-separated presets (header, api_gateway_rest, api_gateway_http, \
+                  function_url, alb, alb_multi_value, eventbridge, sqs) and dotted paths \
+                  (e.g. `detail.orderId,eventbridge`)",
         default: "every preset",
         doc: "Where `instrument::lambda::InvocationLayer` looks for the correlation ID in the \
               event, first match wins (its `correlation_paths` overrides).",

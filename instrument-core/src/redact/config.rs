@@ -185,6 +185,7 @@ impl RedactConfig {
     ///
     /// Names are checked when the [`Redactor`](super::Redactor) is built.
     pub fn with_env(self, env: impl Fn(&str) -> Option<String>) -> Self {
+        // The section's parsers refuse nothing: resolving it cannot fail.
         let mut section = RedactionConfig::resolve(&Settings::default(), &env).unwrap_or_default();
         if section.hash_key.is_none() {
             // An empty variable is kept as empty so that building reports it.
