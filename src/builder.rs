@@ -2,7 +2,9 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use instrument_core::config::{Config, MetricsDestination, Settings};
+use instrument_core::config::{
+    table, Config, ConfigError, MetricsDestination, Setting, Settings, Source, Value,
+};
 use instrument_core::redact::{RedactConfig, Redactor};
 use instrument_core::JsonLogLayer;
 use instrument_emf::{AgentSink, EmfLayer, Exporter, MakeWriterSink, MetricsFilter, Sink};
@@ -16,6 +18,17 @@ use crate::guard::{Flushers, Guard};
 use crate::InitError;
 
 type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// The configuration [`Builder::install`] resolved for the process-wide pipeline.
+static INSTALLED: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
+
+/// The configuration of the installed pipeline, if instrument is installed: the Lambda and HTTP
+/// layers read their sections from it, so they see what `init`/`install` saw (through
+/// [`Builder::env_lookup`] too) without resolving anything again.
+#[cfg_attr(not(any(feature = "lambda", feature = "http")), allow(dead_code))]
+pub(crate) fn installed_config() -> Option<&'static Config> {
+    INSTALLED.get()
+}
 
 /// Configures instrument in code; anything not set here comes from the environment.
 ///
@@ -34,7 +47,8 @@ pub struct Builder<W = fn() -> io::Stdout> {
     make_writer: W,
     metrics_sink: Option<Arc<dyn Sink>>,
     redaction: Option<RedactConfig>,
-    flush_on_sigterm: Option<bool>,
+    /// A setting code cannot set, given to [`setting`](Builder::setting): reported by `build`.
+    refused: Option<ConfigError>,
     #[cfg(feature = "cloudwatch-api")]
     cloudwatch: instrument_emf::cloudwatch::CloudwatchOptions,
 }
@@ -54,7 +68,7 @@ pub fn builder() -> Builder {
         make_writer: io::stdout,
         metrics_sink: None,
         redaction: None,
-        flush_on_sigterm: None,
+        refused: None,
         #[cfg(feature = "cloudwatch-api")]
         cloudwatch: Default::default(),
     }
@@ -73,53 +87,45 @@ where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     /// The `service` key on every line and the `service` metric dimension.
-    pub fn service(mut self, name: impl Into<String>) -> Self {
-        self.settings.service = Some(name.into());
-        self
+    pub fn service(self, name: impl Into<String>) -> Self {
+        self.setting(&table::SERVICE, name.into())
     }
 
     /// The CloudWatch metrics namespace.
-    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.settings.namespace = Some(namespace.into());
-        self
+    pub fn namespace(self, namespace: impl Into<String>) -> Self {
+        self.setting(&table::NAMESPACE, namespace.into())
     }
 
     /// The `environment` key on every line and the `environment` metric dimension.
-    pub fn environment(mut self, name: impl Into<String>) -> Self {
-        self.settings.environment = Some(name.into());
-        self
+    pub fn environment(self, name: impl Into<String>) -> Self {
+        self.setting(&table::ENVIRONMENT, name.into())
     }
 
     /// Reads the environment name from this variable (e.g. a team's `PAVI_ENVIRONMENT`) when
     /// neither [`environment`](Self::environment) nor `INSTRUMENT_ENVIRONMENT` is set.
-    pub fn environment_var(mut self, variable: impl Into<String>) -> Self {
-        self.settings.environment_var = Some(variable.into());
-        self
+    pub fn environment_var(self, variable: impl Into<String>) -> Self {
+        self.setting(&table::ENVIRONMENT_VAR, variable.into())
     }
 
     /// The log level (`"debug"`) or `EnvFilter` directives (`"info,hyper=warn"`). Overrides
     /// `INSTRUMENT_LOG_LEVEL`, `RUST_LOG` and `POWERTOOLS_LOG_LEVEL`; metrics never depend on it.
-    pub fn log_level(mut self, directives: impl Into<String>) -> Self {
-        self.settings.log_level = Some(directives.into());
-        self
+    pub fn log_level(self, directives: impl Into<String>) -> Self {
+        self.setting(&table::LOG_LEVEL, directives.into())
     }
 
     /// Adds `"location": "file:line"` to every line.
-    pub fn log_location(mut self, on: bool) -> Self {
-        self.settings.log_location = Some(on);
-        self
+    pub fn log_location(self, on: bool) -> Self {
+        self.setting(&table::LOG_LOCATION, on)
     }
 
     /// Where metrics go.
-    pub fn metrics(mut self, destination: MetricsDestination) -> Self {
-        self.settings.metrics = Some(destination);
-        self
+    pub fn metrics(self, destination: MetricsDestination) -> Self {
+        self.setting(&table::METRICS, destination)
     }
 
     /// How often long-running services flush metrics.
-    pub fn metrics_flush_interval(mut self, interval: Duration) -> Self {
-        self.settings.metrics_flush_interval = Some(interval);
-        self
+    pub fn metrics_flush_interval(self, interval: Duration) -> Self {
+        self.setting(&table::METRICS_FLUSH_INTERVAL, interval)
     }
 
     /// Makes this share of Lambda invocations (0.0 to 1.0) log at `DEBUG` whatever the level
@@ -128,9 +134,8 @@ where
     /// ```
     /// let (_subscriber, _guard) = instrument::builder().log_sample_rate(0.1).build().unwrap();
     /// ```
-    pub fn log_sample_rate(mut self, rate: f64) -> Self {
-        self.settings.log_sample_rate = Some(rate);
-        self
+    pub fn log_sample_rate(self, rate: f64) -> Self {
+        self.setting(&table::LOG_SAMPLE_RATE, rate)
     }
 
     /// Buffers each Lambda invocation's `DEBUG` lines (at most `max_bytes`, the oldest evicted
@@ -141,16 +146,14 @@ where
     /// ```
     /// let (_subscriber, _guard) = instrument::builder().log_buffer(20 * 1024).build().unwrap();
     /// ```
-    pub fn log_buffer(mut self, max_bytes: usize) -> Self {
-        self.settings.log_buffer = Some(true);
-        self.settings.log_buffer_max_bytes = Some(max_bytes);
-        self
+    pub fn log_buffer(self, max_bytes: usize) -> Self {
+        self.setting(&table::LOG_BUFFER, true)
+            .setting(&table::LOG_BUFFER_MAX_BYTES, max_bytes)
     }
 
     /// Turns PII redaction on or off.
-    pub fn redact(mut self, on: bool) -> Self {
-        self.settings.redact = Some(on);
-        self
+    pub fn redact(self, on: bool) -> Self {
+        self.setting(&table::REDACT, on)
     }
 
     /// Whether `SIGTERM` flushes metrics and log lines before the process ends (Unix; default
@@ -164,8 +167,39 @@ where
     /// ```no_run
     /// let _guard = instrument::builder().flush_on_sigterm(false).install().unwrap();
     /// ```
-    pub fn flush_on_sigterm(mut self, on: bool) -> Self {
-        self.flush_on_sigterm = Some(on);
+    pub fn flush_on_sigterm(self, on: bool) -> Self {
+        self.setting(&table::FLUSH_ON_SIGTERM, on)
+    }
+
+    /// Sets any setting of [`instrument_core::config::table`] that code can set (those with a
+    /// name in the first column of the README's configuration table), overriding its
+    /// variables: the path every method above takes, and the one for settings without a
+    /// method of their own. A setting only the environment sets (Lambda's own variables) makes
+    /// `build`/`install` fail with an error that names it.
+    ///
+    /// ```
+    /// use instrument::instrument_core::config::table;
+    /// use tracing_core::LevelFilter;
+    /// let (_subscriber, _guard) = instrument::builder()
+    ///     .log_buffer(4096)
+    ///     .setting(&table::LOG_BUFFER_LEVEL, LevelFilter::TRACE)
+    ///     .env_lookup(|_| None)
+    ///     .build()
+    ///     .unwrap();
+    /// let refused = instrument::builder()
+    ///     .setting(&table::LAMBDA_FUNCTION_NAME, "booking".to_string())
+    ///     .env_lookup(|_| None)
+    ///     .build();
+    /// assert!(refused.err().unwrap().to_string().contains("lambda_function_name"));
+    /// ```
+    pub fn setting<T: Value>(mut self, setting: &'static Setting<T>, value: T) -> Self {
+        if !setting.set(&mut self.settings, value.clone()) && self.refused.is_none() {
+            self.refused = Some(ConfigError {
+                origin: Source::Code(setting.name),
+                value: value.show(),
+                expected: format!("no value from code: only {} sets it", setting.variable()),
+            });
+        }
         self
     }
 
@@ -198,13 +232,16 @@ where
             make_writer,
             metrics_sink: self.metrics_sink,
             redaction: self.redaction,
-            flush_on_sigterm: self.flush_on_sigterm,
+            refused: self.refused,
             #[cfg(feature = "cloudwatch-api")]
             cloudwatch: self.cloudwatch,
         }
     }
 
     fn config(&self) -> Result<Config, InitError> {
+        if let Some(refused) = &self.refused {
+            return Err(refused.clone().into());
+        }
         let config = match &self.env {
             Some(lookup) => Config::resolve(&self.settings, lookup)?,
             None => Config::from_env(&self.settings)?,
@@ -212,32 +249,9 @@ where
         Ok(config)
     }
 
-    /// Code › `INSTRUMENT_FLUSH_ON_SIGTERM` › on.
-    fn sigterm_setting(&self) -> Result<bool, InitError> {
-        if let Some(on) = self.flush_on_sigterm {
-            return Ok(on);
-        }
-        const NAME: &str = "INSTRUMENT_FLUSH_ON_SIGTERM";
-        let value = match &self.env {
-            Some(lookup) => lookup(NAME),
-            None => std::env::var(NAME).ok(),
-        };
-        let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
-            return Ok(true);
-        };
-        match value.trim().to_ascii_lowercase().as_str() {
-            "on" | "true" | "1" | "yes" => Ok(true),
-            "off" | "false" | "0" | "no" => Ok(false),
-            _ => Err(InitError::Config(instrument_core::ConfigError {
-                origin: instrument_core::config::Source::Variable(NAME.into()),
-                value,
-                expected: "on or off".into(),
-            })),
-        }
-    }
-
     /// The redactor, when redaction is on: the rules set in code (or the defaults), adjusted
-    /// by `INSTRUMENT_REDACT_HASH_KEY`, `INSTRUMENT_REDACT_DISABLE`, `INSTRUMENT_REDACT_KEYS`.
+    /// by what the configuration's redaction section adds (`INSTRUMENT_REDACT_HASH_KEY`,
+    /// `INSTRUMENT_REDACT_DISABLE`, `INSTRUMENT_REDACT_KEYS`).
     fn redactor(&self, config: &Config) -> Result<Option<Arc<Redactor>>, InitError> {
         if !config.redact {
             return Ok(None);
@@ -251,18 +265,14 @@ where
                     .clone(),
             ))
         };
-        let var = |name: &str| match &self.env {
-            Some(lookup) => lookup(name),
-            None => std::env::var(name).ok(),
-        };
-        if self.redaction.is_none()
-            && RedactConfig::ENV_VARIABLES
-                .iter()
-                .all(|name| var(name).is_none())
-        {
+        if self.redaction.is_none() && config.redaction.is_empty() {
             return shared();
         }
-        let rules = self.redaction.clone().unwrap_or_default().with_env(var);
+        let rules = self
+            .redaction
+            .clone()
+            .unwrap_or_default()
+            .with_environment(&config.redaction);
         if rules == RedactConfig::default() {
             return shared();
         }
@@ -354,7 +364,7 @@ where
     /// tracing::subscriber::with_default(subscriber, || tracing::info!("hello"));
     /// ```
     pub fn build(self) -> Result<(impl Subscriber + Send + Sync + 'static, Guard), InitError> {
-        let (subscriber, guard) = self.assemble()?;
+        let (subscriber, guard, _) = self.assemble()?;
         Ok((
             crate::pipeline::Pipeline::without_deferral(subscriber),
             guard,
@@ -385,10 +395,16 @@ where
     /// tracing::dispatcher::with_default(&dispatch, || reserve(2)).unwrap();
     /// ```
     pub fn build_dispatch(self) -> Result<(tracing::Dispatch, Guard), InitError> {
-        let (subscriber, guard) = self.assemble()?;
+        let (dispatch, guard, _) = self.assemble_dispatch()?;
+        Ok((dispatch, guard))
+    }
+
+    /// [`build_dispatch`](Builder::build_dispatch), with the configuration it resolved.
+    fn assemble_dispatch(self) -> Result<(tracing::Dispatch, Guard, Config), InitError> {
+        let (subscriber, guard, config) = self.assemble()?;
         let metrics = guard.flushers.metrics.clone();
         let pipeline = crate::pipeline::Pipeline::new(subscriber, metrics);
-        Ok((tracing::Dispatch::new(pipeline), guard))
+        Ok((tracing::Dispatch::new(pipeline), guard, config))
     }
 
     /// The layers of [`build`](Builder::build).
@@ -398,6 +414,7 @@ where
         (
             impl Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
             Guard,
+            Config,
         ),
         InitError,
     > {
@@ -487,16 +504,16 @@ where
             writer: make_writer,
             max_level,
         }));
-        Ok((subscriber, guard))
+        Ok((subscriber, guard, config))
     }
 
     /// Installs instrument as the process's global subscriber, bridges `log` records into it and
     /// logs panics; returns the guard that flushes on drop.
     pub fn install(self) -> Result<Guard, InitError> {
-        let flush_on_sigterm = self.sigterm_setting()?;
-        let (dispatch, guard) = self.build_dispatch()?;
+        let (dispatch, guard, config) = self.assemble_dispatch()?;
         tracing::dispatcher::set_global_default(dispatch)
             .map_err(|_| InitError::AlreadyInstalled)?;
+        let config = INSTALLED.get_or_init(|| config);
         // Let `log` reject what the filter would drop anyway, before formatting anything.
         let log_level = match guard.flushers.max_level {
             tracing_core::LevelFilter::OFF => log::LevelFilter::Off,
@@ -518,7 +535,7 @@ where
             );
         }
         crate::panic_hook::install(guard.flushers.clone());
-        if flush_on_sigterm {
+        if config.flush_on_sigterm {
             crate::sigterm::install(Arc::downgrade(&guard.flushers));
         }
         Ok(guard)

@@ -26,13 +26,15 @@
 //!
 //! ## Configuration
 //!
-//! Code first ([`builder`]), then the environment: `INSTRUMENT_SERVICE`, `INSTRUMENT_NAMESPACE`,
-//! `INSTRUMENT_ENVIRONMENT` (or `INSTRUMENT_ENVIRONMENT_VAR` naming another variable),
-//! `INSTRUMENT_LOG_LEVEL` (a level or `EnvFilter` directives), `RUST_LOG`,
-//! `INSTRUMENT_LOG_LOCATION`, `INSTRUMENT_METRICS`, `INSTRUMENT_METRICS_FLUSH_INTERVAL`,
-//! `INSTRUMENT_REDACT`, then the Powertools names (`POWERTOOLS_SERVICE_NAME`,
-//! `POWERTOOLS_METRICS_NAMESPACE`, `POWERTOOLS_LOG_LEVEL`). `AWS_LAMBDA_LOG_LEVEL` caps the level.
-//! A bad value is a [`ConfigError`] naming the variable, the value and what is accepted.
+//! Code first ([`builder`]), then the environment: precedence, highest first, is code ›
+//! `INSTRUMENT_*` › `RUST_LOG` (log filter only) › Powertools names › defaults, and
+//! `AWS_LAMBDA_LOG_LEVEL` caps the level. Empty variables count as unset. A bad value is a
+//! [`ConfigError`] naming the variable, the value and what is accepted. Every setting is declared
+//! once, in [`instrument_core::config::table`]; this table is rendered from those declarations. A
+//! setting with a name in the first column can be set in code with [`Builder::setting`] and, for
+//! most, a builder method of that name.
+//!
+#![doc = include_str!("settings.md")]
 //!
 //! ## Metrics destinations
 //!

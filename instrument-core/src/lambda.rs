@@ -65,14 +65,23 @@ pub struct LambdaEnvironment {
 
 impl LambdaEnvironment {
     /// Reads the environment through `var`; `None` outside Lambda (no `AWS_LAMBDA_FUNCTION_NAME`).
+    /// The variables are those of [`config::table`](crate::config::table)'s Lambda section.
     pub fn from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Option<LambdaEnvironment> {
-        let function_name = var("AWS_LAMBDA_FUNCTION_NAME")?;
+        use crate::config::{table, Settings};
+        // None of these can be set in code, and none of their parsers refuses a value.
+        let settings = Settings::default();
+        let text = |setting: &table::Text| setting.value(&settings, var).ok().flatten();
         Some(LambdaEnvironment {
-            function_name,
-            function_version: var("AWS_LAMBDA_FUNCTION_VERSION"),
-            function_memory_size: var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-                .and_then(|v| v.trim().parse().ok()),
-            initialization_type: InitializationType::parse(var("AWS_LAMBDA_INITIALIZATION_TYPE")),
+            function_name: text(&table::LAMBDA_FUNCTION_NAME)?,
+            function_version: text(&table::LAMBDA_FUNCTION_VERSION),
+            function_memory_size: table::LAMBDA_FUNCTION_MEMORY_SIZE
+                .value(&settings, var)
+                .ok()
+                .flatten()
+                .flatten(),
+            initialization_type: InitializationType::parse(text(
+                &table::LAMBDA_INITIALIZATION_TYPE,
+            )),
         })
     }
 }

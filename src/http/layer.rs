@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use http::header::{HeaderName, HeaderValue};
 use http::{Extensions, HeaderMap, Request, Response};
+use instrument_core::config::{HttpLayerConfig, Settings};
 use tower::{Layer, Service};
 use tracing::instrument::Instrumented;
 use tracing::Instrument;
@@ -66,19 +67,19 @@ impl Default for RequestLayer {
 /// make a metric dimension per URL.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
-const HEADERS_VAR: &str = "INSTRUMENT_CORRELATION_HEADERS";
-
 /// The longest client-supplied correlation ID taken as is; a longer one is replaced.
 const MAX_CORRELATION_ID: usize = 128;
 
 impl RequestLayer {
     /// Correlation ID from `x-correlation-id`, `x-request-id`, then W3C `traceparent` (its
     /// trace ID), else a fresh UUID v4; echoed as `x-correlation-id`; no route extractor.
-    /// `INSTRUMENT_CORRELATION_HEADERS` (comma-separated header names) replaces the list; an
-    /// invalid value is reported on stderr and ignored ([`from_env`](Self::from_env) returns
-    /// it as an error). [`correlation_headers`](Self::correlation_headers) overrides both.
+    /// `INSTRUMENT_CORRELATION_HEADERS` (comma-separated header names) replaces the list: the
+    /// installed configuration's HTTP section (what `init`/`install` resolved), else the
+    /// environment's, where an invalid value is reported on stderr and ignored
+    /// ([`from_env`](Self::from_env) returns it as an error).
+    /// [`correlation_headers`](Self::correlation_headers) overrides both.
     pub fn new() -> Self {
-        Self::from_lookup(&|name| std::env::var(name).ok()).unwrap_or_else(|err| {
+        Self::from_env().unwrap_or_else(|err| {
             eprintln!("instrument: {err}; using the default");
             Self::defaults()
         })
@@ -92,37 +93,31 @@ impl RequestLayer {
     /// # let _ = layer; Ok(()) }
     /// ```
     pub fn from_env() -> Result<Self, crate::ConfigError> {
-        Self::from_lookup(&|name| std::env::var(name).ok())
-    }
-
-    fn from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Result<Self, crate::ConfigError> {
-        let layer = Self::defaults();
-        let Some(value) = var(HEADERS_VAR).filter(|v| !v.trim().is_empty()) else {
-            return Ok(layer);
-        };
-        let headers: Result<Vec<HeaderName>, _> = value
-            .split(',')
-            .map(|name| HeaderName::from_bytes(name.trim().to_ascii_lowercase().as_bytes()))
-            .collect();
-        match headers {
-            Ok(headers) => Ok(layer.correlation_headers(headers)),
-            Err(_) => Err(crate::ConfigError {
-                origin: crate::Source::Variable(HEADERS_VAR.into()),
-                value,
-                expected: "comma-separated HTTP header names (e.g. x-correlation-id,traceparent)"
-                    .into(),
-            }),
+        match crate::builder::installed_config() {
+            Some(config) => Ok(Self::from_section(config.http_layer.clone())),
+            None => Self::from_lookup(&|name| std::env::var(name).ok()),
         }
     }
 
+    fn from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Result<Self, crate::ConfigError> {
+        HttpLayerConfig::resolve(&Settings::default(), var).map(Self::from_section)
+    }
+
     fn defaults() -> Self {
+        Self::from_section(HttpLayerConfig::default())
+    }
+
+    /// The layer of the configuration's HTTP section (see
+    /// [`instrument_core::config::table`]).
+    fn from_section(section: HttpLayerConfig) -> Self {
         RequestLayer {
             config: Arc::new(Config {
-                headers: vec![
-                    HeaderName::from_static("x-correlation-id"),
-                    HeaderName::from_static("x-request-id"),
-                    HeaderName::from_static("traceparent"),
-                ],
+                // The section's parser accepts only valid header names.
+                headers: section
+                    .correlation_headers
+                    .iter()
+                    .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
+                    .collect(),
                 response_header: HeaderName::from_static(super::CORRELATION_HEADER),
                 route: None,
             }),
@@ -365,6 +360,8 @@ fn finished(done: &Done, status: Option<u16>, latency_ms: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const HEADERS_VAR: &str = instrument_core::config::table::CORRELATION_HEADERS.variables[0].name;
 
     #[test]
     fn traceparent_trace_ids() {

@@ -12,11 +12,10 @@ use tower::{Layer, Service};
 use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
-use super::CorrelationPath;
-use crate::{ConfigError, Source};
+use instrument_core::config::{LambdaLayerConfig, Settings};
 
-const PATHS_VAR: &str = "INSTRUMENT_CORRELATION_PATHS";
-const MARGIN_VAR: &str = "INSTRUMENT_LAMBDA_FLUSH_MARGIN_MS";
+use super::CorrelationPath;
+use crate::ConfigError;
 
 /// Wraps a Lambda handler service so that every invocation runs inside a span that carries
 /// its context, and its metrics are flushed in time (see the [module docs](super)).
@@ -63,13 +62,16 @@ impl InvocationLayer {
     pub const DEFAULT_FLUSH_MARGIN: Duration = Duration::from_millis(500);
 
     /// Every [preset](CorrelationPath::PRESETS) correlation path and a flush margin of
-    /// [`DEFAULT_FLUSH_MARGIN`](Self::DEFAULT_FLUSH_MARGIN), unless the environment says
-    /// otherwise: `INSTRUMENT_CORRELATION_PATHS` (comma-separated presets and paths, e.g.
-    /// `detail.orderId,eventbridge`) and `INSTRUMENT_LAMBDA_FLUSH_MARGIN_MS`. An invalid value
-    /// is reported on stderr and ignored (a function must start); [`from_env`](Self::from_env)
-    /// returns it as an error instead. The builder methods override both.
+    /// [`DEFAULT_FLUSH_MARGIN`](Self::DEFAULT_FLUSH_MARGIN), unless the configuration's Lambda
+    /// section says otherwise: `INSTRUMENT_CORRELATION_PATHS` (comma-separated presets and
+    /// paths, e.g. `detail.orderId,eventbridge`) and `INSTRUMENT_LAMBDA_FLUSH_MARGIN_MS`. The
+    /// section is the installed configuration's (what `init`/`install` resolved, so a bad
+    /// value has stopped `try_init` already), else the environment's; there, an invalid value
+    /// is reported on stderr and ignored (a function must start), and
+    /// [`from_env`](Self::from_env) returns it as an error instead. The builder methods
+    /// override both.
     pub fn new() -> Self {
-        Self::from_lookup(&|name| std::env::var(name).ok()).unwrap_or_else(|err| {
+        Self::from_env().unwrap_or_else(|err| {
             // No subscriber may be installed yet: say it where Lambda shows it anyway.
             eprintln!("instrument: {err}; using the default");
             Self::defaults()
@@ -84,51 +86,41 @@ impl InvocationLayer {
     /// # let _ = layer; Ok(()) }
     /// ```
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(&|name| std::env::var(name).ok())
+        match crate::builder::installed_config() {
+            Some(config) => Ok(Self::from_section(config.lambda_layer.clone())),
+            None => Self::from_lookup(&|name| std::env::var(name).ok()),
+        }
     }
 
     fn defaults() -> Self {
+        Self::from_section(LambdaLayerConfig::default())
+    }
+
+    /// The layer of the configuration's Lambda section (see
+    /// [`instrument_core::config::table`]).
+    fn from_section(section: LambdaLayerConfig) -> Self {
+        let paths = match section.correlation_paths {
+            // The section's parser accepts only what `CorrelationPath` parses.
+            Some(paths) => paths
+                .iter()
+                .map(|p| {
+                    p.parse()
+                        .unwrap_or_else(|_| CorrelationPath::custom(p.as_str()))
+                })
+                .collect(),
+            None => CorrelationPath::PRESETS.to_vec(),
+        };
         InvocationLayer {
             config: Arc::new(Config {
-                paths: CorrelationPath::PRESETS.to_vec(),
-                flush_margin: Self::DEFAULT_FLUSH_MARGIN,
+                paths,
+                flush_margin: section.flush_margin,
             }),
         }
     }
 
     /// The configuration from `var` (the environment, or a test's map).
     fn from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let mut layer = Self::defaults();
-        if let Some(value) = var(PATHS_VAR) {
-            let paths: Result<Vec<CorrelationPath>, _> = value
-                .split(',')
-                .map(str::parse::<CorrelationPath>)
-                .collect();
-            match paths {
-                Ok(paths) => layer.config_mut().paths = paths,
-                Err(err) => {
-                    return Err(ConfigError {
-                        origin: Source::Variable(PATHS_VAR.into()),
-                        value,
-                        expected: format!("comma-separated correlation paths ({err})"),
-                    })
-                }
-            }
-        }
-        if let Some(value) = var(MARGIN_VAR) {
-            match value.trim().parse::<u64>() {
-                Ok(ms) => layer.config_mut().flush_margin = Duration::from_millis(ms),
-                Err(_) => {
-                    return Err(ConfigError {
-                        origin: Source::Variable(MARGIN_VAR.into()),
-                        value,
-                        expected: "a number of milliseconds (e.g. 500)".into(),
-                    })
-                }
-            }
-        }
-        Ok(layer)
+        LambdaLayerConfig::resolve(&Settings::default(), var).map(Self::from_section)
     }
 
     fn config_mut(&mut self) -> &mut Config {
@@ -306,6 +298,11 @@ fn deadline_reached(deadline_ms: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Source;
+    use instrument_core::config::table;
+
+    const PATHS_VAR: &str = table::CORRELATION_PATHS.variables[0].name;
+    const MARGIN_VAR: &str = table::LAMBDA_FLUSH_MARGIN.variables[0].name;
 
     #[test]
     fn configuration_from_the_environment() {
@@ -345,6 +342,22 @@ mod tests {
         let err = InvocationLayer::from_lookup(&env(&[(PATHS_VAR, "a..b")])).unwrap_err();
         assert_eq!(err.origin, Source::Variable(PATHS_VAR.into()));
         assert!(err.to_string().contains("a..b"), "{err}");
+    }
+
+    #[test]
+    fn the_declared_accepted_values_name_every_preset() {
+        let accepted = table::CORRELATION_PATHS.accepted;
+        for preset in CorrelationPath::PRESETS {
+            assert!(
+                accepted.contains(preset.name()),
+                "{} in {accepted}",
+                preset.name()
+            );
+        }
+        assert_eq!(
+            table::LAMBDA_FLUSH_MARGIN.default_value(),
+            Some(InvocationLayer::DEFAULT_FLUSH_MARGIN)
+        );
     }
 
     #[test]

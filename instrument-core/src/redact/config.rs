@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::method::Method;
+use crate::config::{table, RedactionConfig, Settings};
 
 /// Settings of one value rule: a built-in one by its name, or a custom one with a `pattern`.
 ///
@@ -183,35 +184,50 @@ impl RedactConfig {
     ///   named `sensitive`.
     ///
     /// Names are checked when the [`Redactor`](super::Redactor) is built.
-    pub fn with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
-        if self.hash_key.is_none() {
+    pub fn with_env(self, env: impl Fn(&str) -> Option<String>) -> Self {
+        // The section's parsers refuse nothing: resolving it cannot fail.
+        let mut section = RedactionConfig::resolve(&Settings::default(), &env).unwrap_or_default();
+        if section.hash_key.is_none() {
             // An empty variable is kept as empty so that building reports it.
-            self.hash_key = env(HASH_KEY_VAR);
+            section.hash_key = env(HASH_KEY_VAR);
         }
-        if let Some(list) = env(DISABLE_VAR) {
-            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                self = self.disable(name);
-            }
+        self.with_environment(&section)
+    }
+
+    /// Applies what the environment adds (resolved with the rest of the
+    /// [`Config`](crate::config::Config)): the hash key unless set in code, the rules to turn
+    /// off, the extra key globs.
+    ///
+    /// ```
+    /// use instrument_core::config::{Config, Settings};
+    /// use instrument_core::redact::RedactConfig;
+    /// let config = Config::resolve(&Settings::default(), |name| {
+    ///     (name == "INSTRUMENT_REDACT_DISABLE").then(|| "ipv4".to_string())
+    /// })
+    /// .unwrap();
+    /// let rules = RedactConfig::default().with_environment(&config.redaction);
+    /// assert_eq!(rules.rules["ipv4"].enabled, Some(false));
+    /// ```
+    pub fn with_environment(mut self, section: &RedactionConfig) -> Self {
+        if self.hash_key.is_none() {
+            self.hash_key = section.hash_key.clone();
         }
-        if let Some(list) = env(KEYS_VAR) {
-            let globs: Vec<String> = list
-                .split(',')
-                .map(str::trim)
-                .filter(|g| !g.is_empty())
-                .map(String::from)
-                .collect();
-            if !globs.is_empty() {
-                let rule = self.keys.entry("sensitive".to_string()).or_default();
-                rule.globs.get_or_insert_with(Vec::new).extend(globs);
-            }
+        for name in &section.disable {
+            self = self.disable(name);
+        }
+        if !section.keys.is_empty() {
+            let rule = self.keys.entry("sensitive".to_string()).or_default();
+            rule.globs
+                .get_or_insert_with(Vec::new)
+                .extend(section.keys.iter().cloned());
         }
         self
     }
 }
 
-const HASH_KEY_VAR: &str = "INSTRUMENT_REDACT_HASH_KEY";
-const DISABLE_VAR: &str = "INSTRUMENT_REDACT_DISABLE";
-const KEYS_VAR: &str = "INSTRUMENT_REDACT_KEYS";
+const HASH_KEY_VAR: &str = table::REDACT_HASH_KEY.variables[0].name;
+const DISABLE_VAR: &str = table::REDACT_DISABLE.variables[0].name;
+const KEYS_VAR: &str = table::REDACT_KEYS.variables[0].name;
 
 /// A redaction configuration that cannot be used. Reported when the
 /// [`Redactor`](super::Redactor) is built (at `try_init()`), never as a panic later.

@@ -1,0 +1,273 @@
+//! The value parsers every setting shares: switches, levels, directives, numbers, durations,
+//! rates, byte sizes, lists. Each returns the typed value or a [`Rejection`], which the
+//! declaration turns into a [`ConfigError`](super::ConfigError) naming the variable, the value
+//! and what it accepts.
+//!
+//! ```
+//! use instrument_core::config::parse;
+//! use std::time::Duration;
+//! assert_eq!(parse::seconds("0.5"), Ok(Duration::from_millis(500)));
+//! assert_eq!(parse::strict_directives("WARNING,booking=Debug").unwrap(), "warn,booking=debug");
+//! assert!(parse::strict_directives("loud").is_err());
+//! assert_eq!(parse::lax_directives("my_crate").unwrap(), "my_crate");
+//! assert_eq!(parse::header_list("X-Request-Id").unwrap(), ["x-request-id"]);
+//! assert!(parse::path_list("detail..id").is_err());
+//! ```
+
+use std::time::Duration;
+
+use tracing_core::LevelFilter;
+use tracing_subscriber::EnvFilter;
+
+use super::error::Rejection;
+use super::MetricsDestination;
+
+/// A parser of one setting's text.
+pub type Parser<T> = fn(&str) -> Result<T, Rejection>;
+
+/// Any text, as given (never rejects).
+pub fn text(value: &str) -> Result<String, Rejection> {
+    Ok(value.to_string())
+}
+
+/// `on`/`off`, `true`/`false`, `1`/`0`, `yes`/`no`, case-insensitive.
+///
+/// ```
+/// use instrument_core::config::parse::switch;
+/// assert_eq!(switch("ON"), Ok(true));
+/// assert_eq!(switch("0"), Ok(false));
+/// assert!(switch("maybe").is_err());
+/// ```
+pub fn switch(value: &str) -> Result<bool, Rejection> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Ok(true),
+        "off" | "false" | "0" | "no" => Ok(false),
+        _ => Err(Rejection::new()),
+    }
+}
+
+/// A level name, case-insensitive, with the Powertools/Python aliases (`warning`, `critical`,
+/// `fatal`, `none`).
+///
+/// ```
+/// use instrument_core::config::parse::level;
+/// use tracing_core::LevelFilter;
+/// assert_eq!(level("Warning"), Ok(LevelFilter::WARN));
+/// assert!(level("loud").is_err());
+/// ```
+pub fn level(value: &str) -> Result<LevelFilter, Rejection> {
+    level_filter(value).ok_or_else(Rejection::new)
+}
+
+/// `debug` or `trace` (a level at least as verbose as `DEBUG`).
+pub fn verbose_level(value: &str) -> Result<LevelFilter, Rejection> {
+    match level_filter(value) {
+        Some(l) if l >= LevelFilter::DEBUG => Ok(l),
+        _ => Err(Rejection::new()),
+    }
+}
+
+/// A level, normalised to its canonical name (`CRITICAL` is `error`): `POWERTOOLS_LOG_LEVEL`.
+pub fn level_directive(value: &str) -> Result<String, Rejection> {
+    level(value).map(|l| level_name(l).to_string())
+}
+
+/// A level or `EnvFilter` directives, where a lone word must be a level: for
+/// `INSTRUMENT_LOG_LEVEL=loud` a typo is far likelier than a target named `loud`.
+pub fn strict_directives(value: &str) -> Result<String, Rejection> {
+    directives(value, true)
+}
+
+/// `EnvFilter` directives with their own meaning (a lone word is a target): `RUST_LOG`.
+pub fn lax_directives(value: &str) -> Result<String, Rejection> {
+    directives(value, false)
+}
+
+/// `stdout`, `agent`, `cloudwatch` or `off`, case-insensitive.
+pub fn metrics_destination(value: &str) -> Result<MetricsDestination, Rejection> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "stdout" => Ok(MetricsDestination::Stdout),
+        "agent" => Ok(MetricsDestination::Agent),
+        "cloudwatch" => Ok(MetricsDestination::Cloudwatch),
+        "off" => Ok(MetricsDestination::Off),
+        _ => Err(Rejection::new()),
+    }
+}
+
+/// A number of seconds, greater than 0 and at most a day (`60`, `0.5`).
+pub fn seconds(value: &str) -> Result<Duration, Rejection> {
+    match value.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 => {
+            Ok(Duration::from_secs_f64(secs))
+        }
+        _ => Err(Rejection::new()),
+    }
+}
+
+/// A whole number of milliseconds (`500`).
+pub fn milliseconds(value: &str) -> Result<Duration, Rejection> {
+    value
+        .trim()
+        .parse::<u64>()
+        .map(Duration::from_millis)
+        .map_err(|_| Rejection::new())
+}
+
+/// A share from 0.0 to 1.0 (`0.1`).
+pub fn rate(value: &str) -> Result<f64, Rejection> {
+    match value.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(Rejection::new()),
+    }
+}
+
+/// A number of bytes greater than 0 (`20480`).
+pub fn bytes(value: &str) -> Result<usize, Rejection> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(Rejection::new()),
+    }
+}
+
+/// A number, or nothing when the text is not one: for values Lambda sets itself, where a
+/// broken value must not stop the function.
+pub fn lenient_number(value: &str) -> Result<Option<u32>, Rejection> {
+    Ok(value.trim().parse().ok())
+}
+
+/// A comma-separated list; items are trimmed, empty ones dropped (never rejects).
+///
+/// ```
+/// use instrument_core::config::parse::list;
+/// assert_eq!(list(" ipv4, ipv6,,").unwrap(), ["ipv4", "ipv6"]);
+/// ```
+pub fn list(value: &str) -> Result<Vec<String>, Rejection> {
+    Ok(value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(String::from)
+        .collect())
+}
+
+/// A comma-separated list of dotted paths or preset names (`detail.orderId,sqs`): no item and
+/// no segment empty.
+pub fn path_list(value: &str) -> Result<Vec<String>, Rejection> {
+    let items: Vec<String> = value.split(',').map(|i| i.trim().to_string()).collect();
+    match items
+        .iter()
+        .find(|item| item.is_empty() || item.split('.').any(str::is_empty))
+    {
+        Some(bad) => Err(Rejection::because(format!("invalid path {bad:?}"))),
+        None => Ok(items),
+    }
+}
+
+/// A comma-separated list of HTTP header names (RFC 9110 tokens), lower-cased.
+pub fn header_list(value: &str) -> Result<Vec<String>, Rejection> {
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    let items: Vec<String> = value
+        .split(',')
+        .map(|i| i.trim().to_ascii_lowercase())
+        .collect();
+    match items
+        .iter()
+        .find(|item| item.is_empty() || !item.bytes().all(token))
+    {
+        Some(bad) => Err(Rejection::because(format!("invalid header name {bad:?}"))),
+        None => Ok(items),
+    }
+}
+
+/// `tcp://host:port` or `udp://host:port`.
+pub fn agent_endpoint(value: &str) -> Result<String, Rejection> {
+    if value.starts_with("tcp://") || value.starts_with("udp://") {
+        Ok(value.to_string())
+    } else {
+        Err(Rejection::new())
+    }
+}
+
+/// The name of an environment variable: letters, digits and `_`, not starting with a digit.
+pub fn variable_name(value: &str) -> Result<String, Rejection> {
+    let mut chars = value.chars();
+    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(Rejection::new())
+    }
+}
+
+/// Parses a level name, case-insensitive, with the Powertools/Python aliases.
+pub(crate) fn level_filter(s: &str) -> Option<LevelFilter> {
+    const NAMES: [(&str, LevelFilter); 10] = [
+        ("trace", LevelFilter::TRACE),
+        ("debug", LevelFilter::DEBUG),
+        ("info", LevelFilter::INFO),
+        ("warn", LevelFilter::WARN),
+        ("warning", LevelFilter::WARN),
+        ("error", LevelFilter::ERROR),
+        ("critical", LevelFilter::ERROR),
+        ("fatal", LevelFilter::ERROR),
+        ("off", LevelFilter::OFF),
+        ("none", LevelFilter::OFF),
+    ];
+    let s = s.trim();
+    NAMES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(s))
+        .map(|&(_, level)| level)
+}
+
+pub(crate) fn level_name(level: LevelFilter) -> &'static str {
+    match level {
+        LevelFilter::TRACE => "trace",
+        LevelFilter::DEBUG => "debug",
+        LevelFilter::INFO => "info",
+        LevelFilter::WARN => "warn",
+        LevelFilter::ERROR => "error",
+        _ => "off",
+    }
+}
+
+/// Validates a level or a directive string, normalising level aliases inside directives.
+fn directives(value: &str, strict: bool) -> Result<String, Rejection> {
+    let trimmed = value.trim();
+    if let Some(level) = level_filter(trimmed) {
+        return Ok(level_name(level).to_string());
+    }
+    if strict && !trimmed.contains(['=', ',', '[']) {
+        return Err(Rejection::new());
+    }
+    // Normalise level aliases (`warning`, `critical`) inside directives.
+    let mut normalised = String::with_capacity(trimmed.len());
+    for (i, part) in trimmed.split(',').enumerate() {
+        if i > 0 {
+            normalised.push(',');
+        }
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        match part.rsplit_once('=') {
+            Some((target, level)) => match level_filter(level) {
+                Some(l) => {
+                    normalised.push_str(target);
+                    normalised.push('=');
+                    normalised.push_str(level_name(l));
+                }
+                None => normalised.push_str(part),
+            },
+            None => match level_filter(part) {
+                Some(l) => normalised.push_str(level_name(l)),
+                None => normalised.push_str(part),
+            },
+        }
+    }
+    EnvFilter::builder()
+        .parse(&normalised)
+        .map_err(|e| Rejection::because(e.to_string()))?;
+    Ok(normalised)
+}

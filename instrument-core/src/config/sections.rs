@@ -1,0 +1,134 @@
+//! The sections of the configuration that layers outside the core read: the Lambda layer's,
+//! the HTTP layer's, and what the environment adds to the redaction rules. Each resolves only
+//! its own settings, so a layer built on its own reports only its own bad values.
+
+use std::time::Duration;
+
+use super::table::{
+    CORRELATION_HEADERS, CORRELATION_PATHS, LAMBDA_FLUSH_MARGIN, REDACT_DISABLE, REDACT_HASH_KEY,
+    REDACT_KEYS,
+};
+use super::{ConfigError, Settings};
+
+/// The Lambda layer's section ([`CORRELATION_PATHS`], [`LAMBDA_FLUSH_MARGIN`]).
+///
+/// ```
+/// use instrument_core::config::{LambdaLayerConfig, Settings};
+/// use std::time::Duration;
+/// let section = LambdaLayerConfig::resolve(&Settings::default(), &|name| {
+///     (name == "INSTRUMENT_LAMBDA_FLUSH_MARGIN_MS").then(|| "250".to_string())
+/// })
+/// .unwrap();
+/// assert_eq!(section.flush_margin, Duration::from_millis(250));
+/// assert_eq!(section.correlation_paths, None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LambdaLayerConfig {
+    /// Correlation paths and presets, as text; `None`: the layer's presets.
+    pub correlation_paths: Option<Vec<String>>,
+    /// How long before the deadline a still-running invocation flushes.
+    pub flush_margin: Duration,
+}
+
+impl LambdaLayerConfig {
+    /// Resolves the section from `env`.
+    pub fn resolve(
+        settings: &Settings,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        Ok(LambdaLayerConfig {
+            correlation_paths: CORRELATION_PATHS.value(settings, env)?,
+            flush_margin: LAMBDA_FLUSH_MARGIN
+                .value(settings, env)?
+                .unwrap_or_default(),
+        })
+    }
+}
+
+impl Default for LambdaLayerConfig {
+    fn default() -> Self {
+        LambdaLayerConfig {
+            correlation_paths: CORRELATION_PATHS.default_value(),
+            flush_margin: LAMBDA_FLUSH_MARGIN.default_value().unwrap_or_default(),
+        }
+    }
+}
+
+/// The HTTP layer's section ([`CORRELATION_HEADERS`]).
+///
+/// ```
+/// use instrument_core::config::{HttpLayerConfig, Settings};
+/// let section = HttpLayerConfig::resolve(&Settings::default(), &|_| None).unwrap();
+/// assert_eq!(section.correlation_headers, ["x-correlation-id", "x-request-id", "traceparent"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpLayerConfig {
+    /// The request headers that may carry the correlation ID (lower case), first present wins.
+    pub correlation_headers: Vec<String>,
+}
+
+impl HttpLayerConfig {
+    /// Resolves the section from `env`.
+    pub fn resolve(
+        settings: &Settings,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        Ok(HttpLayerConfig {
+            correlation_headers: CORRELATION_HEADERS
+                .value(settings, env)?
+                .unwrap_or_default(),
+        })
+    }
+}
+
+impl Default for HttpLayerConfig {
+    fn default() -> Self {
+        HttpLayerConfig {
+            correlation_headers: CORRELATION_HEADERS.default_value().unwrap_or_default(),
+        }
+    }
+}
+
+/// What the environment adds to the redaction rules ([`REDACT_HASH_KEY`], [`REDACT_DISABLE`],
+/// [`REDACT_KEYS`]); applied by `RedactConfig::with_environment`.
+#[derive(Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct RedactionConfig {
+    /// The hash key, if set.
+    pub hash_key: Option<String>,
+    /// Rule names to turn off.
+    pub disable: Vec<String>,
+    /// More key globs, as a key rule named `sensitive`.
+    pub keys: Vec<String>,
+}
+
+impl std::fmt::Debug for RedactionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedactionConfig")
+            .field("hash_key", &self.hash_key.as_ref().map(|_| "<set>"))
+            .field("disable", &self.disable)
+            .field("keys", &self.keys)
+            .finish()
+    }
+}
+
+impl RedactionConfig {
+    /// Resolves the section from `env`.
+    pub fn resolve(
+        settings: &Settings,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        Ok(RedactionConfig {
+            hash_key: REDACT_HASH_KEY.value(settings, env)?,
+            disable: REDACT_DISABLE.value(settings, env)?.unwrap_or_default(),
+            keys: REDACT_KEYS.value(settings, env)?.unwrap_or_default(),
+        })
+    }
+
+    /// Whether the environment adds nothing.
+    pub fn is_empty(&self) -> bool {
+        self == &RedactionConfig::default()
+    }
+}
