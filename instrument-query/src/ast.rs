@@ -21,7 +21,8 @@ pub struct Named {
 pub struct SortKey {
     /// What to sort by.
     pub expr: Expr,
-    /// Descending (`desc`, the default in Logs Insights) or ascending (`asc`).
+    /// Descending (`desc`) or ascending (`asc`, the default: CloudWatch's documentation names no
+    /// default, this engine follows SQL).
     pub descending: bool,
 }
 

@@ -225,7 +225,7 @@ fn sort_rows(rows: &mut [Row], keys: &SortKeys) {
         for (e, desc) in keys {
             let (x, y) = (e.eval(&a.values), e.eval(&b.values));
             let mut o = x.sort_cmp(&y);
-            if *desc && !(x.is_null() || y.is_null()) {
+            if *desc && !x.is_null() && !y.is_null() {
                 o = o.reverse();
             }
             if o.is_ne() {

@@ -159,11 +159,11 @@ impl Parser<'_> {
                 let mut keys = Vec::new();
                 loop {
                     let expr = self.expr()?;
-                    let descending = if self.eat_word("asc") {
-                        false
-                    } else {
-                        self.eat_word("desc");
+                    let descending = if self.eat_word("desc") {
                         true
+                    } else {
+                        self.eat_word("asc");
+                        false
                     };
                     keys.push(SortKey { expr, descending });
                     if !self.eat_op(",") {
@@ -555,14 +555,17 @@ mod tests {
     }
 
     #[test]
-    fn sort_defaults_to_descending() {
+    fn sort_defaults_to_ascending() {
         let q = parse("sort @timestamp, b asc | limit 5").unwrap();
+        assert!(
+            matches!(&parse("sort x desc").unwrap().commands[0], Command::Sort(k) if k[0].descending)
+        );
         assert_eq!(
             q.commands[0],
             Command::Sort(vec![
                 SortKey {
                     expr: Expr::Field("@timestamp".into()),
-                    descending: true
+                    descending: false
                 },
                 SortKey {
                     expr: Expr::Field("b".into()),

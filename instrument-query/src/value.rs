@@ -100,21 +100,33 @@ impl Value {
         }
     }
 
-    /// A total order for sorting: absent values last, then numbers before strings.
+    /// The order of `sort`, CloudWatch's natural sort: non-number values before number values;
+    /// numbers numerically; other text in chunks of digits and non-digits, digit chunks by
+    /// length then value, other chunks by Unicode order. Absent values are handled by the caller
+    /// (they always sort last).
     pub(crate) fn sort_cmp(&self, other: &Value) -> Ordering {
-        fn rank(v: &Value) -> u8 {
+        fn number(v: &Value) -> Option<f64> {
             match v {
-                Value::Bool(_) | Value::Num(_) | Value::Time(_) => 0,
-                Value::Str(_) => 1,
-                Value::Json(_) => 2,
-                Value::Null => 3,
+                Value::Num(n) => Some(*n),
+                Value::Bool(b) => Some(f64::from(u8::from(*b))),
+                Value::Time(t) => Some(*t as f64),
+                Value::Str(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                    s.parse().ok()
+                }
+                _ => None,
             }
         }
         match (self, other) {
             (Value::Null, Value::Null) => Ordering::Equal,
-            _ => match rank(self).cmp(&rank(other)) {
-                Ordering::Equal => self.compare(other).unwrap_or(Ordering::Equal),
-                unequal => unequal,
+            (Value::Null, _) => Ordering::Greater,
+            (_, Value::Null) => Ordering::Less,
+            _ => match (number(self), number(other)) {
+                (Some(a), Some(b)) => a
+                    .total_cmp(&b)
+                    .then_with(|| self.to_string().cmp(&other.to_string())),
+                (Some(_), None) => Ordering::Greater,
+                (None, Some(_)) => Ordering::Less,
+                (None, None) => natural(&self.to_string(), &other.to_string()),
             },
         }
     }
@@ -136,6 +148,43 @@ impl Value {
             Value::Str(s) => s.clone().into(),
             Value::Time(t) => crate::time::format_millis(*t).into(),
             Value::Json(j) => j.clone(),
+        }
+    }
+}
+
+/// Natural order of two texts (see [`Value::sort_cmp`]).
+fn natural(a: &str, b: &str) -> Ordering {
+    fn chunks(s: &str) -> impl Iterator<Item = &str> {
+        let mut rest = s;
+        std::iter::from_fn(move || {
+            let first = rest.chars().next()?;
+            let digit = first.is_ascii_digit();
+            let end = rest
+                .char_indices()
+                .find(|(_, c)| c.is_ascii_digit() != digit)
+                .map_or(rest.len(), |(i, _)| i);
+            let (chunk, tail) = rest.split_at(end);
+            rest = tail;
+            Some(chunk)
+        })
+    }
+    let (mut x, mut y) = (chunks(a), chunks(b));
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(p), Some(q)) => {
+                let digits = |c: &str| c.bytes().all(|b| b.is_ascii_digit());
+                let o = if digits(p) && digits(q) {
+                    p.len().cmp(&q.len()).then_with(|| p.cmp(q))
+                } else {
+                    p.cmp(q)
+                };
+                if o.is_ne() {
+                    return o;
+                }
+            }
         }
     }
 }
@@ -211,8 +260,40 @@ mod tests {
         assert_eq!(Value::Null.sort_cmp(&Value::Num(1.0)), Ordering::Greater);
         assert_eq!(
             Value::Num(1.0).sort_cmp(&Value::Str("a".into())),
-            Ordering::Less
+            Ordering::Greater
         );
+    }
+
+    #[test]
+    fn natural_sort_matches_the_documented_example() {
+        // CloudWatch's documentation of `sort`, ascending.
+        let expected = [
+            "!:",
+            "#",
+            "*%04",
+            "0#",
+            "5A",
+            "111A",
+            "2345_",
+            "@",
+            "@_",
+            "A",
+            "A9876fghj",
+            "a12345hfh",
+            "0",
+            "01",
+            "1",
+            "2",
+            "3",
+        ];
+        let mut values: Vec<Value> = expected
+            .iter()
+            .rev()
+            .map(|s| Value::Str((*s).into()))
+            .collect();
+        values.sort_by(Value::sort_cmp);
+        let got: Vec<String> = values.iter().map(ToString::to_string).collect();
+        assert_eq!(got, expected);
     }
 
     #[test]
