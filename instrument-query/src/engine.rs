@@ -346,14 +346,14 @@ pub(crate) fn finish(plan: &Plan, sink: Sink) -> Vec<Row> {
                 rows
             }
             TableStage::Dedup(exprs) => {
+                // Rows where a dedup field is absent are never duplicates: all are kept.
                 let mut seen = HashSet::new();
                 rows.retain(|r| {
-                    seen.insert(
-                        exprs
-                            .iter()
-                            .map(|e| e.eval(&r.values).into_owned())
-                            .collect::<Vec<_>>(),
-                    )
+                    let key: Vec<Value> = exprs
+                        .iter()
+                        .map(|e| e.eval(&r.values).into_owned())
+                        .collect();
+                    key.iter().any(Value::is_null) || seen.insert(key)
                 });
                 rows
             }
