@@ -21,6 +21,8 @@ use crate::value::Value;
 pub(crate) struct Schema {
     pub(crate) names: Vec<String>,
     index: HashMap<String, usize>,
+    /// Names the query computes (`fields ... as`, `parse`, `unnest`): `name.key` reads into them.
+    computed: Vec<String>,
 }
 
 impl Schema {
@@ -41,6 +43,35 @@ impl Schema {
     pub(crate) fn len(&self) -> usize {
         self.names.len()
     }
+
+    /// Records that the query computes `name` (so `name.key` reads inside its JSON value).
+    pub(crate) fn computed(&mut self, name: &str) {
+        if !self.computed.iter().any(|c| c == name) {
+            self.computed.push(name.to_owned());
+        }
+    }
+
+    /// `name` as a path into a computed field: its slot and the keys after it.
+    fn path(&mut self, name: &str) -> Option<(usize, Vec<String>)> {
+        if self.computed.iter().any(|c| c == name) {
+            return None;
+        }
+        let prefix = self
+            .computed
+            .iter()
+            .filter(|c| {
+                name.len() > c.len()
+                    && name.starts_with(c.as_str())
+                    && name.as_bytes()[c.len()] == b'.'
+            })
+            .max_by_key(|c| c.len())?
+            .clone();
+        let keys = name[prefix.len() + 1..]
+            .split('.')
+            .map(str::to_owned)
+            .collect();
+        Some((self.slot(&prefix), keys))
+    }
 }
 
 /// How `like` matches.
@@ -58,6 +89,8 @@ pub(crate) enum Matcher {
 #[derive(Debug, Clone)]
 pub(crate) enum CExpr {
     Slot(usize),
+    /// A key path into a computed JSON value (`jsonParse(@message) as j | fields j.records`).
+    Path(usize, Vec<String>),
     Const(Value),
     Not(Box<CExpr>),
     Neg(Box<CExpr>),
@@ -86,7 +119,10 @@ pub(crate) fn regex(pattern: &str) -> Result<Regex> {
 pub(crate) fn compile(expr: &Expr, schema: &mut Schema, query: &str) -> Result<CExpr> {
     let mut c = |e: &Expr| compile(e, schema, query);
     Ok(match expr {
-        Expr::Field(name) => CExpr::Slot(schema.slot(name)),
+        Expr::Field(name) => match schema.path(name) {
+            Some((slot, keys)) => CExpr::Path(slot, keys),
+            None => CExpr::Slot(schema.slot(name)),
+        },
         Expr::Num(n) => CExpr::Const(Value::Num(*n)),
         Expr::Str(s) => CExpr::Const(Value::Str(s.clone())),
         Expr::Duration(ms) => CExpr::Const(Value::Num(*ms as f64)),
@@ -223,6 +259,28 @@ impl CExpr {
         match self {
             CExpr::Slot(i) => row[*i].clone(),
             CExpr::Const(v) => v.clone(),
+            CExpr::Path(slot, keys) => {
+                let Value::Json(root) = &row[*slot] else {
+                    return Value::Null;
+                };
+                let mut json: &serde_json::Value = root;
+                for key in keys {
+                    json = match json {
+                        serde_json::Value::Object(map) => match map.get(key) {
+                            Some(v) => v,
+                            None => return Value::Null,
+                        },
+                        serde_json::Value::Array(items) => {
+                            match key.parse::<usize>().ok().and_then(|i| items.get(i)) {
+                                Some(v) => v,
+                                None => return Value::Null,
+                            }
+                        }
+                        _ => return Value::Null,
+                    };
+                }
+                crate::extract::from_json(json.clone())
+            }
             CExpr::Not(e) => match e.eval(row).as_ref() {
                 Value::Null => Value::Null,
                 v => Value::Bool(!v.truthy()),

@@ -43,6 +43,8 @@ pub(crate) enum Func {
     IsValidIpV4,
     IsValidIpV6,
     IsIpInSubnet,
+    JsonParse,
+    JsonStringify,
 }
 
 /// Name, function, minimum and maximum argument count (`usize::MAX`: variadic).
@@ -80,6 +82,8 @@ pub(crate) const FUNCTIONS: &[(&str, Func, usize, usize)] = &[
     ("isipinsubnet", Func::IsIpInSubnet, 2, 2),
     ("isipv4insubnet", Func::IsIpInSubnet, 2, 2),
     ("isipv6insubnet", Func::IsIpInSubnet, 2, 2),
+    ("jsonparse", Func::JsonParse, 1, 1),
+    ("jsonstringify", Func::JsonStringify, 1, 1),
 ];
 
 fn text(v: &Value) -> Option<String> {
@@ -220,6 +224,13 @@ fn call_opt(f: Func, args: &[Value]) -> Option<Value> {
             let ip: IpAddr = text(a0)?.parse().ok()?;
             Value::Bool(in_subnet(ip, &text(&args[1])?)?)
         }
+        Func::JsonParse => match serde_json::from_str::<serde_json::Value>(&text(a0)?).ok()? {
+            json @ (serde_json::Value::Object(_) | serde_json::Value::Array(_)) => {
+                Value::Json(json)
+            }
+            scalar => crate::extract::from_json(scalar),
+        },
+        Func::JsonStringify => Value::Str(a0.to_json().to_string()),
     })
 }
 

@@ -147,6 +147,9 @@ impl LogsQuery {
                 _ => Value::Null,
             };
         }
+        if let (Some(slot), Some(ts)) = (sys.ingestion_time, sys.timestamp) {
+            row[slot] = row[ts].clone();
+        }
         if let (Some(slot), Some(log)) = (sys.log, log) {
             row[slot] = log.clone();
         }

@@ -86,6 +86,7 @@ pub(crate) struct System {
     pub(crate) message: Option<usize>,
     pub(crate) log: Option<usize>,
     pub(crate) log_stream: Option<usize>,
+    pub(crate) ingestion_time: Option<usize>,
 }
 
 struct Planner<'q> {
@@ -102,9 +103,11 @@ impl Planner<'_> {
     fn assign(&mut self, named: &[Named]) -> Result<Vec<(usize, CExpr)>> {
         let mut assigns = Vec::new();
         for n in named {
-            let slot = self.schema.slot(&n.name);
             if !matches!(&n.expr, Expr::Field(f) if *f == n.name) {
-                assigns.push((slot, self.compile(&n.expr)?));
+                // Compiled before the name counts as computed: `fields j.a as j` reads the old j.
+                let e = self.compile(&n.expr)?;
+                self.schema.computed(&n.name);
+                assigns.push((self.schema.slot(&n.name), e));
             }
         }
         Ok(assigns)
@@ -189,7 +192,13 @@ impl Planner<'_> {
                     ParsePattern::Glob { pieces, names } => RowStage::ParseGlob {
                         src,
                         pieces: pieces.clone(),
-                        slots: names.iter().map(|n| self.schema.slot(n)).collect(),
+                        slots: names
+                            .iter()
+                            .map(|n| {
+                                self.schema.computed(n);
+                                self.schema.slot(n)
+                            })
+                            .collect(),
                     },
                     ParsePattern::Regex(r) => {
                         let re = regex(r)?;
@@ -208,10 +217,14 @@ impl Planner<'_> {
                     }
                 }
             }
-            Command::Unnest { field, into } => RowStage::Unnest {
-                src: self.compile(field)?,
-                slot: self.schema.slot(into),
-            },
+            Command::Unnest { field, into } => {
+                let src = self.compile(field)?;
+                self.schema.computed(into);
+                RowStage::Unnest {
+                    src,
+                    slot: self.schema.slot(into),
+                }
+            }
             _ => return Ok(None),
         }))
     }
@@ -324,8 +337,12 @@ pub(crate) fn plan(query: &Query, text: &str) -> Result<Plan> {
         message: p.schema.get("@message"),
         log: p.schema.get("@log"),
         log_stream: p.schema.get("@logStream"),
+        ingestion_time: p.schema.get("@ingestionTime"),
         raw_timestamp: None,
     };
+    if system.ingestion_time.is_some() && system.timestamp.is_none() {
+        system.timestamp = Some(p.schema.slot("@timestamp"));
+    }
     if system.timestamp.is_some() {
         system.raw_timestamp = Some(p.schema.slot("timestamp"));
     }

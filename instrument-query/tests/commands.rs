@@ -247,3 +247,21 @@ fn errors_name_the_position() {
     );
     assert!(err("filter x like /(/").starts_with("invalid regular expression /(/"));
 }
+
+#[test]
+fn json_parse_paths_and_unnest() {
+    let logs = "{\"timestamp\":\"2026-12-04T10:00:00.000Z\",\"payload\":\"{\\\"records\\\":[{\\\"id\\\":1},{\\\"id\\\":2}],\\\"kind\\\":\\\"batch\\\"}\"}\n";
+    let t = LogsQuery::new("fields jsonParse(payload) as j | unnest j.records into r | fields j.kind as kind, r.id as id, @ingestionTime")
+        .unwrap()
+        .run_str(logs)
+        .unwrap();
+    assert_eq!(t.columns, ["kind", "id", "@ingestionTime"]);
+    let at = Value::Time(instrument_query::time::parse_rfc3339("2026-12-04T10:00:00Z").unwrap());
+    assert_eq!(
+        t.rows,
+        vec![
+            vec![s("batch"), n(1.0), at.clone()],
+            vec![s("batch"), n(2.0), at]
+        ]
+    );
+}
