@@ -111,7 +111,9 @@ pub(crate) fn glob_match(text: &str, pieces: &[String]) -> Option<Vec<String>> {
 /// The state of one `stats` group.
 #[derive(Debug, Clone)]
 pub(crate) struct Group {
-    first: u64,
+    /// First appearance: the row's input position, then (rows of one line, from `unnest`) the
+    /// order the group was created in.
+    first: (u64, usize),
     states: Vec<State>,
 }
 
@@ -138,8 +140,9 @@ impl Aggregator {
             .map(|(_, e)| e.eval(row).into_owned())
             .collect();
         let plan = &self.plan;
+        let order = self.groups.len();
         let group = self.groups.entry(key).or_insert_with(|| Group {
-            first: seq,
+            first: (seq, order),
             states: plan
                 .aggregates
                 .iter()
@@ -183,7 +186,8 @@ impl Aggregator {
         groups.sort_by_key(|(_, g)| g.first);
         groups
             .into_iter()
-            .map(|(key, mut group)| {
+            .enumerate()
+            .map(|(index, (key, mut group))| {
                 let mut values = vec![Value::Null; width];
                 for ((slot, _), v) in self.plan.by.iter().zip(key) {
                     values[*slot] = v;
@@ -201,7 +205,7 @@ impl Aggregator {
                     values[*slot] = e.eval(&values).into_owned();
                 }
                 Row {
-                    seq: group.first,
+                    seq: index as u64,
                     values,
                 }
             })

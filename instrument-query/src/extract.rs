@@ -77,7 +77,7 @@ impl Extractor {
             return false;
         }
         let mut de = serde_json::Deserializer::from_slice(line);
-        let ok = NodeSeed {
+        let ok = At {
             ex: self,
             node: 0,
             row: &mut *row,
@@ -129,20 +129,35 @@ pub(crate) fn from_json(json: serde_json::Value) -> Value {
     }
 }
 
-struct NodeSeed<'a> {
+/// The value at a node: a wanted field is materialised; a node on the way to wanted fields is
+/// walked (as a visitor) without building anything else.
+struct At<'a> {
     ex: &'a Extractor,
     node: usize,
     row: &'a mut [Value],
 }
 
-impl<'de> DeserializeSeed<'de> for NodeSeed<'_> {
+impl<'de> DeserializeSeed<'de> for At<'_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
+        let node = &self.ex.nodes[self.node];
+        match (node.slot, node.children.is_empty()) {
+            (None, _) => d.deserialize_any(self),
+            (Some(slot), true) => {
+                self.row[slot] = d.deserialize_any(ScalarVisitor)?;
+                Ok(())
+            }
+            (Some(slot), false) => {
+                let json: serde_json::Value = serde::Deserialize::deserialize(d)?;
+                self.ex.fill_from_json(self.node, &json, self.row);
+                self.row[slot] = from_json(json);
+                Ok(())
+            }
+        }
     }
 }
 
-impl<'de> Visitor<'de> for NodeSeed<'_> {
+impl<'de> Visitor<'de> for At<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -158,7 +173,7 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
-                Some(t) => map.next_value_seed(Target {
+                Some(t) => map.next_value_seed(At {
                     ex: self.ex,
                     node: t,
                     row: &mut *self.row,
@@ -175,7 +190,7 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
             let more = match target {
                 None => seq.next_element::<IgnoredAny>()?.is_some(),
                 Some(t) => seq
-                    .next_element_seed(Target {
+                    .next_element_seed(At {
                         ex: self.ex,
                         node: t,
                         row: &mut *self.row,
@@ -229,38 +244,6 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
     }
     fn visit_str<E>(self, key: &str) -> Result<Option<usize>, E> {
         Ok(self.ex.walk(self.node, key))
-    }
-}
-
-/// The value at a wanted node.
-struct Target<'a> {
-    ex: &'a Extractor,
-    node: usize,
-    row: &'a mut [Value],
-}
-
-impl<'de> DeserializeSeed<'de> for Target<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        let node = &self.ex.nodes[self.node];
-        match (node.slot, node.children.is_empty()) {
-            (None, _) => NodeSeed {
-                ex: self.ex,
-                node: self.node,
-                row: self.row,
-            }
-            .deserialize(d),
-            (Some(slot), true) => {
-                self.row[slot] = d.deserialize_any(ScalarVisitor)?;
-                Ok(())
-            }
-            (Some(slot), false) => {
-                let json: serde_json::Value = serde::Deserialize::deserialize(d)?;
-                self.ex.fill_from_json(self.node, &json, self.row);
-                self.row[slot] = from_json(json);
-                Ok(())
-            }
-        }
     }
 }
 

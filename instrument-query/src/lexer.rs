@@ -92,6 +92,46 @@ fn regex_allowed(prev: &[Spanned]) -> bool {
     }
 }
 
+/// How a quoted text escapes its quote character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Escapes {
+    /// `\'`, `\n`, `\t` (Logs Insights strings; none inside backticks).
+    Backslash,
+    /// `''` (SQL).
+    Doubled,
+}
+
+/// Reads the quoted text starting at `chars[start]` (the quote): its content and the index
+/// after the closing quote, or `None` when it is not closed.
+pub(crate) fn scan_quoted(
+    chars: &[char],
+    start: usize,
+    escapes: Escapes,
+) -> Option<(String, usize)> {
+    let quote = chars[start];
+    let mut i = start + 1;
+    let mut text = String::new();
+    loop {
+        let c = *chars.get(i)?;
+        if c == quote && escapes == Escapes::Doubled && chars.get(i + 1) == Some(&quote) {
+            text.push(quote);
+            i += 2;
+        } else if c == quote {
+            return Some((text, i + 1));
+        } else if c == '\\' && escapes == Escapes::Backslash && quote != '`' {
+            text.push(match chars.get(i + 1).copied().unwrap_or('\\') {
+                'n' => '\n',
+                't' => '\t',
+                other => other,
+            });
+            i += 2;
+        } else {
+            text.push(c);
+            i += 1;
+        }
+    }
+}
+
 fn error(query: &str, offset: usize, expected: &str, after: Option<String>) -> Error {
     Error::Parse {
         expected: expected.to_owned(),
@@ -119,36 +159,13 @@ pub(crate) fn tokenize(query: &str) -> Result<Vec<Spanned>> {
             continue;
         }
         let tok = if c == '"' || c == '\'' || c == '`' {
-            i += 1;
-            let mut s = String::new();
-            loop {
-                match chars.get(i) {
-                    None => {
-                        return Err(error(query, start, &format!("a closing {c}"), None));
-                    }
-                    Some('\\') if c != '`' => {
-                        let esc = chars.get(i + 1).copied().unwrap_or('\\');
-                        s.push(match esc {
-                            'n' => '\n',
-                            't' => '\t',
-                            other => other,
-                        });
-                        i += 2;
-                    }
-                    Some(&d) if d == c => {
-                        i += 1;
-                        break;
-                    }
-                    Some(&d) => {
-                        s.push(d);
-                        i += 1;
-                    }
-                }
-            }
+            let (text, next) = scan_quoted(&chars, i, Escapes::Backslash)
+                .ok_or_else(|| error(query, start, &format!("a closing {c}"), None))?;
+            i = next;
             if c == '`' {
-                Tok::Quoted(s)
+                Tok::Quoted(text)
             } else {
-                Tok::Str(s)
+                Tok::Str(text)
             }
         } else if c == '/' && regex_allowed(&out) {
             i += 1;

@@ -13,14 +13,6 @@ fn at(ts: &str) -> Value {
     Value::Time(parse_rfc3339(ts).unwrap())
 }
 
-fn s(x: &str) -> Value {
-    Value::Str(x.into())
-}
-
-fn n(x: f64) -> Value {
-    Value::Num(x)
-}
-
 #[test]
 fn the_25_most_recent_events() {
     let t = run(

@@ -1,5 +1,8 @@
 //! Each command of the query language, and the engine's defaults, on small inline logs.
 
+mod common;
+
+use common::{n, s};
 use instrument_query::{Input, LogsQuery, Options, Table, Value};
 
 const LOGS: &str = r#"{"timestamp":"2026-12-04T10:00:00.000Z","level":"INFO","function":"pay","latency_ms":10,"route":"/a","error":{"type":"E1","message":"boom"},"spans":["http_request","pay"]}
@@ -14,13 +17,6 @@ fn q(query: &str) -> Table {
         .unwrap_or_else(|e| panic!("{query}: {e}"))
         .run_str(LOGS)
         .unwrap()
-}
-
-fn s(x: &str) -> Value {
-    Value::Str(x.into())
-}
-fn n(x: f64) -> Value {
-    Value::Num(x)
 }
 
 #[test]

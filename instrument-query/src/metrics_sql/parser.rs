@@ -9,6 +9,7 @@
 //! quotes, string values in single quotes.
 
 use crate::error::{Error, Position, Result};
+use crate::lexer::{scan_quoted, Escapes};
 
 /// An aggregation function of Metrics Insights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,35 +136,17 @@ fn tokenize(sql: &str) -> Result<Vec<(Tok, usize, usize)>> {
             continue;
         }
         let tok = if c == '"' || c == '\'' {
-            i += 1;
-            let mut s = String::new();
-            loop {
-                match chars.get(i) {
-                    None => {
-                        return Err(Error::Parse {
-                            expected: format!("a closing {c}"),
-                            after: None,
-                            position: Position::of(sql, start),
-                        })
-                    }
-                    Some(&d) if d == c && chars.get(i + 1) == Some(&c) => {
-                        s.push(c);
-                        i += 2;
-                    }
-                    Some(&d) if d == c => {
-                        i += 1;
-                        break;
-                    }
-                    Some(&d) => {
-                        s.push(d);
-                        i += 1;
-                    }
-                }
-            }
+            let (text, next) =
+                scan_quoted(&chars, i, Escapes::Doubled).ok_or_else(|| Error::Parse {
+                    expected: format!("a closing {c}"),
+                    after: None,
+                    position: Position::of(sql, start),
+                })?;
+            i = next;
             if c == '"' {
-                Tok::Quoted(s)
+                Tok::Quoted(text)
             } else {
-                Tok::Str(s)
+                Tok::Str(text)
             }
         } else if c.is_ascii_digit() {
             while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {

@@ -74,3 +74,11 @@ pub fn text(v: &Value) -> String {
 pub fn millis(line: &serde_json::Map<String, Json>) -> i64 {
     instrument_query::time::parse_rfc3339(line["timestamp"].as_str().unwrap()).unwrap()
 }
+
+pub fn s(x: &str) -> Value {
+    Value::Str(x.into())
+}
+
+pub fn n(x: f64) -> Value {
+    Value::Num(x)
+}
