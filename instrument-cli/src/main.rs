@@ -111,6 +111,10 @@ struct MetricsArgs {
     sql: String,
     /// Log files holding EMF documents (stdin when empty).
     files: Vec<PathBuf>,
+    /// One row per series and period of this many seconds (as a dashboard graphs it), instead
+    /// of one value per series over the whole input.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..))]
+    period: Option<u32>,
     #[command(flatten)]
     common: Common,
 }
@@ -190,7 +194,8 @@ fn run(cli: Cli) -> Result<bool, Box<dyn std::error::Error>> {
         }
         Command::Metrics(args) => {
             let query = metrics_sql::MetricsQuery::new(&args.sql)?;
-            let table = query.run(&inputs(&args.files))?;
+            let period = args.period.map(|p| i64::from(p) * 1000);
+            let table = query.run_period(&inputs(&args.files), period)?;
             output::write(&table, args.common.format(), &mut out)?;
             Ok(true)
         }

@@ -317,3 +317,21 @@ fn metrics_insights_skips_rejected_documents() {
         "only the valid document counts"
     );
 }
+
+#[test]
+fn metrics_insights_per_period_adds_up_to_the_whole() {
+    let inputs = [Input::Path(fixture("lambda.log"))];
+    let q =
+        MetricsQuery::new("SELECT COUNT(\"reserve.latency\") FROM \"Ticketing\" GROUP BY service")
+            .unwrap();
+    let whole = q.run(&inputs).unwrap();
+    let per_second = q.run_period(&inputs, Some(1_000)).unwrap();
+    assert_eq!(per_second.columns[0], "timestamp");
+    assert!(!whole.rows.is_empty());
+    let total: f64 = per_second.rows.iter().map(|r| num(&r[2])).sum();
+    assert_eq!(total, num(&whole.rows[0][1]));
+    assert!(per_second
+        .rows
+        .iter()
+        .all(|r| matches!(r[0], Value::Time(t) if t % 1_000 == 0)));
+}

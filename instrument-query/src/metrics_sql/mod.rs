@@ -4,14 +4,15 @@
 //! set is a series; see [`crate::emf::extract`]); documents with a problem (see
 //! [`crate::emf_check`]; the timestamp window is not applied here, so captured logs work) yield
 //! nothing, as in CloudWatch. The query then aggregates the values of the matching series over
-//! the whole input: one row per group, at most 500 rows (Metrics Insights' series limit).
+//! the whole input (or, with [`MetricsQuery::run_period`], per period as a dashboard graphs
+//! it): one row per group, at most 500 series (Metrics Insights' limit).
 //! Series without a `GROUP BY` dimension form a group with that value absent. Without
 //! `ORDER BY`, groups come in the order they first appear; `ORDER BY` sorts ascending unless
 //! `DESC`.
 
 mod parser;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value as Json};
 
@@ -27,6 +28,12 @@ use crate::value::Value;
 /// The most rows (series) a Metrics Insights query returns.
 pub const MAX_SERIES: usize = 500;
 
+/// A series' dimension values, one per `GROUP BY` dimension.
+type Labels = Vec<Option<String>>;
+
+/// A series' aggregate over the whole input and per period.
+type Series = (Acc, BTreeMap<i64, Acc>);
+
 #[derive(Debug, Clone, Copy)]
 struct Acc {
     sum: f64,
@@ -37,6 +44,23 @@ struct Acc {
 }
 
 impl Acc {
+    fn new(first: u64) -> Acc {
+        Acc {
+            sum: 0.0,
+            count: 0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            first,
+        }
+    }
+
+    fn add(&mut self, v: f64) {
+        self.sum += v;
+        self.count += 1;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+    }
+
     fn get(&self, f: Function) -> f64 {
         match f {
             Function::Avg => self.sum / self.count as f64,
@@ -124,10 +148,27 @@ impl MetricsQuery {
         &self.select
     }
 
-    /// Runs the query over the EMF documents in `inputs`.
+    /// Runs the query over the EMF documents in `inputs`: one row per series (group), its value
+    /// over the whole input.
     pub fn run(&self, inputs: &[Input]) -> Result<Table> {
+        self.run_period(inputs, None)
+    }
+
+    /// Runs the query as a dashboard graphs it: with `period_ms`, one row per series and period
+    /// (first column `timestamp`, the period's start), series ordered and limited by their value
+    /// over the whole input as Metrics Insights does; without, as [`MetricsQuery::run`].
+    ///
+    /// ```
+    /// use instrument_query::{metrics_sql::MetricsQuery, Value};
+    /// let doc = |ts: i64, v: f64| format!(r#"{{"_aws":{{"Timestamp":{ts},"CloudWatchMetrics":[{{"Namespace":"N","Dimensions":[[]],"Metrics":[{{"Name":"m"}}]}}]}},"m":{v}}}"#);
+    /// let text = [doc(0, 1.0), doc(30_000, 2.0), doc(60_000, 5.0)].join("\n");
+    /// let q = MetricsQuery::new("SELECT SUM(m) FROM N").unwrap();
+    /// let t = q.run_period(&[instrument_query::Input::bytes("x", text)], Some(60_000)).unwrap();
+    /// assert_eq!(t.rows, vec![vec![Value::Time(0), Value::Num(3.0)], vec![Value::Time(60_000), Value::Num(5.0)]]);
+    /// ```
+    pub fn run_period(&self, inputs: &[Input], period_ms: Option<i64>) -> Result<Table> {
         let s = &self.select;
-        let mut groups: HashMap<Vec<Option<String>>, Acc> = HashMap::new();
+        let mut groups: HashMap<Labels, Series> = HashMap::new();
         let mut seen = 0u64;
         // Checked against the document's own timestamp: the window does not apply here.
         read_chunks(inputs, &mut |chunk| {
@@ -183,28 +224,26 @@ impl MetricsQuery {
                         })
                         .collect();
                     seen += 1;
-                    let acc = groups.entry(key).or_insert(Acc {
-                        sum: 0.0,
-                        count: 0,
-                        min: f64::INFINITY,
-                        max: f64::NEG_INFINITY,
-                        first: seen,
-                    });
+                    let (total, bins) = groups
+                        .entry(key)
+                        .or_insert((Acc::new(seen), BTreeMap::new()));
+                    let bin = period_ms.map_or(0, |p| point.timestamp_ms.div_euclid(p) * p);
+                    let per = bins.entry(bin).or_insert(Acc::new(seen));
                     for v in &point.values {
-                        acc.sum += v;
-                        acc.count += 1;
-                        acc.min = acc.min.min(*v);
-                        acc.max = acc.max.max(*v);
+                        total.add(*v);
+                        per.add(*v);
                     }
                 }
             }
         })?;
-        let mut rows: Vec<(Vec<Option<String>>, Acc)> =
-            groups.into_iter().filter(|(_, a)| a.count > 0).collect();
-        rows.sort_by_key(|(_, a)| a.first);
+        let mut series: Vec<(Labels, Series)> = groups
+            .into_iter()
+            .filter(|(_, (a, _))| a.count > 0)
+            .collect();
+        series.sort_by_key(|(_, (a, _))| a.first);
         if let Some((f, desc)) = s.order_by {
-            rows.sort_by(|a, b| {
-                let o = a.1.get(f).total_cmp(&b.1.get(f));
+            series.sort_by(|a, b| {
+                let o = a.1 .0.get(f).total_cmp(&b.1 .0.get(f));
                 if desc {
                     o.reverse()
                 } else {
@@ -212,23 +251,36 @@ impl MetricsQuery {
                 }
             });
         }
-        rows.truncate(s.limit.unwrap_or(MAX_SERIES).min(MAX_SERIES));
-        let mut columns = s.group_by.clone();
+        series.truncate(s.limit.unwrap_or(MAX_SERIES).min(MAX_SERIES));
+        let mut columns = Vec::new();
+        if period_ms.is_some() {
+            columns.push("timestamp".to_owned());
+        }
+        columns.extend(s.group_by.iter().cloned());
         columns.push(format!("{}({})", s.function.name(), s.metric));
-        Ok(Table {
-            columns,
-            rows: rows
+        let mut rows = Vec::new();
+        for (key, (total, bins)) in series {
+            let labels: Vec<Value> = key
                 .into_iter()
-                .map(|(key, acc)| {
-                    let mut row: Vec<Value> = key
-                        .into_iter()
-                        .map(|k| k.map_or(Value::Null, Value::Str))
-                        .collect();
-                    row.push(Value::Num(acc.get(s.function)));
-                    row
-                })
-                .collect(),
-        })
+                .map(|k| k.map_or(Value::Null, Value::Str))
+                .collect();
+            match period_ms {
+                None => {
+                    let mut row = labels;
+                    row.push(Value::Num(total.get(s.function)));
+                    rows.push(row);
+                }
+                Some(_) => {
+                    for (bin, acc) in bins {
+                        let mut row = vec![Value::Time(bin)];
+                        row.extend(labels.iter().cloned());
+                        row.push(Value::Num(acc.get(s.function)));
+                        rows.push(row);
+                    }
+                }
+            }
+        }
+        Ok(Table { columns, rows })
     }
 
     /// Runs the query over text in memory.
