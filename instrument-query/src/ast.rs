@@ -161,6 +161,4 @@ pub enum Expr {
         /// The name's character offset in the query (for errors).
         offset: usize,
     },
-    /// After planning: the result of the n-th aggregation of a `stats` command.
-    Aggregate(usize),
 }

@@ -200,12 +200,6 @@ pub(crate) fn compile(expr: &Expr, schema: &mut Schema, query: &str) -> Result<C
             }
             CExpr::Call(func, args.iter().map(&mut c).collect::<Result<_>>()?)
         }
-        Expr::Aggregate(_) => {
-            return Err(Error::Invalid {
-                message: "an aggregation outside `stats`".into(),
-                position: Position::of(query, 0),
-            })
-        }
     })
 }
 

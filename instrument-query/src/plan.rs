@@ -171,7 +171,6 @@ impl Planner<'_> {
                 Box::new(self.lift(a, out)?),
                 Box::new(self.lift(b, out)?),
             ),
-            Expr::Field(_) | Expr::Num(_) | Expr::Str(_) | Expr::Duration(_) => e.clone(),
             _ => e.clone(),
         })
     }
