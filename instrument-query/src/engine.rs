@@ -2,11 +2,11 @@
 //! threads (each with its own aggregation state, merged at the end), so memory is bounded by
 //! the number of groups for `stats` queries and by the row limit for `sort`/`limit` queries.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::aggregate::State;
-use crate::plan::{Plan, RowStage, SortKeys, StatsPlan, TableStage, MAX_ROWS};
+use crate::plan::{Plan, RowStage, SortKeys, TableStage, MAX_ROWS};
+use crate::stats::Aggregator;
 use crate::value::Value;
 
 /// A row in flight: its input position (for stable ordering) and its slots.
@@ -106,111 +106,6 @@ pub(crate) fn glob_match(text: &str, pieces: &[String]) -> Option<Vec<String>> {
         at += found + piece.len();
     }
     Some(caps)
-}
-
-/// The state of one `stats` group.
-#[derive(Debug, Clone)]
-pub(crate) struct Group {
-    /// First appearance: the row's input position, then (rows of one line, from `unnest`) the
-    /// order the group was created in.
-    first: (u64, usize),
-    states: Vec<State>,
-}
-
-/// Aggregation state for one `stats` command.
-#[derive(Debug, Clone)]
-pub(crate) struct Aggregator {
-    plan: Arc<StatsPlan>,
-    groups: HashMap<Vec<Value>, Group>,
-}
-
-impl Aggregator {
-    pub(crate) fn new(plan: Arc<StatsPlan>) -> Aggregator {
-        Aggregator {
-            plan,
-            groups: HashMap::new(),
-        }
-    }
-
-    pub(crate) fn add(&mut self, row: &[Value], seq: u64) {
-        let key: Vec<Value> = self
-            .plan
-            .by
-            .iter()
-            .map(|(_, e)| e.eval(row).into_owned())
-            .collect();
-        let plan = &self.plan;
-        let order = self.groups.len();
-        let group = self.groups.entry(key).or_insert_with(|| Group {
-            first: (seq, order),
-            states: plan
-                .aggregates
-                .iter()
-                .map(|(k, _)| State::new(*k))
-                .collect(),
-        });
-        let time = match &row[plan.timestamp] {
-            Value::Time(t) => *t,
-            _ => 0,
-        };
-        for ((kind, e), state) in plan.aggregates.iter().zip(&mut group.states) {
-            state.add(*kind, &e.eval(row), time, seq);
-        }
-    }
-
-    pub(crate) fn merge(&mut self, other: Aggregator) {
-        for (key, group) in other.groups {
-            match self.groups.get_mut(&key) {
-                None => {
-                    self.groups.insert(key, group);
-                }
-                Some(mine) => {
-                    mine.first = mine.first.min(group.first);
-                    for (((kind, _), a), b) in self
-                        .plan
-                        .aggregates
-                        .iter()
-                        .zip(&mut mine.states)
-                        .zip(group.states)
-                    {
-                        a.merge(*kind, b);
-                    }
-                }
-            }
-        }
-    }
-
-    /// The result rows, in order of first appearance.
-    pub(crate) fn finish(self, width: usize) -> Vec<Row> {
-        let mut groups: Vec<(Vec<Value>, Group)> = self.groups.into_iter().collect();
-        groups.sort_by_key(|(_, g)| g.first);
-        groups
-            .into_iter()
-            .enumerate()
-            .map(|(index, (key, mut group))| {
-                let mut values = vec![Value::Null; width];
-                for ((slot, _), v) in self.plan.by.iter().zip(key) {
-                    values[*slot] = v;
-                }
-                for (((kind, _), state), slot) in self
-                    .plan
-                    .aggregates
-                    .iter()
-                    .zip(&mut group.states)
-                    .zip(&self.plan.aggregate_slots)
-                {
-                    values[*slot] = state.finish(*kind);
-                }
-                for (slot, e) in &self.plan.outputs {
-                    values[*slot] = e.eval(&values).into_owned();
-                }
-                Row {
-                    seq: index as u64,
-                    values,
-                }
-            })
-            .collect()
-    }
 }
 
 /// Where streaming rows go: a `stats` aggregator, or a collection (pruned to the best `k` rows

@@ -360,7 +360,8 @@ impl CExpr {
                 Value::Bool(hit != *negated)
             }
             CExpr::Call(f, args) => {
-                let args: Vec<Value> = args.iter().map(|a| a.eval(row).into_owned()).collect();
+                let args: smallvec::SmallVec<[Value; 3]> =
+                    args.iter().map(|a| a.eval(row).into_owned()).collect();
                 call(*f, &args)
             }
         }

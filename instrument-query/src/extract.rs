@@ -16,6 +16,9 @@ use crate::value::Value;
 struct Node {
     children: Vec<(String, usize)>,
     slot: Option<usize>,
+    /// A slot that gets this field as a time (`@timestamp` from `timestamp`), parsed straight
+    /// from the text without copying it.
+    time_slot: Option<usize>,
 }
 
 /// Extracts a fixed set of dotted paths into slots of a row.
@@ -25,13 +28,19 @@ pub(crate) struct Extractor {
 }
 
 impl Extractor {
-    /// An extractor filling `slot` with the value at each dotted `path`.
-    pub(crate) fn new<'a>(paths: impl IntoIterator<Item = (&'a str, usize)>) -> Extractor {
+    /// An extractor filling `slot` with the value at each dotted `path`, and `time.1` with the
+    /// value at `time.0` as a time (RFC 3339 text or epoch milliseconds).
+    pub(crate) fn new<'a>(
+        paths: impl IntoIterator<Item = (&'a str, usize)>,
+        time: Option<(&'a str, usize)>,
+    ) -> Extractor {
         let mut nodes = vec![Node {
             children: Vec::new(),
             slot: None,
+            time_slot: None,
         }];
-        for (path, slot) in paths {
+        let paths = paths.into_iter().map(|(p, s)| (p, s, false));
+        for (path, slot, is_time) in paths.chain(time.map(|(p, s)| (p, s, true))) {
             let mut at = 0;
             for segment in path.split('.') {
                 at = match nodes[at].children.iter().find(|(s, _)| s == segment) {
@@ -40,6 +49,7 @@ impl Extractor {
                         nodes.push(Node {
                             children: Vec::new(),
                             slot: None,
+                            time_slot: None,
                         });
                         let next = nodes.len() - 1;
                         nodes[at].children.push((segment.to_owned(), next));
@@ -47,7 +57,11 @@ impl Extractor {
                     }
                 };
             }
-            nodes[at].slot = Some(slot);
+            if is_time {
+                nodes[at].time_slot = Some(slot);
+            } else {
+                nodes[at].slot = Some(slot);
+            }
         }
         Extractor { nodes }
     }
@@ -93,7 +107,7 @@ impl Extractor {
 
     fn clear(&self, row: &mut [Value]) {
         for node in &self.nodes {
-            if let Some(slot) = node.slot {
+            for slot in node.slot.into_iter().chain(node.time_slot) {
                 row[slot] = Value::Null;
             }
         }
@@ -112,10 +126,26 @@ impl Extractor {
                 if let Some(slot) = self.nodes[*child].slot {
                     row[slot] = from_json(inner.clone());
                 }
+                if let Some(slot) = self.nodes[*child].time_slot {
+                    row[slot] = time_of(inner);
+                }
                 self.fill_from_json(*child, inner, row);
             }
         }
     }
+}
+
+/// A JSON value as a time: RFC 3339 text or epoch milliseconds.
+fn time_of(json: &serde_json::Value) -> Value {
+    match json {
+        serde_json::Value::String(s) => parse_time(s),
+        serde_json::Value::Number(n) => n.as_f64().map_or(Value::Null, |ms| Value::Time(ms as i64)),
+        _ => Value::Null,
+    }
+}
+
+fn parse_time(s: &str) -> Value {
+    crate::time::parse_rfc3339(s).map_or(Value::Null, Value::Time)
 }
 
 /// Converts a parsed JSON value into a query value.
@@ -141,16 +171,25 @@ impl<'de> DeserializeSeed<'de> for At<'_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         let node = &self.ex.nodes[self.node];
-        match (node.slot, node.children.is_empty()) {
-            (None, _) => d.deserialize_any(self),
-            (Some(slot), true) => {
+        match (node.slot, node.time_slot, node.children.is_empty()) {
+            (None, None, _) => d.deserialize_any(self),
+            (Some(slot), None, true) => {
                 self.row[slot] = d.deserialize_any(ScalarVisitor)?;
                 Ok(())
             }
-            (Some(slot), false) => {
+            (None, Some(slot), true) => {
+                self.row[slot] = d.deserialize_any(TimeVisitor)?;
+                Ok(())
+            }
+            (slot, time_slot, _) => {
                 let json: serde_json::Value = serde::Deserialize::deserialize(d)?;
                 self.ex.fill_from_json(self.node, &json, self.row);
-                self.row[slot] = from_json(json);
+                if let Some(t) = time_slot {
+                    self.row[t] = time_of(&json);
+                }
+                if let Some(slot) = slot {
+                    self.row[slot] = from_json(json);
+                }
                 Ok(())
             }
         }
@@ -247,6 +286,42 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
     }
 }
 
+/// A field read as a time, without copying its text.
+struct TimeVisitor;
+
+impl<'de> Visitor<'de> for TimeVisitor {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a timestamp")
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(parse_time(s))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::Time(n))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::Time(n as i64))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+        Ok(Value::Time(n as i64))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Value::Null)
+    }
+}
+
 struct ScalarVisitor;
 
 impl<'de> Visitor<'de> for ScalarVisitor {
@@ -289,7 +364,7 @@ mod tests {
     use super::*;
 
     fn run(paths: &[&str], line: &str) -> Vec<Value> {
-        let ex = Extractor::new(paths.iter().copied().zip(0..));
+        let ex = Extractor::new(paths.iter().copied().zip(0..), None);
         let mut row = vec![Value::Null; paths.len()];
         ex.extract(line.as_bytes(), &mut row);
         row
@@ -330,6 +405,26 @@ mod tests {
             Value::Json(serde_json::json!({"type":"E","message":"m"}))
         );
         assert_eq!(row[1], Value::Str("E".into()));
+    }
+
+    #[test]
+    fn a_time_slot_parses_without_copying_and_beside_the_value() {
+        let ex = Extractor::new([("timestamp", 0)], Some(("timestamp", 1)));
+        let mut row = vec![Value::Null; 2];
+        ex.extract(br#"{"timestamp":"1970-01-01T00:00:01.000Z"}"#, &mut row);
+        assert_eq!(
+            row,
+            vec![
+                Value::Str("1970-01-01T00:00:01.000Z".into()),
+                Value::Time(1000)
+            ]
+        );
+        let ex = Extractor::new([], Some(("timestamp", 0)));
+        let mut row = vec![Value::Null];
+        ex.extract(br#"{"timestamp":2500,"x":1}"#, &mut row);
+        assert_eq!(row, vec![Value::Time(2500)]);
+        ex.extract(br#"{"timestamp":{"a":[1]},"x":1}"#, &mut row);
+        assert_eq!(row, vec![Value::Null]);
     }
 
     #[test]

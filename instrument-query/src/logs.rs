@@ -6,7 +6,6 @@ use crate::error::Result;
 use crate::input::{lines, parallel, Chunk, Input};
 use crate::plan::{plan, Plan};
 use crate::table::Table;
-use crate::time::parse_rfc3339;
 use crate::value::Value;
 
 /// Options that fill the system fields CloudWatch knows from where a line was stored.
@@ -139,13 +138,6 @@ impl LogsQuery {
         let sys = &plan.system;
         if let Some(m) = sys.message {
             row[m] = Value::Str(String::from_utf8_lossy(line).into_owned());
-        }
-        if let (Some(ts), Some(raw)) = (sys.timestamp, sys.raw_timestamp) {
-            row[ts] = match &row[raw] {
-                Value::Str(s) => parse_rfc3339(s).map_or(Value::Null, Value::Time),
-                Value::Num(n) => Value::Time(*n as i64),
-                _ => Value::Null,
-            };
         }
         if let (Some(slot), Some(ts)) = (sys.ingestion_time, sys.timestamp) {
             row[slot] = row[ts].clone();

@@ -50,7 +50,8 @@ pub(crate) struct StatsPlan {
     pub(crate) aggregate_slots: Vec<usize>,
     pub(crate) by: Vec<(usize, CExpr)>,
     pub(crate) outputs: Vec<(usize, CExpr)>,
-    pub(crate) timestamp: usize,
+    /// `@timestamp`, when an aggregation needs it (`earliest`, `latest`).
+    pub(crate) timestamp: Option<usize>,
 }
 
 /// Sort keys: expression and whether descending.
@@ -82,7 +83,6 @@ pub(crate) struct Plan {
 #[derive(Debug, Default)]
 pub(crate) struct System {
     pub(crate) timestamp: Option<usize>,
-    pub(crate) raw_timestamp: Option<usize>,
     pub(crate) message: Option<usize>,
     pub(crate) log: Option<usize>,
     pub(crate) log_stream: Option<usize>,
@@ -271,7 +271,10 @@ pub(crate) fn plan(query: &Query, text: &str) -> Result<Plan> {
                     by_slots.push(slot);
                     by_exprs.push((slot, e));
                 }
-                let timestamp = p.schema.slot("@timestamp");
+                let timestamp = lifted
+                    .iter()
+                    .any(|(k, _, _)| matches!(k, Kind::Earliest | Kind::Latest))
+                    .then(|| p.schema.slot("@timestamp"));
                 table.push(TableStage::Stats(StatsPlan {
                     aggregate_slots: lifted.iter().map(|l| l.2).collect(),
                     aggregates: lifted.into_iter().map(|(k, e, _)| (k, e)).collect(),
@@ -337,13 +340,9 @@ pub(crate) fn plan(query: &Query, text: &str) -> Result<Plan> {
         log: p.schema.get("@log"),
         log_stream: p.schema.get("@logStream"),
         ingestion_time: p.schema.get("@ingestionTime"),
-        raw_timestamp: None,
     };
     if system.ingestion_time.is_some() && system.timestamp.is_none() {
         system.timestamp = Some(p.schema.slot("@timestamp"));
-    }
-    if system.timestamp.is_some() {
-        system.raw_timestamp = Some(p.schema.slot("timestamp"));
     }
     let wanted: Vec<(&str, usize)> = p
         .schema
@@ -353,7 +352,7 @@ pub(crate) fn plan(query: &Query, text: &str) -> Result<Plan> {
         .filter(|(_, n)| !n.starts_with('@') && !n.starts_with('#'))
         .map(|(i, n)| (n.as_str(), i))
         .collect();
-    let extractor = Extractor::new(wanted);
+    let extractor = Extractor::new(wanted, system.timestamp.map(|slot| ("timestamp", slot)));
     Ok(Plan {
         schema: p.schema,
         extractor,
