@@ -1,4 +1,11 @@
 //! The parsed form of a Logs Insights query.
+//!
+//! ```
+//! use instrument_query::ast::{Command, Expr};
+//! let q = instrument_query::parse("filter level = 'ERROR' | limit 5").unwrap();
+//! assert!(matches!(&q.commands[0], Command::Filter(Expr::Binary(..))));
+//! assert_eq!(q.commands[1], Command::Limit(5));
+//! ```
 
 /// A parsed query: its commands in order.
 #[derive(Debug, Clone, PartialEq)]

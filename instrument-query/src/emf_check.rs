@@ -161,6 +161,12 @@ pub fn check(inputs: &[Input], options: &CheckOptions) -> Result<Report> {
 
 impl Report {
     /// Whether every document is accepted.
+    ///
+    /// ```
+    /// use instrument_query::{emf_check::{check, CheckOptions}, Input};
+    /// let report = check(&[Input::bytes("empty", "")], &CheckOptions::default()).unwrap();
+    /// assert!(report.is_ok() && report.documents.is_empty());
+    /// ```
     pub fn is_ok(&self) -> bool {
         self.documents.iter().all(|d| d.problems.is_empty())
     }
@@ -175,6 +181,16 @@ impl Report {
 
     /// Writes the report: each rejected document with its problems, and (when `verbose`) what
     /// each accepted one yields; then a summary line.
+    ///
+    /// ```
+    /// use instrument_query::{emf_check::{check, CheckOptions}, Input};
+    /// let report = check(&[Input::bytes("app.log", "{\"_aws\":1}\n")], &CheckOptions::default()).unwrap();
+    /// let mut out = Vec::new();
+    /// report.write(&mut out, false).unwrap();
+    /// let text = String::from_utf8(out).unwrap();
+    /// assert!(text.starts_with("app.log:1: rejected"));
+    /// assert!(text.ends_with("1 EMF documents, 0 accepted, 1 rejected\n"));
+    /// ```
     pub fn write(&self, out: &mut dyn Write, verbose: bool) -> io::Result<()> {
         for d in &self.documents {
             if d.problems.is_empty() {

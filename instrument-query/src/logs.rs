@@ -9,6 +9,13 @@ use crate::table::Table;
 use crate::value::Value;
 
 /// Options that fill the system fields CloudWatch knows from where a line was stored.
+///
+/// ```
+/// use instrument_query::{Input, LogsQuery, Options, Value};
+/// let options = Options { log_group: Some("/aws/lambda/booking".into()), ..Options::default() };
+/// let t = LogsQuery::new("fields @log, @logStream").unwrap().run(&[Input::bytes("app.log", "x\n")], &options).unwrap();
+/// assert_eq!(t.rows[0], vec![Value::Str("/aws/lambda/booking".into()), Value::Str("app.log".into())]);
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// `@log`: the log group (`None`: absent).

@@ -5,6 +5,13 @@ use std::io::{self, Write};
 use crate::table::Table;
 
 /// An output format.
+///
+/// ```
+/// use instrument_query::{output::{write, Format}, Table};
+/// let mut out = Vec::new();
+/// write(&Table { columns: vec!["n".into()], rows: vec![] }, Format::Json, &mut out).unwrap();
+/// assert!(out.is_empty()); // JSON lines: one per row, none here
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Columns aligned with spaces, a header and a rule (the default on a terminal).

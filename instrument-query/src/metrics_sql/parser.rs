@@ -39,6 +39,10 @@ impl Function {
     }
 
     /// The SQL name.
+    ///
+    /// ```
+    /// assert_eq!(instrument_query::metrics_sql::Function::Avg.name(), "AVG");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Function::Avg => "AVG",
