@@ -142,6 +142,9 @@ impl Sink {
             Some(TableStage::Stats(s)) => Sink::Stats(Aggregator::new(Arc::new(s.clone()))),
             first => {
                 let keep = match (first, plan.table.get(1)) {
+                    (Some(TableStage::Sort(keys)), None) => {
+                        Some((Arc::new(keys.clone()), MAX_ROWS))
+                    }
                     (Some(TableStage::Sort(keys)), Some(TableStage::Limit(n))) => {
                         Some((Arc::new(keys.clone()), (*n).min(MAX_ROWS)))
                     }

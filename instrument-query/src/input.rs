@@ -105,9 +105,16 @@ pub(crate) fn read_chunks(inputs: &[Input], send: &mut dyn FnMut(Chunk)) -> Resu
             buf.truncate(filled);
             let eof = filled < start + CHUNK;
             if !eof {
-                if let Some(cut) = memchr::memrchr(b'\n', &buf) {
-                    carry = buf[cut + 1..].to_vec();
-                    buf.truncate(cut + 1);
+                match memchr::memrchr(b'\n', &buf) {
+                    Some(cut) => {
+                        carry = buf[cut + 1..].to_vec();
+                        buf.truncate(cut + 1);
+                    }
+                    None => {
+                        // A line longer than a chunk: keep reading until it ends.
+                        carry = buf;
+                        continue;
+                    }
                 }
             }
             if !buf.is_empty() {
@@ -207,6 +214,18 @@ mod tests {
             expected += n;
         }
         assert_eq!(expected - 1, 300_000);
+    }
+
+    #[test]
+    fn a_line_longer_than_a_chunk_stays_whole() {
+        let long = "x".repeat(3 * CHUNK + 17);
+        let text = format!("a\n{long}\nb");
+        let mut got = Vec::new();
+        read_chunks(&[Input::bytes("t", &text)], &mut |c| {
+            got.extend(lines(&c.data).map(|(i, l)| (c.first_line + i, l.len())));
+        })
+        .unwrap();
+        assert_eq!(got, vec![(1, 1), (2, long.len()), (3, 1)]);
     }
 
     #[test]
