@@ -261,3 +261,30 @@ fn json_parse_paths_and_unnest() {
         ]
     );
 }
+
+#[test]
+fn sorting_while_streaming_keeps_the_right_rows() {
+    let many: String = (0..25_000)
+        .map(|i| format!("{{\"i\":{}}}\n", (i * 7919) % 25_000))
+        .collect();
+    let run = |q: &str| {
+        LogsQuery::new(q)
+            .unwrap()
+            .run(
+                &[Input::bytes("m", &many)],
+                &Options {
+                    threads: Some(2),
+                    ..Options::default()
+                },
+            )
+            .unwrap()
+    };
+    let t = run("fields i | sort i desc");
+    assert_eq!(t.rows.len(), 10_000);
+    assert_eq!(
+        (t.rows[0][0].clone(), t.rows[9_999][0].clone()),
+        (n(24_999.0), n(15_000.0))
+    );
+    let t = run("fields i | sort i asc | limit 3");
+    assert_eq!(t.column("i"), vec![n(0.0), n(1.0), n(2.0)]);
+}
