@@ -88,16 +88,9 @@ fn saved_queries_and_emf_check_on_live_output() {
             .unwrap()
             .run(&inputs, &Options::default())
             .unwrap();
-        let must_have_rows = [
-            "errors-by-function",
-            "slowest-functions",
-            "http-error-rate",
-            "slowest-routes",
-            "correlation-id",
-            "cold-starts",
-            "redactions",
-        ];
-        if must_have_rows.contains(&q.name) {
+        // Every saved query finds something in the examples' output, except the deadline one
+        // (no invocation runs out of time there; tests/pack.rs covers it).
+        if q.name != "lambda-deadline" {
             assert!(
                 !table.rows.is_empty(),
                 "{} returned no rows on the examples' output",
