@@ -23,6 +23,8 @@ pub(crate) struct Schema {
     index: HashMap<String, usize>,
     /// Names the query computes (`fields ... as`, `parse`, `unnest`): `name.key` reads into them.
     computed: Vec<String>,
+    /// Per slot: whether the query reads it before computing it (so it comes from the line).
+    source: Vec<bool>,
 }
 
 impl Schema {
@@ -32,8 +34,24 @@ impl Schema {
             return i;
         }
         self.names.push(name.to_owned());
+        self.source.push(false);
         self.index.insert(name.to_owned(), self.names.len() - 1);
         self.names.len() - 1
+    }
+
+    /// The slot of field `name` as the query reads it: it comes from the line unless the query
+    /// computed it before.
+    pub(crate) fn read(&mut self, name: &str) -> usize {
+        let slot = self.slot(name);
+        if !self.computed.iter().any(|c| c == name) {
+            self.source[slot] = true;
+        }
+        slot
+    }
+
+    /// Whether slot `slot` is read from the line.
+    pub(crate) fn is_source(&self, slot: usize) -> bool {
+        self.source[slot]
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<usize> {
@@ -121,7 +139,7 @@ pub(crate) fn compile(expr: &Expr, schema: &mut Schema, query: &str) -> Result<C
     Ok(match expr {
         Expr::Field(name) => match schema.path(name) {
             Some((slot, keys)) => CExpr::Path(slot, keys),
-            None => CExpr::Slot(schema.slot(name)),
+            None => CExpr::Slot(schema.read(name)),
         },
         Expr::Num(n) => CExpr::Const(Value::Num(*n)),
         Expr::Str(s) => CExpr::Const(Value::Str(s.clone())),

@@ -103,7 +103,9 @@ impl Planner<'_> {
     fn assign(&mut self, named: &[Named]) -> Result<Vec<(usize, CExpr)>> {
         let mut assigns = Vec::new();
         for n in named {
-            if !matches!(&n.expr, Expr::Field(f) if *f == n.name) {
+            if matches!(&n.expr, Expr::Field(f) if *f == n.name) {
+                self.schema.read(&n.name);
+            } else {
                 // Compiled before the name counts as computed: `fields j.a as j` reads the old j.
                 let e = self.compile(&n.expr)?;
                 self.schema.computed(&n.name);
@@ -253,9 +255,10 @@ pub(crate) fn plan(query: &Query, text: &str) -> Result<Plan> {
                 let mut out_slots = Vec::new();
                 for n in aggregates {
                     let e = p.lift(&n.expr, &mut lifted)?;
+                    let e = p.compile(&e)?;
                     let slot = p.schema.slot(&n.name);
                     out_slots.push(slot);
-                    outputs.push((slot, p.compile(&e)?));
+                    outputs.push((slot, e));
                 }
                 if lifted.is_empty() {
                     return Err(Error::Invalid {
@@ -282,6 +285,11 @@ pub(crate) fn plan(query: &Query, text: &str) -> Result<Plan> {
                     outputs,
                     timestamp,
                 }));
+                // After stats, its columns are computed values, not fields of the lines.
+                for slot in by_slots.iter().chain(&out_slots) {
+                    let name = p.schema.names[*slot].clone();
+                    p.schema.computed(&name);
+                }
                 by_slots.extend(out_slots);
                 stats_columns = Some(by_slots.clone());
                 columns = Some(by_slots);
@@ -349,7 +357,7 @@ pub(crate) fn plan(query: &Query, text: &str) -> Result<Plan> {
         .names
         .iter()
         .enumerate()
-        .filter(|(_, n)| !n.starts_with('@') && !n.starts_with('#'))
+        .filter(|(i, n)| p.schema.is_source(*i) && !n.starts_with('@') && !n.starts_with('#'))
         .map(|(i, n)| (n.as_str(), i))
         .collect();
     let extractor = Extractor::new(wanted, system.timestamp.map(|slot| ("timestamp", slot)));
@@ -362,4 +370,34 @@ pub(crate) fn plan(query: &Query, text: &str) -> Result<Plan> {
         default_sort,
         system,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(query: &str) -> Vec<String> {
+        let p = plan(&crate::parser::parse(query).unwrap(), query).unwrap();
+        (0..p.schema.len())
+            .filter(|i| p.schema.is_source(*i) && !p.schema.names[*i].starts_with('#'))
+            .map(|i| p.schema.names[i].clone())
+            .collect()
+    }
+
+    #[test]
+    fn only_fields_read_from_the_lines_are_extracted() {
+        assert_eq!(sources("stats count(*) as n"), Vec::<String>::new());
+        assert_eq!(
+            sources("stats count(*) as n | filter n > 1"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            sources("filter x > 1 | fields x * 2 as y, z | stats sum(y) as total by bin(1m), f | sort total desc"),
+            ["x", "z", "f"]
+        );
+        assert_eq!(
+            sources("parse @message 'a=*' as a | filter a = '1'"),
+            ["@message"]
+        );
+    }
 }
