@@ -72,15 +72,18 @@ impl Extractor {
     }
 
     fn walk(&self, from: usize, key: &str) -> Option<usize> {
-        let mut at = from;
-        for segment in key.split('.') {
-            at = self.nodes[at]
+        let child = |at: usize, segment: &str| {
+            self.nodes[at]
                 .children
                 .iter()
-                .find(|(s, _)| s == segment)?
-                .1;
+                .find(|(s, _)| s == segment)
+                .map(|(_, next)| *next)
+        };
+        // Most keys hold no dot: one lookup, no splitting.
+        if memchr::memchr(b'.', key.as_bytes()).is_none() {
+            return child(from, key);
         }
-        Some(at)
+        key.split('.').try_fold(from, child)
     }
 
     /// Fills the wanted slots of `row` from `line`. Returns `false` (and leaves the slots `Null`)

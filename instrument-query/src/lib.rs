@@ -69,6 +69,7 @@ pub mod output;
 pub mod pack;
 mod parser;
 mod plan;
+mod prefilter;
 mod stats;
 mod table;
 pub mod time;

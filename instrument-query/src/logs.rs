@@ -90,6 +90,9 @@ impl LogsQuery {
                     if line.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
+                    if !plan.prefilter.may_match(line) {
+                        continue;
+                    }
                     let seq = (chunk.id << 32) | index;
                     self.load(line, row, log_group.as_ref(), &stream);
                     run_stages(&plan.streaming, row, &mut |r| sink.push(r, seq));

@@ -77,6 +77,8 @@ pub(crate) struct Plan {
     pub(crate) columns: Vec<usize>,
     pub(crate) default_sort: bool,
     pub(crate) system: System,
+    /// Lines that cannot pass the first `filter` are skipped unparsed.
+    pub(crate) prefilter: crate::prefilter::Prefilter,
 }
 
 /// The slots of the system fields the query uses.
@@ -361,7 +363,13 @@ pub(crate) fn plan(query: &Query, text: &str) -> Result<Plan> {
         .map(|(i, n)| (n.as_str(), i))
         .collect();
     let extractor = Extractor::new(wanted, system.timestamp.map(|slot| ("timestamp", slot)));
+    let first_filter = match streaming.first() {
+        Some(RowStage::Filter(e)) => Some(e),
+        _ => None,
+    };
+    let prefilter = crate::prefilter::Prefilter::new(first_filter, &p.schema);
     Ok(Plan {
+        prefilter,
         schema: p.schema,
         extractor,
         streaming,
