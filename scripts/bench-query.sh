@@ -86,21 +86,29 @@ measure() { # name, command...: prints "seconds max_rss_kb rows"
 
 # Best of $RUNS runs each, interleaved (the machine may be shared): the fastest time, its RSS.
 runs="${RUNS:-3}"
-t_inst=999999; t_duck=999999; t_jq=999999
-for _ in $(seq 1 "$runs"); do
-  read -r t m r < <(measure instrument bash -c "'$instrument' query --format csv '$query' '$file' | tail -n +2 | wc -l")
-  if (( $(echo "$t < $t_inst" | bc) )); then t_inst=$t; m_inst=$m; r_inst=$r; fi
-  read -r t m r < <(measure duckdb "$venv/bin/python" -c "import duckdb; print(len(duckdb.sql(\"\"\"$sql\"\"\").fetchall()))")
-  if (( $(echo "$t < $t_duck" | bc) )); then t_duck=$t; m_duck=$m; r_duck=$r; fi
-done
+duel() { # logs-insights-query sql: sets t_inst m_inst r_inst t_duck m_duck r_duck
+  local q=$1 s=$2 t m r
+  t_inst=999999; t_duck=999999
+  for _ in $(seq 1 "$runs"); do
+    read -r t m r < <(measure instrument bash -c "'$instrument' query --format csv '$q' '$file' | tail -n +2 | wc -l")
+    if (( $(echo "$t < $t_inst" | bc) )); then t_inst=$t; m_inst=$m; r_inst=$r; fi
+    read -r t m r < <(measure duckdb "$venv/bin/python" -c "import duckdb; print(len(duckdb.sql(\"\"\"$s\"\"\").fetchall()))")
+    if (( $(echo "$t < $t_duck" | bc) )); then t_duck=$t; m_duck=$m; r_duck=$r; fi
+  done
+}
+row() { printf '| %s | %.2f | %.0f | %.0f | %s | %s |\n' "$1" "$2" "$(echo "$size / 1000000 / $2" | bc -l)" "$(echo "$3 / 1024" | bc -l)" "$4" "$5"; }
+rows() { # prints the instrument and DuckDB rows of the last duel
+  printf '| tool | seconds | MB/s | max RSS MB | groups | instrument is |\n|---|---|---|---|---|---|\n'
+  row "instrument query" "$t_inst" "$m_inst" "$r_inst" "-"
+  row "DuckDB $DUCKDB_VERSION read_json_auto" "$t_duck" "$m_duck" "$r_duck" "$(printf '%.2fx faster' "$(echo "$t_duck / $t_inst" | bc -l)")"
+}
+
+duel "$query" "$sql"
 # jq is an order of magnitude slower: once is enough.
 read -r t_jq m_jq r_jq < <(measure jq jq -n "$jqprog" "$file")
 
 printf '\nfile: %s (%d MB, %d lines), %s cores, load %s, best of %s runs\nquery: %s\n\n' "$file" $((size / 1000000)) "$lines" "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)" "$runs" "$query"
-printf '| tool | seconds | MB/s | max RSS MB | groups | instrument is |\n|---|---|---|---|---|---|\n'
-row() { printf '| %s | %.2f | %.0f | %.0f | %s | %s |\n' "$1" "$2" "$(echo "$size / 1000000 / $2" | bc -l)" "$(echo "$3 / 1024" | bc -l)" "$4" "$5"; }
-row "instrument query" "$t_inst" "$m_inst" "$r_inst" "-"
-row "DuckDB $DUCKDB_VERSION read_json_auto" "$t_duck" "$m_duck" "$r_duck" "$(printf '%.2fx faster' "$(echo "$t_duck / $t_inst" | bc -l)")"
+rows
 row "jq $(jq --version | sed 's/jq-//')" "$t_jq" "$m_jq" "$r_jq" "$(printf '%.1fx faster' "$(echo "$t_jq / $t_inst" | bc -l)")"
 
 # The same answer: every group, its count and its p95 (both nearest rank) agree with DuckDB's.
@@ -120,13 +128,6 @@ PY
 # The same without the filter: every line must be parsed (no line can be skipped unread).
 query2='stats count(*) as calls, pct(latency_ms, 95) as p95 by function, bin(1m)'
 sql2="SELECT function, time_bucket(INTERVAL '1 minute', CAST(\"timestamp\" AS TIMESTAMP)) AS minute, count(*) AS calls, quantile_disc(latency_ms, 0.95) AS p95 FROM read_json_auto('$file') GROUP BY ALL"
-t2_inst=999999; t2_duck=999999
-for _ in $(seq 1 "$runs"); do
-  read -r t m r < <(measure instrument2 bash -c "'$instrument' query --format csv '$query2' '$file' | tail -n +2 | wc -l")
-  if (( $(echo "$t < $t2_inst" | bc) )); then t2_inst=$t; m2_inst=$m; r2_inst=$r; fi
-  read -r t m r < <(measure duckdb2 "$venv/bin/python" -c "import duckdb; print(len(duckdb.sql(\"\"\"$sql2\"\"\").fetchall()))")
-  if (( $(echo "$t < $t2_duck" | bc) )); then t2_duck=$t; m2_duck=$m; r2_duck=$r; fi
-done
-printf '\nquery: %s\n\n| tool | seconds | MB/s | max RSS MB | groups | instrument is |\n|---|---|---|---|---|---|\n' "$query2"
-row "instrument query" "$t2_inst" "$m2_inst" "$r2_inst" "-"
-row "DuckDB $DUCKDB_VERSION read_json_auto" "$t2_duck" "$m2_duck" "$r2_duck" "$(printf '%.2fx faster' "$(echo "$t2_duck / $t2_inst" | bc -l)")"
+duel "$query2" "$sql2"
+printf '\nquery: %s\n\n' "$query2"
+rows
