@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::limits::{
     dimension_name_ok, dimension_value_problem, metric_name_problem, MAX_DIMENSIONS,
-    MAX_DOCUMENT_BYTES, MAX_METRICS, MAX_VALUES,
+    MAX_DIMENSION_VALUE, MAX_DOCUMENT_BYTES, MAX_METRICS, MAX_VALUES,
 };
 use crate::unit::Unit;
 
@@ -106,9 +106,15 @@ pub fn document(bytes: &[u8]) -> Vec<String> {
                         match root.get(name) {
                             Some(Value::String(v)) => {
                                 if let Some(problem) = dimension_value_problem(v) {
-                                    errors.push(format!(
-                                        "dimension {name:?} has a value that {problem}: {v:?}"
-                                    ));
+                                    let n = v.chars().count();
+                                    errors.push(if n == 0 || n > MAX_DIMENSION_VALUE {
+                                        format!(
+                                            "dimension {name:?} has a value of {n} characters \
+                                             (1 to {MAX_DIMENSION_VALUE})"
+                                        )
+                                    } else {
+                                        format!("dimension {name:?} has a value that {problem}")
+                                    });
                                 }
                             }
                             Some(_) => errors
