@@ -220,6 +220,42 @@ impl RecordFields for tracing_core::span::Record<'_> {
     }
 }
 
+/// `impl Visit` for a visitor whose `value(field, Value)` takes every kind of value: the span
+/// and event visitors differ only in what they do with a value.
+macro_rules! value_visitor {
+    ($visitor:ident) => {
+        impl Visit for $visitor<'_> {
+            fn record_f64(&mut self, field: &Field, value: f64) {
+                self.value(field, Value::F64(value))
+            }
+            fn record_i64(&mut self, field: &Field, value: i64) {
+                self.value(field, Value::I64(value))
+            }
+            fn record_u64(&mut self, field: &Field, value: u64) {
+                self.value(field, Value::U64(value))
+            }
+            fn record_i128(&mut self, field: &Field, value: i128) {
+                self.value(field, Value::I128(value))
+            }
+            fn record_u128(&mut self, field: &Field, value: u128) {
+                self.value(field, Value::U128(value))
+            }
+            fn record_bool(&mut self, field: &Field, value: bool) {
+                self.value(field, Value::Bool(value))
+            }
+            fn record_str(&mut self, field: &Field, value: &str) {
+                self.value(field, Value::Str(value))
+            }
+            fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
+                self.value(field, Value::Error(value))
+            }
+            fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+                self.value(field, Value::Debug(value))
+            }
+        }
+    };
+}
+
 struct SpanVisitor<'a> {
     fields: &'a mut SpanFields,
     schema: &'static Schema,
@@ -273,35 +309,7 @@ impl SpanVisitor<'_> {
     }
 }
 
-impl Visit for SpanVisitor<'_> {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.value(field, Value::F64(value))
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.value(field, Value::I64(value))
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.value(field, Value::U64(value))
-    }
-    fn record_i128(&mut self, field: &Field, value: i128) {
-        self.value(field, Value::I128(value))
-    }
-    fn record_u128(&mut self, field: &Field, value: u128) {
-        self.value(field, Value::U128(value))
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.value(field, Value::Bool(value))
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.value(field, Value::Str(value))
-    }
-    fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
-        self.value(field, Value::Error(value))
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.value(field, Value::Debug(value))
-    }
-}
+value_visitor!(SpanVisitor);
 
 /// Keys already on the line being written: a 64-bit Bloom filter in front of a short list.
 #[derive(Debug, Default)]
@@ -430,35 +438,7 @@ impl EventVisitor<'_> {
     }
 }
 
-impl Visit for EventVisitor<'_> {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.value(field, Value::F64(value))
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.value(field, Value::I64(value))
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.value(field, Value::U64(value))
-    }
-    fn record_i128(&mut self, field: &Field, value: i128) {
-        self.value(field, Value::I128(value))
-    }
-    fn record_u128(&mut self, field: &Field, value: u128) {
-        self.value(field, Value::U128(value))
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.value(field, Value::Bool(value))
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.value(field, Value::Str(value))
-    }
-    fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
-        self.value(field, Value::Error(value))
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.value(field, Value::Debug(value))
-    }
-}
+value_visitor!(EventVisitor);
 
 #[cfg(test)]
 mod tests {
