@@ -138,9 +138,12 @@ where
         self.setting(&table::LOG_SAMPLE_RATE, rate)
     }
 
-    /// Buffers each Lambda invocation's `DEBUG` lines (at most `max_bytes`, the oldest evicted
-    /// first) and writes them only if the invocation logs an error, returns an error, panics or
-    /// is about to time out (`INSTRUMENT_LOG_BUFFER=on`, `INSTRUMENT_LOG_BUFFER_MAX_BYTES`).
+    /// Buffers each Lambda invocation's lines that the log level rejects, down to `DEBUG` (at
+    /// most `max_bytes`, the oldest evicted first), and writes them only if the invocation
+    /// logs an error, returns an error, panics or is about to time out
+    /// (`INSTRUMENT_LOG_BUFFER=on`, `INSTRUMENT_LOG_BUFFER_MAX_BYTES`). With the level `warn`,
+    /// a failing invocation's `INFO` and `DEBUG` lines are both written, in order;
+    /// [`table::LOG_BUFFER_LEVEL`] sets how verbose a buffered line can be (`trace` to `warn`).
     /// Nothing is buffered outside invocations.
     ///
     /// ```

@@ -163,8 +163,9 @@ settings! {
         variables: ["INSTRUMENT_LOG_BUFFER"],
         accepts: SWITCH,
         default: "`off`" = false,
-        doc: "Buffers each Lambda invocation's lines more verbose than the level and writes \
-              them only if the invocation fails (logs an error, returns one, panics, times out).",
+        doc: "Buffers each Lambda invocation's lines more verbose than the log level (down to \
+              the buffer level) and writes them only if the invocation fails (logs an error, \
+              returns one, panics, times out).",
         parse: parse::switch,
         invalid: "sometimes",
     }
@@ -179,11 +180,12 @@ settings! {
     }
     LOG_BUFFER_LEVEL: LevelFilter = "log_buffer_level" in Logs, code log_buffer_level {
         variables: ["INSTRUMENT_LOG_BUFFER_LEVEL"],
-        accepts: "debug or trace",
+        accepts: "trace, debug, info or warn",
         default: "`debug`" = LevelFilter::DEBUG,
-        doc: "The most verbose level the buffer keeps.",
-        parse: parse::verbose_level, check |level| parse::verbose_level(parse::level_name(level)),
-        invalid: "info",
+        doc: "The most verbose level the buffer keeps: every line the log level rejects, down \
+              to this level, is buffered (with the level `warn`, `INFO` and `DEBUG` lines).",
+        parse: parse::buffer_level, check |level| parse::buffer_level(parse::level_name(level)),
+        invalid: "error",
     }
 
     METRICS: MetricsDestination = "metrics" in Metrics, code metrics {

@@ -203,7 +203,7 @@ pub(crate) struct SpanEntry<'a> {
     pub(crate) value: &'a [u8],
 }
 
-/// `Attributes` and `Record` both record into a visitor.
+/// `Attributes`, `Record` and (for `append_keys!`) `Event` all record into a visitor.
 pub(crate) trait RecordFields {
     fn record_into(&self, visitor: &mut dyn Visit);
 }
@@ -215,6 +215,12 @@ impl RecordFields for tracing_core::span::Attributes<'_> {
 }
 
 impl RecordFields for tracing_core::span::Record<'_> {
+    fn record_into(&self, visitor: &mut dyn Visit) {
+        self.record(visitor)
+    }
+}
+
+impl RecordFields for tracing_core::Event<'_> {
     fn record_into(&self, visitor: &mut dyn Visit) {
         self.record(visitor)
     }
