@@ -425,6 +425,12 @@ where
         instrument_core::tracked::calibrate_clock();
         let config = self.config()?;
         let redactor = self.redactor(&config)?;
+        // How a tracked function returning an HTTP status ends: decided where the call ends,
+        // before any subscriber sees it, so it is process-wide.
+        #[cfg(feature = "http")]
+        instrument_core::tracked::http::set_client_errors_fail(
+            config.http_layer.client_errors_fail,
+        );
         let make_writer = Arc::new(self.make_writer);
         let log_layer = JsonLogLayer::from_config(&config).with_redactor(redactor.clone());
         let cold_start = log_layer.cold_start();

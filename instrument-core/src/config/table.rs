@@ -308,6 +308,16 @@ settings! {
         invalid: "bad header",
     }
 
+    HTTP_CLIENT_ERRORS: bool = "http_client_errors" in Http, code http_client_errors {
+        variables: ["INSTRUMENT_HTTP_CLIENT_ERRORS"],
+        accepts: SWITCH,
+        default: "`off`" = false,
+        doc: "A tracked function that returns an HTTP status or response (feature `http`) fails \
+              on 5xx; with this on, on 4xx too (off: a 4xx is the client's mistake, a success).",
+        parse: parse::switch,
+        invalid: "maybe",
+    }
+
     FLUSH_ON_SIGTERM: bool = "flush_on_sigterm" in Process, code flush_on_sigterm {
         variables: ["INSTRUMENT_FLUSH_ON_SIGTERM"],
         accepts: SWITCH,
