@@ -543,6 +543,9 @@ where
                  become JSON lines"
             );
         }
+        if crate::exit_flush::install(guard.flushers.clone()) {
+            guard.leave_shutdown_to_exit();
+        }
         crate::panic_hook::install(guard.flushers.clone());
         if config.flush_on_sigterm {
             crate::sigterm::install(Arc::downgrade(&guard.flushers));

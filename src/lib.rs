@@ -47,6 +47,7 @@
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
 mod builder;
+mod exit_flush;
 mod filter_state;
 mod guard;
 #[cfg(feature = "http")]
@@ -185,6 +186,12 @@ pub enum InitError {
 }
 
 /// Installs instrument for the whole process, configured from the environment, writing to stdout.
+///
+/// Keep the guard (`let _guard = instrument::init();`). If it is dropped early — `let _ =
+/// instrument::init();` drops it on that line — nothing is lost: dropping it only flushes, and
+/// the process's normal exit (returning from `main`, or `std::process::exit`) flushes the
+/// metrics and lines left and shuts the pipeline down (Unix; `SIGTERM` is flushed too, see
+/// [`Builder::flush_on_sigterm`]).
 ///
 /// # Panics
 ///
