@@ -11,9 +11,10 @@
 //! | `function` | the metric base name: `reserve_ticket`, `Inventory::take`, or `name = "…"` |
 //! | `outcome` | recorded when the call ends: `success`, `error`, `panic` or `cancelled` ([`Outcome`]) |
 //! | `latency_ms` | recorded when the call ends: milliseconds (`f64`) from a monotonic clock |
-//! | `error_type` | recorded on `error`: the short type name of `E` ([`short_type_name`]); `panic` on panic |
+//! | `error_type` | recorded on `error`: what went wrong, by the rule of [`error_type`] (`SoldOut`, `503`, `std::io::Error`); `panic` on panic |
 //! | `dimension.<k>` | one per `dimensions(k = "v")` option |
-//! | arguments, `fields(…)` | as `#[tracing::instrument]` records them |
+//! | numeric and `bool` arguments | their value ([`args`](ArgProbe): other arguments only when asked, `fields(name = %name)`) |
+//! | `fields(…)` | as given |
 //!
 //! `outcome` and `latency_ms` are recorded *before* the span closes, so a layer reading them in
 //! `on_close` always sees them. A call is recorded exactly once, whichever way it ends: `return`,
@@ -26,9 +27,8 @@
 //! # Deferred spans
 //!
 //! Under instrument's own pipeline (`Builder::build_dispatch`, what `init()` installs), a
-//! synchronous call whose recorded arguments are all `Copy` `tracing` values (numbers, `bool`,
-//! `&str`, …; see [`CopyProbe`]) and that has no `fields(...)` and
-//! no `log = "all"` does not open its span at the start. It pushes a frame on a thread-local
+//! synchronous call that has no `fields(...)` and no `log = "all"` does not open its span at the
+//! start (its recorded arguments, numbers and `bool`s, are copied: see [`CopyProbe`]). It pushes a frame on a thread-local
 //! stack (the span's callsite, `function`, the arguments copied) and, when it ends, the pipeline
 //! records its metrics directly ([`DeferredCalls`]). Before anything could observe the span — an
 //! event, a new span, entering, exiting or recording on a span, `Span::current()`, or the
@@ -59,11 +59,10 @@ mod names;
 mod outcome;
 mod sync_call;
 
-pub use args::{ArgDebug, ArgProbe, ArgSkip, ArgValue};
+pub use args::{ArgProbe, ArgSkip, ArgValue, RecordedArg};
 pub use call::{invoke, Call, Completion, ErrorMessage, LogMode, Running, Site};
 pub use capture::{
     value_set, CaptureNone, CaptureValue, Captured, Copied, CopyProbe, Deferred, Fields, NotCopied,
-    Snapshot,
 };
 pub use clock::calibrate_clock;
 pub use error_type::{ErrorType, NameProbe, ProbeErrorType, ProbeNoErrorType};

@@ -46,8 +46,8 @@ mod expand;
 /// `<name>.error` (count) and `<name>.latency` (milliseconds); the JSON log layer flattens the
 /// span's fields into every line logged inside the call.
 ///
-/// Under the pipeline `instrument::init()` installs, a synchronous call whose recorded arguments
-/// are all `Copy` values (numbers, `bool`, `&str`, …) defers its span: if nothing inside the call logs, opens a span or looks at the
+/// Under the pipeline `instrument::init()` installs, a synchronous call without `fields(...)` or
+/// `log = "all"` defers its span: if nothing inside the call logs, opens a span or looks at the
 /// current span, its metrics are recorded without the span ever being opened; otherwise the
 /// span is opened, as it would have been at the start, the moment something could observe it.
 /// Either way the logs and metrics are the same (see `instrument_core::tracked`, "Deferred
@@ -63,9 +63,9 @@ mod expand;
 /// | `function` | the metric base name, below |
 /// | `outcome` | `success`, `error`, `panic` or `cancelled` |
 /// | `latency_ms` | the call's duration in milliseconds, `f64`, from a monotonic clock |
-/// | `error_type` | on `error`, the short type name of `E` (`BookingError`, `Error` for `io::Error`); `panic` on panic |
+/// | `error_type` | on `error`, what went wrong: the enum variant (`SoldOut`), the concrete error behind a `Box<dyn Error>` or `anyhow::Error`, an `ErrorType`'s own name, a status (`503`) (see `instrument_core::tracked::error_type`); `panic` on panic |
 /// | `dimension.<k>` | one per `dimensions(k = "v")` |
-/// | the arguments | see below |
+/// | numeric and `bool` arguments | see below |
 /// | `fields(…)` | as given |
 ///
 /// `outcome`, `latency_ms` and `error_type` are recorded exactly once, before the span closes,
@@ -134,12 +134,25 @@ mod expand;
 ///
 /// # Arguments
 ///
-/// Like `#[tracing::instrument]`, arguments are recorded as span fields, by type: values
-/// `tracing` records natively (integers, floats, `bool`, `&str`, `String`) as themselves, other
-/// `Debug` types with `Debug`. Unlike it, an argument whose type does not implement `Debug` is
-/// left out rather than a compile error. Receivers (`self`) are not recorded, nor are arguments
-/// whose name starts with `_`; patterns record the names they bind (`(a, b): (u32, u32)`
-/// records `a` and `b`). A `fields(...)` entry of the same name replaces the argument.
+/// Numeric and `bool` arguments are recorded as span fields, as their value; **other arguments
+/// (`&str`, `String`, structures) are not recorded unless asked for**, because a span's fields
+/// are copied into every line logged inside the call and a string argument is often a payload
+/// (a prompt, a request body, an email address). Ask with `fields(...)`:
+/// `fields(route = %route)` (`Display`), `fields(order = ?order)` (`Debug`). (Unlike
+/// `#[tracing::instrument]`, which records every argument with `Debug`.) Receivers (`self`)
+/// are never recorded, nor are arguments whose name starts with `_`; patterns record the names
+/// they bind (`(a, b): (u32, u32)` records `a` and `b`). A `fields(...)` entry of the same name
+/// replaces the argument.
+///
+/// ```
+/// # use instrument::track_performance;
+/// #[track_performance(fields(model = %model))]
+/// fn generate(model: &str, prompt: &str, max_tokens: u32) -> String {
+///     // Lines logged here carry `model` and `max_tokens`, never the prompt.
+///     format!("{model}: {}", &prompt[..max_tokens.min(3) as usize])
+/// }
+/// # assert_eq!(generate("m1", "hello", 2), "m1: he");
+/// ```
 ///
 /// # The completion log line
 ///

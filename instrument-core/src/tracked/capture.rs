@@ -1,28 +1,27 @@
-//! What a deferred call keeps of its arguments: copies of the `Copy` ones, and how to render
-//! them into the span's field values when (and each time) the span is needed.
+//! What a deferred call keeps of its arguments: copies of the recorded ones, and how to
+//! render them into the span's field values when (and each time) the span is needed.
 //!
-//! A call takes the deferred path only when every recorded argument is a `Copy` value
-//! recorded as such (numbers, `bool`, `&str`, …): copied here, so the body may still move or
-//! mutate its arguments. An argument recorded through `Debug` would be formatted late; such a
-//! call opens its span at the start instead.
+//! The arguments recorded by default ([`RecordedArg`](super::args::RecordedArg): numbers and
+//! booleans) are all `Copy` and recorded as their value, so they are copied here and the body
+//! may still move or mutate its arguments; the others are not recorded and need nothing kept.
+//! A call that records more (`fields(...)`, formatted when the span opens) opens its span at the
+//! start instead.
 #![allow(clippy::module_name_repetitions)]
 
 use tracing::field::{Field, Value, ValueSet};
 use tracing::Metadata;
 
+use super::args::RecordedArg;
+
 /// Wraps a reference to an argument to copy it into a frame. Not public API.
 ///
 /// `(&&CopyProbe(&arg)).__instrument_capture()` with [`CaptureValue`] and [`CaptureNone`] in
-/// scope is a [`Copied`] when the argument is `Copy` and recorded as a `tracing` value
-/// (integers, floats, `bool`, `&str`, references to those, …), and a [`NotCopied`] otherwise
-/// (including generic types not bound that way). Only those: an argument recorded through
-/// `Debug` is formatted when the span opens, which for a reference (`&Cell`, `&Mutex`, …) could
-/// show a later value than the call started with, or block; such a call opens its span at the
-/// start instead.
+/// scope is a [`Copied`] when the argument is recorded ([`RecordedArg`]), and a [`NotCopied`]
+/// otherwise: an argument that is not recorded, which a deferred call has no need to keep.
 #[doc(hidden)]
 pub struct CopyProbe<'a, T: ?Sized>(pub &'a T);
 
-/// Rank 1 of [`CopyProbe`]: `Copy` arguments recorded as values ([`Snapshot`]s).
+/// Rank 1 of [`CopyProbe`]: recorded arguments.
 #[doc(hidden)]
 pub trait CaptureValue {
     /// The copy.
@@ -38,20 +37,7 @@ pub trait CaptureNone {
     fn __instrument_capture(&self) -> NotCopied;
 }
 
-/// Values whose recording is their value, fixed when copied: numbers, `bool`, `str`, and
-/// references to those. Not `fmt::Arguments`, `&dyn Error`, `DisplayValue` or `DebugValue`:
-/// `Copy` and recorded through `tracing::Value` too, but formatted when recorded, so a copy
-/// could show a later state than the call started with. Not public API.
-#[doc(hidden)]
-pub trait Snapshot {}
-
-macro_rules! snapshot {
-    ($($t:ty),*) => { $(impl Snapshot for $t {})* };
-}
-snapshot!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, bool, str);
-impl<T: Snapshot + ?Sized> Snapshot for &T {}
-
-impl<T: Copy + Value + Snapshot> CaptureValue for &CopyProbe<'_, T> {
+impl<T: Copy + RecordedArg> CaptureValue for &CopyProbe<'_, T> {
     type Captured = Copied<T>;
     #[inline]
     fn __instrument_capture(&self) -> Copied<T> {
@@ -71,7 +57,7 @@ impl<T: ?Sized> CaptureNone for CopyProbe<'_, T> {
 #[derive(Clone, Copy)]
 pub struct Copied<T>(T);
 
-/// An argument that could not be copied: its call opens its span at the start. Not public API.
+/// An argument that is not recorded, so nothing of it is kept. Not public API.
 #[doc(hidden)]
 #[derive(Clone, Copy)]
 pub struct NotCopied;
@@ -81,9 +67,10 @@ pub struct NotCopied;
 pub trait Captured {
     /// The argument's type (or `NotCopied`).
     type Target: ?Sized;
-    /// Whether the argument was copied.
+    /// Whether what the span needs of the argument was kept (a copy, or nothing for an
+    /// argument that is not recorded).
     fn copied(&self) -> bool;
-    /// The copy, to record (for [`NotCopied`], itself: recorded as nothing, never used).
+    /// The copy, to record (for [`NotCopied`], itself: recorded as nothing).
     fn get(&self) -> &Self::Target;
 }
 
@@ -103,7 +90,7 @@ impl Captured for NotCopied {
     type Target = NotCopied;
     #[inline]
     fn copied(&self) -> bool {
-        false
+        true
     }
     #[inline]
     fn get(&self) -> &NotCopied {

@@ -91,7 +91,7 @@ pub(super) fn deferred_call(
     Some(quote! {
         #[allow(unused_imports)]
         use #private::{
-            ArgDebug as _, ArgSkip as _, ArgValue as _, CaptureNone as _, CaptureValue as _,
+            ArgSkip as _, ArgValue as _, CaptureNone as _, CaptureValue as _,
         };
         // Declared here, initialized only when the call is tracked: the call borrows it.
         let #fields_var;

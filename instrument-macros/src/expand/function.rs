@@ -93,7 +93,7 @@ impl Function {
         let span_name = LitStr::new(&method, ident.span());
         let span = quote! {{
             #[allow(unused_imports)]
-            use #private::{ArgDebug as _, ArgSkip as _, ArgValue as _};
+            use #private::{ArgSkip as _, ArgValue as _};
             #private::tracing::span!(
                 target: ::core::module_path!(),
                 #private::tracing::Level::#level_ident,

@@ -46,7 +46,7 @@ async fn reserve_ticket(cmd: Reserve) -> Result<Ticket, BookingError> {
     );
     let __instrument_span = {
         #[allow(unused_imports)]
-        use ::instrument::__private::{ArgDebug as _, ArgSkip as _, ArgValue as _};
+        use ::instrument::__private::{ArgSkip as _, ArgValue as _};
         ::instrument::__private::tracing::span!(
             target : ::core::module_path!(),
             ::instrument::__private::tracing::Level::INFO, "reserve_ticket", "function" =

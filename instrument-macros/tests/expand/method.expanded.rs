@@ -55,7 +55,7 @@ fn take(&mut self, seats: u32) -> Result<&mut u32, SoldOut> {
     );
     #[allow(unused_imports)]
     use ::instrument::__private::{
-        ArgDebug as _, ArgSkip as _, ArgValue as _, CaptureNone as _, CaptureValue as _,
+        ArgSkip as _, ArgValue as _, CaptureNone as _, CaptureValue as _,
     };
     let __instrument_fields;
     let mut __instrument_call = if !__INSTRUMENT_DEFERRED.enabled() {
@@ -107,9 +107,7 @@ fn take(&mut self, seats: u32) -> Result<&mut u32, SoldOut> {
             ::instrument::__private::SyncCall::spanned(
                 {
                     #[allow(unused_imports)]
-                    use ::instrument::__private::{
-                        ArgDebug as _, ArgSkip as _, ArgValue as _,
-                    };
+                    use ::instrument::__private::{ArgSkip as _, ArgValue as _};
                     ::instrument::__private::tracing::span!(
                         target : ::core::module_path!(),
                         ::instrument::__private::tracing::Level::INFO, "take", "function"

@@ -60,7 +60,7 @@ pub fn reserve_ticket(seats: u32) -> Result<Ticket, BookingError> {
     );
     #[allow(unused_imports)]
     use ::instrument::__private::{
-        ArgDebug as _, ArgSkip as _, ArgValue as _, CaptureNone as _, CaptureValue as _,
+        ArgSkip as _, ArgValue as _, CaptureNone as _, CaptureValue as _,
     };
     let __instrument_fields;
     let mut __instrument_call = if !__INSTRUMENT_DEFERRED.enabled() {
@@ -115,9 +115,7 @@ pub fn reserve_ticket(seats: u32) -> Result<Ticket, BookingError> {
             ::instrument::__private::SyncCall::spanned(
                 {
                     #[allow(unused_imports)]
-                    use ::instrument::__private::{
-                        ArgDebug as _, ArgSkip as _, ArgValue as _,
-                    };
+                    use ::instrument::__private::{ArgSkip as _, ArgValue as _};
                     ::instrument::__private::tracing::span!(
                         target : ::core::module_path!(),
                         ::instrument::__private::tracing::Level::INFO, "reserve_ticket",
