@@ -27,7 +27,7 @@ mod options;
 mod suggest;
 mod values;
 
-pub use naming::{base_name, mentions_self, static_type_name, BaseName};
+pub use naming::{base_name, is_track_performance, mentions_self, static_type_name, BaseName};
 pub use objective::{Objective, DEFAULT_PERCENTILE, OBJECTIVE_KEYS};
 pub use options::{
     Dimension, Errors, Field, Level, LogMode, Options, Sigil, Target, OPTIONS, RESERVED_FIELDS,

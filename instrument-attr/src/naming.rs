@@ -146,3 +146,18 @@ pub fn static_type_name(imp: &ItemImpl) -> Option<String> {
     let generic = imp.generics.type_params().any(|p| p.ident == *ident);
     (!generic).then(|| ident.unraw().to_string())
 }
+
+/// Whether an attribute is `#[track_performance]` (by its last path segment, so
+/// `#[instrument::track_performance]` and a renamed import's path both count).
+///
+/// ```
+/// let attr: syn::Attribute = syn::parse_quote!(#[instrument::track_performance(log = "all")]);
+/// assert!(instrument_attr::is_track_performance(&attr));
+/// ```
+#[must_use]
+pub fn is_track_performance(attr: &syn::Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "track_performance")
+}

@@ -17,9 +17,9 @@ mod shape;
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::spanned::Spanned;
-use syn::{Attribute, ImplItem, Item, ItemImpl, LitStr};
+use syn::{ImplItem, Item, ItemImpl, LitStr};
 
-use crate::attr::{static_type_name, Errors, Options, Target};
+use crate::attr::{is_track_performance, static_type_name, Errors, Options, Target};
 
 use function::Function;
 
@@ -181,13 +181,6 @@ fn expand_impl(mut imp: ItemImpl, options: &Options) -> syn::Result<TokenStream>
         Some(err) => Err(err),
         None => Ok(imp.into_token_stream()),
     }
-}
-
-fn is_track_performance(attr: &Attribute) -> bool {
-    attr.path()
-        .segments
-        .last()
-        .is_some_and(|s| s.ident == "track_performance")
 }
 
 #[cfg(test)]
