@@ -37,7 +37,7 @@ pub enum ApplyError {
     #[error(
         "no AWS credentials: the standard chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
          AWS_PROFILE and ~/.aws, SSO, web identity, container or instance credentials) found \
-         none{0}"
+         none{0}; set one of them, e.g. AWS_PROFILE, or run `aws sso login`"
     )]
     NoCredentials(String),
     /// A request failed.
@@ -97,8 +97,15 @@ async fn apply_async(
         provider
             .provide_credentials()
             .await
-            .map_err(|e| ApplyError::NoCredentials(format!(": {}", sdk_error(e))))?;
+            .map_err(|e| ApplyError::NoCredentials(credentials_error(&e)))?;
     }
+    let _ = writeln!(
+        progress,
+        "applying to CloudWatch in {region}: {} dashboard(s), {} alarm(s), {} saved query(ies)",
+        plan.dashboards.len(),
+        plan.alarms.len(),
+        plan.queries.len()
+    );
     let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
     let mut applied = Applied::default();
@@ -172,6 +179,16 @@ async fn apply_async(
         report(progress, format!("PutQueryDefinition {} {verb}", q.name));
     }
     Ok(applied)
+}
+
+/// Why the chain found nothing, in one line: "not loaded" is the normal case (no source was
+/// configured) and says nothing more; another error (an expired SSO token, a bad profile) does.
+fn credentials_error(err: &aws_credential_types::provider::error::CredentialsError) -> String {
+    use aws_credential_types::provider::error::CredentialsError;
+    match err {
+        CredentialsError::CredentialsNotLoaded(_) => String::new(),
+        other => format!(" ({})", sdk_error(other).lines().next().unwrap_or_default()),
+    }
 }
 
 fn metric(m: &MetricRef) -> Result<Metric, String> {

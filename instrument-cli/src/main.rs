@@ -503,14 +503,6 @@ fn generate(
 fn apply(plan: &Plan, settings: &ServiceSettings) -> Result<bool, Box<dyn std::error::Error>> {
     let stderr = std::io::stderr();
     let mut progress = stderr.lock();
-    writeln!(
-        progress,
-        "applying to CloudWatch in {}: {} dashboard(s), {} alarm(s), {} saved query(ies)",
-        settings.region,
-        plan.dashboards.len(),
-        plan.alarms.len(),
-        plan.queries.len()
-    )?;
     let applied = instrument_cli::apply::apply(plan, &settings.region, &mut progress)?;
     writeln!(
         progress,

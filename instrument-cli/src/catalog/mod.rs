@@ -341,11 +341,14 @@ impl Catalog {
 
     /// Every metric the service publishes: per tracked function `.success`, `.error`,
     /// `.latency` (and `.cancelled` for async ones), the metric fields (each name once), the
-    /// HTTP layer's and `ColdStart`.
+    /// HTTP layer's and `ColdStart`. Functions whose name only the run time knows (a trait's
+    /// default method, a blanket impl) are listed in [`Catalog::functions`] with a note, not
+    /// here.
     #[must_use]
     pub fn metrics(&self) -> Vec<Metric> {
         let mut out: Vec<Metric> = Vec::new();
-        for f in &self.functions {
+        // A name only the run time knows (see `TrackedFunction::note`) is not promised.
+        for f in self.functions.iter().filter(|f| f.note.is_none()) {
             let dims: Vec<String> = f.dimensions.iter().map(|(k, _)| k.clone()).collect();
             let with_error_type = {
                 let mut d = dims.clone();
