@@ -54,37 +54,43 @@ pub(super) fn render(catalog: &Catalog) -> String {
     }
     let metrics = catalog.metrics();
     let _ = writeln!(out, "\nmetrics ({})", metrics.len());
-    let width = metrics
+    let header = "DIMENSIONS (beyond service, environment)";
+    let rows: Vec<(&str, &str, String, &str)> = metrics
         .iter()
-        .map(|m| m.name.len())
+        .map(|m| {
+            let sets: Vec<String> = m
+                .dimension_sets
+                .iter()
+                .map(|s| {
+                    if s.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        s.join(",")
+                    }
+                })
+                .collect();
+            (
+                m.name.as_str(),
+                m.unit.as_str(),
+                sets.join(" | "),
+                m.when.describe(),
+            )
+        })
+        .collect();
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(4);
+    let dims = rows
+        .iter()
+        .map(|r| r.2.len())
         .max()
         .unwrap_or(0)
-        .max(6);
+        .max(header.len());
     let _ = writeln!(
         out,
-        "  {:<width$}  {:<12}  {:<36}  WHEN",
-        "NAME", "UNIT", "DIMENSIONS (beyond service, environment)"
+        "  {:<width$}  {:<12}  {header:<dims$}  WHEN",
+        "NAME", "UNIT"
     );
-    for m in &metrics {
-        let sets: Vec<String> = m
-            .dimension_sets
-            .iter()
-            .map(|s| {
-                if s.is_empty() {
-                    "-".to_owned()
-                } else {
-                    s.join(",")
-                }
-            })
-            .collect();
-        let _ = writeln!(
-            out,
-            "  {:<width$}  {:<12}  {:<36}  {}",
-            m.name,
-            m.unit,
-            sets.join(" | "),
-            m.when.describe()
-        );
+    for (name, unit, sets, when) in rows {
+        let _ = writeln!(out, "  {name:<width$}  {unit:<12}  {sets:<dims$}  {when}");
     }
     out
 }
