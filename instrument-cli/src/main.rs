@@ -399,7 +399,12 @@ fn run(cli: Cli) -> Result<bool, Box<dyn std::error::Error>> {
             if args.check.is_empty() {
                 return generate(&args.generate, parts, &mut out);
             }
-            let (plan, _) = plan_for(&args.generate, parts)?;
+            // Evaluated locally: the region names nothing, so none is needed.
+            let mut generate = args.generate;
+            if generate.region.is_none() && std::env::var_os("AWS_REGION").is_none() {
+                generate.region = Some("local".to_owned());
+            }
+            let (plan, _) = plan_for(&generate, parts)?;
             let mut points = Vec::new();
             for path in &args.check {
                 points.extend(captured_points(path)?);

@@ -55,6 +55,17 @@ pub enum SettingsError {
     /// No region anywhere.
     #[error("no AWS region: pass --region, or set AWS_REGION")]
     MissingRegion,
+    /// The code reads the environment from a variable at run time, and no `--environment`.
+    #[error(
+        "the environment dimension's value comes from ${variable} at run time ({location}): \
+         pass the values it takes with --environment (e.g. --environment dev,prod)"
+    )]
+    EnvironmentAtRunTime {
+        /// The variable.
+        variable: String,
+        /// Where the code names it.
+        location: String,
+    },
     /// A value CloudWatch would reject.
     #[error("{0}")]
     Invalid(String),
@@ -108,6 +119,14 @@ impl ServiceSettings {
         }
         if environments.is_empty() {
             environments.extend(code.environment.as_ref().map(|s| s.value.clone()));
+        }
+        if environments.is_empty() {
+            if let Some(var) = &code.environment_var {
+                return Err(SettingsError::EnvironmentAtRunTime {
+                    variable: var.value.clone(),
+                    location: var.location.to_string(),
+                });
+            }
         }
         let region = overrides
             .region

@@ -154,7 +154,8 @@ fn alarms_check_on_a_captured_log_exits_1_in_alarm() {
                 "--service",
                 "payments",
             ])
-            .args(["--environment", "prod", "--region", "us-east-1", "--check"])
+            .args(["--environment", "prod", "--check"])
+            .env_remove("AWS_REGION")
             .arg(&log)
             .output()
             .unwrap()

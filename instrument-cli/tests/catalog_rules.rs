@@ -193,6 +193,29 @@ fn builder_settings_objectives_and_integrations() {
     let names: Vec<String> = c.metrics().into_iter().map(|m| m.name).collect();
     assert!(names.contains(&"http_request.server_error".to_string()));
     assert!(names.contains(&"ColdStart".to_string()));
+
+    // The environment comes from a variable at run time: the generators need its values.
+    use instrument_cli::settings::{Overrides, ServiceSettings, SettingsError};
+    let region = Overrides {
+        region: Some("eu-west-1".into()),
+        ..Overrides::default()
+    };
+    let err = ServiceSettings::resolve(&c, &region, |_| None).unwrap_err();
+    assert!(
+        matches!(err, SettingsError::EnvironmentAtRunTime { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("$PAVI_ENVIRONMENT at run time (src/lib.rs:7)"),
+        "{err}"
+    );
+    let given = Overrides {
+        environments: vec!["staging".into()],
+        ..region
+    };
+    let settings = ServiceSettings::resolve(&c, &given, |_| None).unwrap();
+    assert_eq!(settings.environments, ["staging"]);
 }
 
 #[test]
