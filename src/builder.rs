@@ -139,9 +139,12 @@ where
         self.setting(&table::LOG_SAMPLE_RATE, rate)
     }
 
-    /// Buffers each Lambda invocation's `DEBUG` lines (at most `max_bytes`, the oldest evicted
-    /// first) and writes them only if the invocation logs an error, returns an error, panics or
-    /// is about to time out (`INSTRUMENT_LOG_BUFFER=on`, `INSTRUMENT_LOG_BUFFER_MAX_BYTES`).
+    /// Buffers each Lambda invocation's lines that the log level rejects, down to `DEBUG` (at
+    /// most `max_bytes`, the oldest evicted first), and writes them only if the invocation
+    /// logs an error, returns an error, panics or is about to time out
+    /// (`INSTRUMENT_LOG_BUFFER=on`, `INSTRUMENT_LOG_BUFFER_MAX_BYTES`). With the level `warn`,
+    /// a failing invocation's `INFO` and `DEBUG` lines are both written, in order;
+    /// [`table::LOG_BUFFER_LEVEL`] sets how verbose a buffered line can be (`trace` to `warn`).
     /// Nothing is buffered outside invocations.
     ///
     /// ```
@@ -423,6 +426,12 @@ where
         instrument_core::tracked::calibrate_clock();
         let config = self.config()?;
         let redactor = self.redactor(&config)?;
+        // How a tracked function returning an HTTP status ends: decided where the call ends,
+        // before any subscriber sees it, so it is process-wide.
+        #[cfg(feature = "http")]
+        instrument_core::tracked::http::set_client_errors_fail(
+            config.http_layer.client_errors_fail,
+        );
         let make_writer = Arc::new(self.make_writer);
         let log_layer = JsonLogLayer::from_config(&config).with_redactor(redactor.clone());
         let cold_start = log_layer.cold_start();
@@ -534,6 +543,9 @@ where
                 "a `log` logger was already installed: records of the `log` crate will not \
                  become JSON lines"
             );
+        }
+        if crate::exit_flush::install(guard.flushers.clone()) {
+            guard.leave_shutdown_to_exit();
         }
         crate::panic_hook::install(guard.flushers.clone());
         if config.flush_on_sigterm {

@@ -1,3 +1,4 @@
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Returned by [`init`](crate::init); flushes buffered output when dropped.
@@ -5,6 +6,13 @@ use std::sync::Arc;
 /// Keep it alive for the life of the program (`let _guard = instrument::init();` at the top of
 /// `main`). [`flush`](Guard::flush) flushes without giving it up, e.g. at the end of a Lambda
 /// invocation.
+///
+/// With [`init`](crate::init) or [`Builder::install`](crate::Builder::install) nothing is lost
+/// if the guard goes early (`let _ = instrument::init();` drops it at once): dropping it only
+/// flushes, the pipeline keeps working, and the process's exit (returning from `main`, or
+/// `std::process::exit`) flushes and shuts it down, on Unix. A pipeline from
+/// [`Builder::build`](crate::Builder::build) is shut down when the last clone of its guard is
+/// dropped.
 #[must_use = "dropping the guard flushes and is meant to happen at the end of main"]
 #[derive(Clone)]
 pub struct Guard {
@@ -14,12 +22,21 @@ pub struct Guard {
     _last: Arc<LastGuard>,
 }
 
-/// Shuts the pipeline down when the last clone of a [`Guard`] is dropped.
-struct LastGuard(Arc<Flushers>);
+/// Shuts the pipeline down when the last clone of a [`Guard`] is dropped, unless the process's
+/// exit does it (an installed pipeline, see [`crate::exit_flush`]): then it only flushes, and
+/// the pipeline keeps working until the process ends however early the guard went.
+struct LastGuard {
+    flushers: Arc<Flushers>,
+    exit_shuts_down: AtomicBool,
+}
 
 impl Drop for LastGuard {
     fn drop(&mut self) {
-        self.0.shutdown();
+        if self.exit_shuts_down.load(Ordering::Acquire) {
+            self.flushers.flush();
+        } else {
+            self.flushers.shutdown();
+        }
     }
 }
 
@@ -80,9 +97,18 @@ impl Guard {
     /// The guard of a pipeline that buffers in `flushers`.
     pub(crate) fn new(flushers: Arc<Flushers>) -> Guard {
         Guard {
-            _last: Arc::new(LastGuard(flushers.clone())),
+            _last: Arc::new(LastGuard {
+                flushers: flushers.clone(),
+                exit_shuts_down: AtomicBool::new(false),
+            }),
             flushers,
         }
+    }
+
+    /// Leaves the final shutdown to the process's exit ([`crate::exit_flush`]): dropping the
+    /// guard only flushes.
+    pub(crate) fn leave_shutdown_to_exit(&self) {
+        self._last.exit_shuts_down.store(true, Ordering::Release);
     }
 
     /// Flushes every buffered log line and metric now.

@@ -47,6 +47,7 @@
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
 mod builder;
+mod exit_flush;
 mod filter_state;
 mod guard;
 #[cfg(feature = "http")]
@@ -61,9 +62,10 @@ pub mod testing;
 pub use builder::{builder, Builder};
 pub use guard::Guard;
 pub use instrument_core::config::{ConfigError, MetricsDestination, Source};
+pub use instrument_core::tracked::{Classified, ErrorType, TrackOutcome};
 pub use instrument_core::{self, JsonLogLayer};
 pub use instrument_emf::{self, EmfLayer};
-pub use instrument_macros::{objectives, track_performance};
+pub use instrument_macros::{objectives, track_performance, ErrorType};
 
 /// The correlation ID of the current span (the nearest `correlation_id` field: the Lambda
 /// invocation's, the HTTP request's, or your own), to pass on to the services you call.
@@ -77,6 +79,53 @@ pub use instrument_macros::{objectives, track_performance};
 /// ```
 pub fn correlation_id() -> Option<String> {
     instrument_core::context::correlation_id()
+}
+
+/// Adds keys to every later log line of the current request or Lambda invocation, as
+/// Powertools' `append_keys` does: set a `user_id` once, and each line after it carries it,
+/// instrument's own lines included (tracked calls' completions, the Lambda deadline warning,
+/// `lambda_runtime`'s failure line, the HTTP layer's request line).
+///
+/// The keys are kept on the request's span: the outermost span around the call that carries
+/// request context (the Lambda invocation, the HTTP layer's request, any span with a
+/// `correlation_id`), or else the current span. They go when that span closes, so nothing
+/// leaks into the next request. The syntax is `tracing`'s field syntax (`name = value`,
+/// `name = %display`, `name = ?debug`, dotted names); values are redacted like any field, and
+/// a key appended again replaces its value. A field of the same name on an inner span or on
+/// the event itself wins on that line. Outside every span there is nowhere to keep the keys,
+/// and the call does nothing.
+///
+/// It is an event with target `instrument::append_keys` that instrument's log layer keeps
+/// instead of writing (at any log level); a `tracing` layer of your own added next to
+/// instrument's sees it as an `INFO` event of that target.
+///
+/// ```
+/// let capture = instrument::testing::Capture::new();
+/// capture.run(|| {
+///     let request = tracing::info_span!("request", correlation_id = "c-1");
+///     let _entered = request.enter();
+///     let user = "u-42";
+///     instrument::append_keys!(user_id = %user, plan = "pro");
+///     tracing::info!("booked");
+///     let _inner = tracing::info_span!("payment").entered();
+///     tracing::info!(plan = "trial", "charged");
+/// });
+/// let lines = capture.logs();
+/// assert_eq!(lines.len(), 2, "append_keys! writes no line of its own");
+/// assert_eq!(lines[0]["user_id"], "u-42");
+/// assert_eq!(lines[0]["plan"], "pro");
+/// assert_eq!(lines[1]["user_id"], "u-42", "inner spans' lines carry them too");
+/// assert_eq!(lines[1]["plan"], "trial", "the event's own field wins");
+/// ```
+#[macro_export]
+macro_rules! append_keys {
+    ($($fields:tt)+) => {
+        $crate::__private::tracing::event!(
+            target: $crate::__private::APPEND_KEYS_TARGET,
+            $crate::__private::tracing::Level::INFO,
+            $($fields)+
+        )
+    };
 }
 
 /// Flushes the metrics of the current subscriber (if it is instrument's) now: what the Lambda
@@ -103,6 +152,7 @@ pub mod redact {
 /// What `#[track_performance]` expands to refers to these paths. Not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use instrument_core::context::APPEND_KEYS_TARGET;
     pub use instrument_core::tracked::*;
     pub use tracing;
 }
@@ -136,6 +186,12 @@ pub enum InitError {
 }
 
 /// Installs instrument for the whole process, configured from the environment, writing to stdout.
+///
+/// Keep the guard (`let _guard = instrument::init();`). If it is dropped early — `let _ =
+/// instrument::init();` drops it on that line — nothing is lost: dropping it only flushes, and
+/// the process's normal exit (returning from `main`, or `std::process::exit`) flushes the
+/// metrics and lines left and shuts the pipeline down (Unix; `SIGTERM` is flushed too, see
+/// [`Builder::flush_on_sigterm`]).
 ///
 /// # Panics
 ///

@@ -123,8 +123,58 @@ impl Capture {
     }
 
     /// Makes this capture the thread's subscriber until the returned guard is dropped.
+    ///
+    /// It covers **this thread only**: what threads the test spawns, and the tasks a
+    /// multi-thread tokio runtime runs on its workers, go to the global subscriber (none, in a
+    /// test). For those, give the runtime [`on_thread_start`](Capture::on_thread_start), or
+    /// make the capture the process's subscriber with
+    /// [`set_global_default`](Capture::set_global_default) (for `#[tokio::test(flavor =
+    /// "multi_thread")]`, whose runtime a test cannot configure).
     pub fn set_default(&self) -> tracing::subscriber::DefaultGuard {
         tracing::dispatcher::set_default(&self.dispatch)
+    }
+
+    /// A hook that makes this capture the subscriber of each thread it runs on, for the rest
+    /// of that thread's life: for `tokio::runtime::Builder::on_thread_start`, so that the
+    /// tasks a multi-thread runtime spawns, on any worker, are captured (or call it first
+    /// thing in a thread you spawn).
+    ///
+    /// ```
+    /// let capture = instrument::testing::Capture::new();
+    /// let runtime = tokio::runtime::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .on_thread_start(capture.on_thread_start())
+    ///     .build()
+    ///     .unwrap();
+    /// runtime.block_on(async {
+    ///     let tasks: Vec<_> = (0..4)
+    ///         .map(|_| tokio::spawn(async { tracing::info!(counter.jobs = 1, "job") }))
+    ///         .collect();
+    ///     for task in tasks {
+    ///         task.await.unwrap();
+    ///     }
+    /// });
+    /// assert_eq!(capture.metric_sum("jobs"), 4.0);
+    /// ```
+    pub fn on_thread_start(&self) -> impl Fn() + Send + Sync + 'static {
+        let dispatch = self.dispatch.clone();
+        move || {
+            // The thread keeps the capture as its default until it ends.
+            std::mem::forget(tracing::dispatcher::set_default(&dispatch));
+        }
+    }
+
+    /// Makes this capture the process's global subscriber: every thread without a subscriber
+    /// of its own reports to it, for the rest of the process. A process has one global
+    /// subscriber, set once: use it in a test binary with a single such test (a file under
+    /// `tests/` of its own), e.g. around `#[tokio::test(flavor = "multi_thread")]`.
+    ///
+    /// # Errors
+    ///
+    /// When a global subscriber is set already ([`InitError::AlreadyInstalled`](crate::InitError)).
+    pub fn set_global_default(&self) -> Result<(), crate::InitError> {
+        tracing::dispatcher::set_global_default(self.dispatch.clone())
+            .map_err(|_| crate::InitError::AlreadyInstalled)
     }
 
     /// The subscriber, e.g. to install in other threads with `tracing::dispatcher::with_default`.

@@ -244,6 +244,7 @@ fn every_invocation_carries_its_context_from_real_events() {
         let mine: Vec<&Value> = docs
             .iter()
             .filter(|d| d["function_request_id"] == invocation.request_id.as_str())
+            .filter(|d| d.get("ColdStart").is_none())
             .collect();
         assert_eq!(mine.len(), 1, "{docs:#?}");
         assert_eq!(mine[0]["bookings"], 1);
@@ -255,6 +256,15 @@ fn every_invocation_carries_its_context_from_real_events() {
     assert_eq!(cold.len(), 1, "{docs:#?}");
     assert_eq!(cold[0]["ColdStart"], 1);
     assert_eq!(cold[0]["function_name"], "booking");
+    // The cold start names its invocation, as every other document of it does.
+    assert_eq!(
+        cold[0]["function_request_id"],
+        invocations[0].request_id.as_str()
+    );
+    assert_eq!(
+        &cold[0]["xray_trace_id"],
+        invocations[0].trace_id.as_ref().unwrap()
+    );
 }
 
 #[test]
@@ -325,7 +335,7 @@ fn custom_correlation_paths_replace_the_presets() {
 /// fails (returns an error or panics), before the error, and never those logged during init.
 #[test]
 fn buffered_debug_lines_are_written_only_for_failing_invocations() {
-    // `noisy=warn`: that target's INFO lines stay silent even in a flushed buffer.
+    // `noisy=warn`: that target's INFO lines are buffered like its DEBUG lines.
     let capture = capture(|b| b.log_level("info,noisy=warn").log_buffer(16 * 1024));
     capture.run(|| tracing::debug!("init detail"));
     let api = Arc::new(RuntimeApi::start());
@@ -375,19 +385,18 @@ fn buffered_debug_lines_are_written_only_for_failing_invocations() {
         logs.iter().all(|l| l["message"] != "init detail"),
         "nothing is buffered during init"
     );
-    assert!(logs
-        .iter()
-        .all(|l| l["message"] != "silenced by its directive"));
-    let noisy: Vec<&Value> = logs
-        .iter()
-        .filter(|l| l["message"] == "noisy detail")
-        .collect();
-    let ids: Vec<&Value> = noisy.iter().map(|l| &l["function_request_id"]).collect();
-    assert_eq!(
-        ids,
-        ["err-1", "panic-1"],
-        "buffered DEBUG lines of any target"
-    );
+    for message in ["silenced by its directive", "noisy detail"] {
+        let ids: Vec<&Value> = logs
+            .iter()
+            .filter(|l| l["message"] == message)
+            .map(|l| &l["function_request_id"])
+            .collect();
+        assert_eq!(
+            ids,
+            ["err-1", "panic-1"],
+            "every line a directive rejects is buffered, of any target and level: {message}"
+        );
+    }
     assert!(
         logs.iter().all(|l| l["message"] != "the invocation failed"),
         "inside lambda_runtime's span the runtime logs failures, once"
@@ -417,6 +426,69 @@ fn buffered_debug_lines_are_written_only_for_failing_invocations() {
             .collect();
         let last_debug = all.iter().rposition(|l| l["step"] == 2).unwrap();
         assert_eq!(all[last_debug + 1]["level"], "ERROR", "{all:#?}");
+    }
+}
+
+/// With the level `warn`, a failing invocation's `INFO` lines are buffered and written with its
+/// `DEBUG` lines, in the order they were logged, and those after the error go straight out; a
+/// buffer level of `info` keeps `INFO` lines and drops `DEBUG` ones.
+#[test]
+fn buffered_lines_include_every_level_the_log_level_rejects() {
+    use instrument::instrument_core::config::table;
+    use tracing_core::LevelFilter;
+    for (buffer_level, expected) in [
+        (
+            LevelFilter::DEBUG,
+            &[
+                "info before",
+                "debug before",
+                "failed here",
+                "info after",
+                "debug after",
+            ][..],
+        ),
+        (
+            LevelFilter::INFO,
+            &["info before", "failed here", "info after"][..],
+        ),
+    ] {
+        let capture = capture(|b| {
+            b.log_level("warn")
+                .log_buffer(16 * 1024)
+                .setting(&table::LOG_BUFFER_LEVEL, buffer_level)
+        });
+        let api = Arc::new(RuntimeApi::start());
+        api.push(Invocation::new("warn-ok", json!({"fail": false})));
+        api.push(Invocation::new("warn-err", json!({"fail": true})));
+        let waiting = api.clone();
+        drive(
+            &capture,
+            &api,
+            None,
+            InvocationLayer::new(),
+            |event: LambdaEvent<Value>| async move {
+                tracing::info!("info before");
+                tracing::debug!("debug before");
+                if event.payload["fail"] == true {
+                    tracing::error!("failed here");
+                }
+                tracing::info!("info after");
+                tracing::debug!("debug after");
+                Ok(Value::Null)
+            },
+            move || waiting.wait_for(2, Duration::from_secs(20)),
+        );
+        let logs = capture.logs();
+        assert_eq!(
+            messages(&lines_of(&logs, "warn-ok")),
+            Vec::<&str>::new(),
+            "an invocation that ends well drops its buffer"
+        );
+        assert_eq!(
+            messages(&lines_of(&logs, "warn-err")),
+            expected,
+            "buffer level {buffer_level}"
+        );
     }
 }
 
@@ -681,4 +753,107 @@ fn a_timing_out_invocation_still_reports_what_it_recorded() {
     assert_eq!(warning["level"], "ERROR");
     assert_eq!(warning["target"], "instrument::lambda");
     assert!(warning["remaining_ms"].as_u64().unwrap() <= 1_000);
+}
+
+#[instrument::track_performance]
+fn charge(user: &str) -> Result<u32, std::io::Error> {
+    if user == "u-broke" {
+        return Err(std::io::Error::other("card declined"));
+    }
+    Ok(42)
+}
+
+/// Every line of an invocation carries its IDs and the keys the handler appended, the
+/// runtime's own failure line and instrument's completion and deadline lines included; the
+/// next invocation starts without them.
+#[test]
+fn appended_keys_and_ids_reach_every_line_of_the_invocation_the_runtimes_included() {
+    let capture = capture(|b| b.log_level("info"));
+    let api = Arc::new(RuntimeApi::start());
+    api.push(Invocation::new("keys-err", json!({"user": "u-broke"})));
+    api.push(Invocation::new("keys-next", json!({})));
+    api.push(Invocation::new("keys-slow", json!({"user": "u-slow"})).with_deadline_in(1_000));
+    let waiting = api.clone();
+    let watching = capture.clone();
+    let layer = InvocationLayer::new().flush_margin(Duration::from_millis(600));
+    drive(
+        &capture,
+        &api,
+        None,
+        layer,
+        |event: LambdaEvent<Value>| async move {
+            if let Some(user) = event.payload["user"].as_str() {
+                instrument::append_keys!(user_id = user, plan = "pro");
+            }
+            tracing::info!("handling");
+            if event.payload["user"] == "u-slow" {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+            let user = event.payload["user"]
+                .as_str()
+                .unwrap_or("u-none")
+                .to_string();
+            charge(&user)?;
+            Ok(Value::Null)
+        },
+        move || {
+            waiting.wait_for(2, Duration::from_secs(20));
+            // The slow invocation's deadline warning, written while it still runs.
+            for _ in 0..400 {
+                let logs = watching.logs();
+                if logs
+                    .iter()
+                    .any(|l| l["function_request_id"] == "keys-slow" && l["level"] == "ERROR")
+                {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            panic!("the deadline warning never appeared")
+        },
+    );
+    let logs = capture.logs();
+    let of = |id: &str| -> Vec<Value> {
+        logs.iter()
+            .filter(|l| l["function_request_id"] == id)
+            .cloned()
+            .collect()
+    };
+
+    let failing = of("keys-err");
+    let targets: Vec<&str> = failing
+        .iter()
+        .filter_map(|l| l["target"].as_str())
+        .collect();
+    assert!(
+        targets.iter().any(|t| t.starts_with("lambda_runtime")),
+        "the runtime's failure line: {failing:#?}"
+    );
+    assert!(
+        failing.iter().any(|l| l["function"] == "charge"),
+        "the tracked call's completion line: {failing:#?}"
+    );
+    let correlation = &failing[0]["correlation_id"];
+    assert!(correlation.is_string(), "{failing:#?}");
+    for line in &failing {
+        assert_eq!(&line["correlation_id"], correlation, "{line}");
+        assert_eq!(line["function_arn"], FUNCTION_ARN, "{line}");
+        assert_eq!(line["user_id"], "u-broke", "{line}");
+        assert_eq!(line["plan"], "pro", "{line}");
+    }
+
+    let next = of("keys-next");
+    assert!(!next.is_empty());
+    for line in &next {
+        assert!(
+            line.get("user_id").is_none(),
+            "keys end with their invocation: {line}"
+        );
+        assert!(line["correlation_id"].is_string(), "{line}");
+    }
+
+    let slow = of("keys-slow");
+    let deadline = slow.iter().find(|l| l["level"] == "ERROR").unwrap();
+    assert_eq!(deadline["target"], "instrument::lambda");
+    assert_eq!(deadline["user_id"], "u-slow");
 }

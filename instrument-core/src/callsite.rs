@@ -52,6 +52,9 @@ pub enum Kind {
     LambdaRuntime,
     /// Another span that starts a Lambda invocation (it has a `function_request_id` field).
     Invocation,
+    /// An `instrument::append_keys!` event: its fields are kept on the request's span (the
+    /// outermost context span), not logged as a line.
+    AppendKeys,
     /// Anything else.
     Plain,
 }
@@ -91,7 +94,8 @@ pub struct Schema {
     /// Whether spans of this callsite may start a Lambda invocation.
     pub invocation: bool,
     /// Whether spans of this callsite carry request context (a context key such as
-    /// `correlation_id`, or `lambda_runtime`'s invocation span) that the lines inside need.
+    /// `correlation_id`, or `lambda_runtime`'s invocation span) that the lines inside need;
+    /// also true of `append_keys!` events, which add to that context.
     pub context: bool,
     /// Each field's role, by `Field::index()`.
     pub roles: Box<[Role]>,
@@ -115,10 +119,12 @@ impl Schema {
         let lambda_runtime = is_span && meta.name() == context::LAMBDA_RUNTIME_SPAN;
         let invocation =
             is_span && (lambda_runtime || fields.field(context::FUNCTION_REQUEST_ID).is_some());
+        let append_keys = meta.is_event() && meta.target() == context::APPEND_KEYS_TARGET;
         let kind = match (tracked, lambda_runtime, invocation) {
             (true, _, _) => Kind::Tracked,
             (_, true, _) => Kind::LambdaRuntime,
             (_, _, true) => Kind::Invocation,
+            _ if append_keys => Kind::AppendKeys,
             _ => Kind::Plain,
         };
         let roles: Box<[Role]> = fields
@@ -129,13 +135,15 @@ impl Schema {
         let other = fields
             .iter()
             .any(|f| !matches!(role(f.name(), false, false), Role::Other));
-        let context =
-            is_span && (lambda_runtime || fields.iter().any(|f| context::KEYS.contains(&f.name())));
+        // Appended keys are request context too: the log filter lets them through at any level.
+        let context = append_keys
+            || is_span
+                && (lambda_runtime || fields.iter().any(|f| context::KEYS.contains(&f.name())));
         Schema {
             kind,
             invocation,
             context,
-            metrics: tracked || lambda_runtime || other,
+            metrics: !append_keys && (tracked || lambda_runtime || other),
             only_tracked: tracked && !other && !invocation,
             roles,
             id: meta.callsite(),

@@ -1,6 +1,7 @@
 //! Reading the request context of the current span: what an application needs to pass the
 //! correlation ID on to the services it calls.
 
+pub use instrument_vocab::context::APPEND_KEYS_TARGET;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Registry;
 

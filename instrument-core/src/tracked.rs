@@ -50,8 +50,11 @@ mod args;
 mod call;
 mod capture;
 mod clock;
+pub mod error_type;
 mod frames;
 mod host;
+#[cfg(feature = "http")]
+pub mod http;
 mod names;
 mod outcome;
 mod sync_call;
@@ -63,11 +66,13 @@ pub use capture::{
     Snapshot,
 };
 pub use clock::calibrate_clock;
+pub use error_type::{ErrorType, NameProbe, ProbeErrorType, ProbeNoErrorType};
 pub use frames::{open_pending, pending_calls, Opener};
 pub use host::{open_in, CallRecord, DeferredCalls, Host};
 pub use names::{short_type_name, type_base_name, MethodName};
 pub use outcome::{
-    Classified, Outcome, Probe, ProbeAnyError, ProbeAsDynError, ProbeAsDynSendError,
-    ProbeDebugError, ProbeDisplayError, ProbeNotResult, ProbeStdError,
+    Classified, OkProbe, Outcome, Probe, ProbeAnyError, ProbeAsDynError, ProbeAsDynSendError,
+    ProbeDebugError, ProbeDisplayError, ProbeNotResult, ProbeOkOther, ProbeOkOutcome,
+    ProbeStdError, ProbeTrackOutcome, TrackOutcome,
 };
 pub use sync_call::{DeferredSite, SyncCall};

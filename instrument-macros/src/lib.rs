@@ -7,6 +7,7 @@ use proc_macro::TokenStream;
 
 /// The options parser and naming rules, shared with the `instrument` CLI.
 use instrument_attr as attr;
+mod error_type;
 mod expand;
 
 /// Tracks every call of a function: success, error and latency.
@@ -224,4 +225,38 @@ pub fn objectives(input: TokenStream) -> TokenStream {
         Ok(_) => TokenStream::new(),
         Err(err) => err.to_compile_error().into(),
     }
+}
+
+/// Implements `instrument::ErrorType`: the `error_type` of a failed tracked call (metric
+/// dimension and log key) is the enum variant's name, or the struct's name;
+/// `#[error_type = "Name"]` on a variant (or on a struct) names it otherwise.
+/// `#[instrument(crate = path)]` points at a re-exported facade.
+///
+/// ```
+/// use instrument::{track_performance, ErrorType};
+///
+/// #[derive(Debug, ErrorType)]
+/// enum BookingError {
+///     SoldOut,
+///     #[error_type = "PaymentFailed"]
+///     CardDeclined { code: u16 },
+///     Database(std::io::Error),
+/// }
+/// # impl std::fmt::Display for BookingError {
+/// #     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("booking failed") }
+/// # }
+/// # impl std::error::Error for BookingError {}
+///
+/// assert_eq!(BookingError::SoldOut.error_type(), "SoldOut");
+/// assert_eq!(BookingError::CardDeclined { code: 51 }.error_type(), "PaymentFailed");
+///
+/// #[track_performance]
+/// fn book(seats: u32) -> Result<u32, BookingError> {
+///     if seats > 4 { Err(BookingError::SoldOut) } else { Ok(seats) }
+/// }
+/// # let _ = book(5);
+/// ```
+#[proc_macro_derive(ErrorType, attributes(error_type, instrument))]
+pub fn derive_error_type(item: TokenStream) -> TokenStream {
+    error_type::derive(item.into()).into()
 }

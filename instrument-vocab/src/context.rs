@@ -27,6 +27,10 @@ pub const KEYS: [&str; 4] = [
     FUNCTION_ARN,
 ];
 
+/// The target of the events `instrument::append_keys!` emits: their fields are kept on the
+/// request's or invocation's span, for every later line of it, instead of being logged.
+pub const APPEND_KEYS_TARGET: &str = "instrument::append_keys";
+
 /// The name of `lambda_runtime`'s span around each invocation.
 pub const LAMBDA_RUNTIME_SPAN: &str = "Lambda runtime invoke";
 

@@ -201,6 +201,15 @@ where
         let log_errors = tracing::Span::current()
             .metadata()
             .is_none_or(|m| m.name() != instrument_core::lambda::RUNTIME_INVOKE_SPAN);
+        if !log_errors {
+            // The runtime logs a failed invocation's error in its own span, outside this
+            // layer's: the invocation's correlation ID and ARN are appended to the runtime's
+            // span so that its lines carry them too (it has the request and trace IDs).
+            crate::append_keys!(
+                correlation_id = correlation_id.as_str(),
+                function_arn = ctx.invoked_function_arn.as_str(),
+            );
+        }
         let future = {
             // Spans the handler creates while being called belong to the invocation too.
             let _entered = span.enter();

@@ -98,6 +98,8 @@ pub struct Settings {
     pub agent_endpoint: Option<String>,
     /// [`table::FLUSH_ON_SIGTERM`].
     pub flush_on_sigterm: Option<bool>,
+    /// [`table::HTTP_CLIENT_ERRORS`].
+    pub http_client_errors: Option<bool>,
 }
 
 /// Per-invocation log buffering: lines more verbose than the log level, down to `level`, are

@@ -59,10 +59,20 @@ pub fn level(value: &str) -> Result<LevelFilter, Rejection> {
     level_filter(value).ok_or_else(Rejection::new)
 }
 
-/// `debug` or `trace` (a level at least as verbose as `DEBUG`).
-pub fn verbose_level(value: &str) -> Result<LevelFilter, Rejection> {
+/// A level lines can be buffered at: `trace`, `debug`, `info` or `warn` (an `ERROR` line is
+/// what writes a buffer, so it is never buffered itself).
+///
+/// ```
+/// use instrument_core::config::parse::buffer_level;
+/// use tracing_core::LevelFilter;
+/// assert_eq!(buffer_level("info"), Ok(LevelFilter::INFO));
+/// assert_eq!(buffer_level("WARNING"), Ok(LevelFilter::WARN));
+/// assert!(buffer_level("error").is_err());
+/// assert!(buffer_level("off").is_err());
+/// ```
+pub fn buffer_level(value: &str) -> Result<LevelFilter, Rejection> {
     match level_filter(value) {
-        Some(l) if l >= LevelFilter::DEBUG => Ok(l),
+        Some(l) if l >= LevelFilter::WARN => Ok(l),
         _ => Err(Rejection::new()),
     }
 }

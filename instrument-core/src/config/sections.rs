@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::table::{
-    CORRELATION_HEADERS, CORRELATION_PATHS, LAMBDA_FLUSH_MARGIN, REDACT_DISABLE, REDACT_HASH_KEY,
-    REDACT_KEYS,
+    CORRELATION_HEADERS, CORRELATION_PATHS, HTTP_CLIENT_ERRORS, LAMBDA_FLUSH_MARGIN,
+    REDACT_DISABLE, REDACT_HASH_KEY, REDACT_KEYS,
 };
 use super::{ConfigError, Settings};
 
@@ -55,7 +55,7 @@ impl Default for LambdaLayerConfig {
     }
 }
 
-/// The HTTP layer's section ([`CORRELATION_HEADERS`]).
+/// The HTTP section ([`CORRELATION_HEADERS`], [`HTTP_CLIENT_ERRORS`]).
 ///
 /// ```
 /// use instrument_core::config::{HttpLayerConfig, Settings};
@@ -67,6 +67,8 @@ impl Default for LambdaLayerConfig {
 pub struct HttpLayerConfig {
     /// The request headers that may carry the correlation ID (lower case), first present wins.
     pub correlation_headers: Vec<String>,
+    /// Whether a tracked function returning a 4xx status fails ([`HTTP_CLIENT_ERRORS`]).
+    pub client_errors_fail: bool,
 }
 
 impl HttpLayerConfig {
@@ -79,6 +81,7 @@ impl HttpLayerConfig {
             correlation_headers: CORRELATION_HEADERS
                 .value(settings, env)?
                 .unwrap_or_default(),
+            client_errors_fail: HTTP_CLIENT_ERRORS.value(settings, env)?.unwrap_or_default(),
         })
     }
 }
@@ -87,6 +90,7 @@ impl Default for HttpLayerConfig {
     fn default() -> Self {
         HttpLayerConfig {
             correlation_headers: CORRELATION_HEADERS.default_value().unwrap_or_default(),
+            client_errors_fail: HTTP_CLIENT_ERRORS.default_value().unwrap_or_default(),
         }
     }
 }

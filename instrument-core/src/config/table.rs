@@ -163,8 +163,9 @@ settings! {
         variables: ["INSTRUMENT_LOG_BUFFER"],
         accepts: SWITCH,
         default: "`off`" = false,
-        doc: "Buffers each Lambda invocation's lines more verbose than the level and writes \
-              them only if the invocation fails (logs an error, returns one, panics, times out).",
+        doc: "Buffers each Lambda invocation's lines more verbose than the log level (down to \
+              the buffer level) and writes them only if the invocation fails (logs an error, \
+              returns one, panics, times out).",
         parse: parse::switch,
         invalid: "sometimes",
     }
@@ -179,11 +180,12 @@ settings! {
     }
     LOG_BUFFER_LEVEL: LevelFilter = "log_buffer_level" in Logs, code log_buffer_level {
         variables: ["INSTRUMENT_LOG_BUFFER_LEVEL"],
-        accepts: "debug or trace",
+        accepts: "trace, debug, info or warn",
         default: "`debug`" = LevelFilter::DEBUG,
-        doc: "The most verbose level the buffer keeps.",
-        parse: parse::verbose_level, check |level| parse::verbose_level(parse::level_name(level)),
-        invalid: "info",
+        doc: "The most verbose level the buffer keeps: every line the log level rejects, down \
+              to this level, is buffered (with the level `warn`, `INFO` and `DEBUG` lines).",
+        parse: parse::buffer_level, check |level| parse::buffer_level(parse::level_name(level)),
+        invalid: "error",
     }
 
     METRICS: MetricsDestination = "metrics" in Metrics, code metrics {
@@ -304,6 +306,16 @@ settings! {
               from, first present wins (its `correlation_headers` overrides).",
         parse: parse::header_list,
         invalid: "bad header",
+    }
+
+    HTTP_CLIENT_ERRORS: bool = "http_client_errors" in Http, code http_client_errors {
+        variables: ["INSTRUMENT_HTTP_CLIENT_ERRORS"],
+        accepts: SWITCH,
+        default: "`off`" = false,
+        doc: "A tracked function that returns an HTTP status or response (feature `http`) fails \
+              on 5xx; with this on, on 4xx too (off: a 4xx is the client's mistake, a success).",
+        parse: parse::switch,
+        invalid: "maybe",
     }
 
     FLUSH_ON_SIGTERM: bool = "flush_on_sigterm" in Process, code flush_on_sigterm {

@@ -2,8 +2,9 @@
 //!
 //! * **Sampling** (`INSTRUMENT_LOG_SAMPLE_RATE`, 0 to 1): that share of Lambda invocations logs
 //!   at `DEBUG` whatever the log level, decided once when the invocation starts.
-//! * **Buffering** (`INSTRUMENT_LOG_BUFFER=on`): lines more verbose than the log level (down to
-//!   `INSTRUMENT_LOG_BUFFER_LEVEL`, `debug` by default) are kept in the invocation's buffer,
+//! * **Buffering** (`INSTRUMENT_LOG_BUFFER=on`): every line the log level rejects, down to
+//!   `INSTRUMENT_LOG_BUFFER_LEVEL` (`debug` by default: with the level `warn`, `INFO` and
+//!   `DEBUG` lines) are kept in the invocation's buffer,
 //!   bounded by `INSTRUMENT_LOG_BUFFER_MAX_BYTES` (oldest evicted first), and written only when
 //!   the invocation logs an `ERROR` line — which `lambda_runtime` does when the handler returns
 //!   an error or panics, and instrument's Lambda layer does when an invocation is about to time

@@ -203,7 +203,7 @@ pub(crate) struct SpanEntry<'a> {
     pub(crate) value: &'a [u8],
 }
 
-/// `Attributes` and `Record` both record into a visitor.
+/// `Attributes`, `Record` and (for `append_keys!`) `Event` all record into a visitor.
 pub(crate) trait RecordFields {
     fn record_into(&self, visitor: &mut dyn Visit);
 }
@@ -215,6 +215,12 @@ impl RecordFields for tracing_core::span::Attributes<'_> {
 }
 
 impl RecordFields for tracing_core::span::Record<'_> {
+    fn record_into(&self, visitor: &mut dyn Visit) {
+        self.record(visitor)
+    }
+}
+
+impl RecordFields for tracing_core::Event<'_> {
     fn record_into(&self, visitor: &mut dyn Visit) {
         self.record(visitor)
     }
@@ -397,6 +403,9 @@ pub(crate) struct EventVisitor<'a> {
     pub(crate) names: &'a mut KeySet,
     pub(crate) has_message: bool,
     pub(crate) has_error: bool,
+    /// Where in `out` the value of an `error_type` field was written (a tracked call's
+    /// completion line records it before `error`, whose `type` it then is).
+    pub(crate) error_type_at: Option<(usize, usize)>,
     /// Events bridged from the `log` crate carry `log.*` metadata fields: not user data.
     pub(crate) skip_log_fields: bool,
     pub(crate) redactor: Option<&'a Redactor>,
@@ -413,6 +422,12 @@ impl EventVisitor<'_> {
             self.has_error = true;
             json::write_key(self.out, "error");
             let policy = Policy::for_field(self.redactor, self.schema, field, false);
+            if let (Value::Error(e), Some((start, end)), None) =
+                (value, self.error_type_at, policy.key)
+            {
+                let named: SmallVec<[u8; 48]> = SmallVec::from_slice(&self.out[start..end]);
+                return value::write_error_typed(self.out, e, policy.redactor, Some(&named));
+            }
             return value::write(self.out, value, policy);
         }
         if name == "message" && !self.has_message {
@@ -434,7 +449,11 @@ impl EventVisitor<'_> {
         self.keys
             .write_unique_key(self.out, info.key, info.key_bit, info.rendered);
         let policy = Policy::for_field(self.redactor, self.schema, field, info.context.is_some());
+        let start = self.out.len();
         value::write(self.out, value, policy);
+        if name == instrument_vocab::field::ERROR_TYPE && matches!(value, Value::Str(_)) {
+            self.error_type_at = Some((start, self.out.len()));
+        }
     }
 }
 

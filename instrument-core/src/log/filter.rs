@@ -5,9 +5,9 @@
 //! `INFO` span still carries its request ID when the level is `warn`. Every other span and event
 //! goes through the `EnvFilter` directives and the `AWS_LAMBDA_LOG_LEVEL` cap.
 //!
-//! With per-invocation sampling or buffering on ([`LogFilter::with_invocation_level`]), `DEBUG`
-//! (and `TRACE`) events the directives reject but that are no more verbose than the invocation
-//! level pass too, *marked* as such, and the log layer writes, buffers or drops them per
+//! With per-invocation sampling or buffering on ([`LogFilter::with_invocation_level`]), events
+//! the directives reject but that are no more verbose than the invocation level (`INFO` lines
+//! under `warn`, `DEBUG` lines under `info`, …) pass too, *marked* as such, and the log layer writes, buffers or drops them per
 //! invocation.
 
 use std::cell::Cell;
@@ -118,10 +118,12 @@ impl LogFilter {
     }
 
     /// Whether an event at this level is one that sampling or buffering may want when the
-    /// directives reject it: `DEBUG` (and `TRACE`, if the invocation level is `TRACE`), never
-    /// `INFO` or above — an `INFO` line a directive such as `hyper=warn` silences stays silent.
+    /// directives reject it: every level down to the invocation level. With `warn` and
+    /// buffering down to `debug`, the `INFO` and `DEBUG` lines are both buffered; a target a
+    /// directive quiets (`hyper=warn`) is no exception, as its lines are context of a failure
+    /// like any other.
     fn marks(&self, meta: &Metadata<'_>) -> bool {
-        self.invocation >= *meta.level() && *meta.level() >= tracing_core::Level::DEBUG
+        self.invocation >= *meta.level()
     }
 
     fn base_enabled<S>(&self, meta: &Metadata<'_>, cx: &Context<'_, S>) -> bool

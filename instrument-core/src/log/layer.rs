@@ -10,6 +10,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use crate::buffer::{InvocationLog, InvocationLogging, Verbose};
+use crate::callsite::Kind as CallsiteKind;
 use crate::config::{Config, LogBuffering};
 use crate::json;
 use crate::keys::CONTEXT_KEYS;
@@ -351,6 +352,10 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let schema = crate::callsite::schema(event.metadata());
+        if schema.kind == CallsiteKind::AppendKeys {
+            return self.append_keys(event, schema, &ctx);
+        }
         if let Some(logging) = &self.invocation_logging {
             let verbose = crate::filter::take_invocation_mark(event.metadata());
             if verbose {
@@ -397,6 +402,48 @@ where
         });
         if reused != Ok(true) {
             write(&mut Scratch::default());
+        }
+    }
+
+    /// Keeps the fields of an `append_keys!` event on the request's span: the outermost span
+    /// around it that carries request context (the Lambda invocation, the HTTP request), else
+    /// the event's own span. Every later line inside that span carries them (inner spans' and
+    /// events' fields of the same name win), the runtime's and instrument's own lines
+    /// included, until the span closes. Outside any span there is nowhere to keep them.
+    fn append_keys<S>(
+        &self,
+        event: &Event<'_>,
+        schema: &'static crate::callsite::Schema,
+        ctx: &Context<'_, S>,
+    ) where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let Some(scope) = ctx.event_scope(event) else {
+            return;
+        };
+        let mut leaf = None;
+        let mut request = None;
+        for span in scope {
+            if crate::callsite::schema(span.metadata()).context {
+                request = Some(span);
+            } else if leaf.is_none() && request.is_none() {
+                leaf = Some(span);
+            }
+        }
+        let Some(span) = request.or(leaf) else {
+            return;
+        };
+        // As in `record_span`: the values are formatted with the extensions unlocked.
+        let mut taken = span
+            .extensions_mut()
+            .get_mut::<SpanFields>()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        taken.record(event, schema, self.redactor.as_deref(), Tracked::No);
+        let mut extensions = span.extensions_mut();
+        match extensions.get_mut::<SpanFields>() {
+            Some(fields) => *fields = taken,
+            None => extensions.insert(taken),
         }
     }
 

@@ -63,6 +63,7 @@ impl<W> JsonLogLayer<W> {
             names,
             has_message: false,
             has_error: false,
+            error_type_at: None,
             skip_log_fields: normalized.is_some(),
             redactor: self.redactor.as_deref(),
             schema: crate::callsite::schema(event.metadata()),

@@ -212,12 +212,26 @@ pub(crate) fn write_error(
     err: &(dyn Error + 'static),
     redactor: Option<&Redactor>,
 ) {
+    write_error_typed(out, err, redactor, None)
+}
+
+/// [`write_error`], with `type_json` (a JSON string) as the type when given: a tracked call's
+/// completion line names the error as its `error_type` does.
+pub(crate) fn write_error_typed(
+    out: &mut Vec<u8>,
+    err: &(dyn Error + 'static),
+    redactor: Option<&Redactor>,
+    type_json: Option<&[u8]>,
+) {
     let message = |out: &mut Vec<u8>, e: &dyn Error| match redactor {
         Some(r) => with_text(format_args!("{e}"), |t| write_scanned(out, t, r)),
         None => json::write_display(out, e),
     };
     out.extend_from_slice(b"{\"type\":");
-    write_error_type(out, err);
+    match type_json {
+        Some(json) => out.extend_from_slice(json),
+        None => write_error_type(out, err),
+    }
     out.extend_from_slice(b",\"message\":");
     message(out, err);
     out.extend_from_slice(b",\"chain\":[");
@@ -237,57 +251,9 @@ pub(crate) fn write_error(
     out.extend_from_slice(b"]}");
 }
 
-/// The error's type name. `&dyn Error` does not carry one, so: common standard library errors by
-/// downcast, otherwise the leading identifier of its `Debug` output (the type or enum variant name
-/// for derived `Debug`), otherwise `"Error"`.
+/// The error's type name (see [`crate::tracked::error_type`]), as a JSON string.
 fn write_error_type(out: &mut Vec<u8>, err: &(dyn Error + 'static)) {
-    macro_rules! known {
-        ($($ty:ty => $name:literal),* $(,)?) => {
-            $(if err.is::<$ty>() { return json::write_str(out, $name); })*
-        };
-    }
-    known! {
-        std::io::Error => "std::io::Error",
-        std::fmt::Error => "std::fmt::Error",
-        std::num::ParseIntError => "std::num::ParseIntError",
-        std::num::ParseFloatError => "std::num::ParseFloatError",
-        std::num::TryFromIntError => "std::num::TryFromIntError",
-        std::str::Utf8Error => "std::str::Utf8Error",
-        std::string::FromUtf8Error => "std::string::FromUtf8Error",
-        std::str::ParseBoolError => "std::str::ParseBoolError",
-        std::char::ParseCharError => "std::char::ParseCharError",
-        std::time::SystemTimeError => "std::time::SystemTimeError",
-        std::env::VarError => "std::env::VarError",
-        std::net::AddrParseError => "std::net::AddrParseError",
-    }
-    struct LeadingIdent<'a> {
-        out: &'a mut Vec<u8>,
-        start: usize,
-    }
-    impl fmt::Write for LeadingIdent<'_> {
-        fn write_str(&mut self, s: &str) -> fmt::Result {
-            for c in s.chars() {
-                let ok =
-                    c == '_' || c.is_alphanumeric() || (c == ':' && self.out.len() > self.start);
-                if !ok {
-                    return Err(fmt::Error);
-                }
-                let mut tmp = [0u8; 4];
-                self.out
-                    .extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
-            }
-            Ok(())
-        }
-    }
     out.push(b'"');
-    let start = out.len();
-    let _ = fmt::write(&mut LeadingIdent { out, start }, format_args!("{err:?}"));
-    while out.len() > start && out.last() == Some(&b':') {
-        out.pop();
-    }
-    if out.len() == start || out[start].is_ascii_digit() {
-        out.truncate(start);
-        out.extend_from_slice(b"Error");
-    }
+    crate::tracked::error_type::write_error_name(out, err);
     out.push(b'"');
 }

@@ -11,7 +11,6 @@ use tracing::field::{DisplayValue, Value};
 use tracing::Span;
 
 use super::clock::Stamp;
-use super::names::short_type_name;
 use super::outcome::{Classified, Detail, Outcome};
 
 /// Which calls write a completion log line (`log = "…"`).
@@ -263,7 +262,7 @@ impl<S: Borrow<Span>> Call<S> {
     pub fn finish<'r>(mut self, classify: impl FnOnce() -> Classified<'r>) {
         if let Some(active) = self.active.take() {
             let outcome = classify();
-            let error_type = outcome.error_type.map(short_type_name);
+            let error_type = outcome.error_type();
             self.complete(&active, outcome.kind, error_type, outcome.detail);
             if active.entered {
                 exit(self.span.borrow());

@@ -32,7 +32,6 @@ use super::capture::Fields;
 use super::clock::Stamp;
 use super::frames::{self, NewFrame, State};
 use super::host::{CallRecord, Host};
-use super::names::short_type_name;
 use super::outcome::{Classified, Detail, Outcome};
 
 /// A synchronous tracked call site that may defer its span. Not public API.
@@ -233,7 +232,7 @@ impl<'a> SyncCall<'a> {
             Inner::Spanned(call) => call.finish(classify),
             Inner::Deferred(call) => {
                 let outcome = classify();
-                let error_type = outcome.error_type.map(short_type_name);
+                let error_type = outcome.error_type();
                 call.end(outcome.kind, error_type, outcome.detail);
             }
         }

@@ -63,8 +63,9 @@ pub(super) struct EmfState {
     /// The builder's dimensions; interned when the first span needs it.
     pub(super) root_def: ContextDef,
     pub(super) root: OnceLock<Arc<Context>>,
-    /// The `ColdStart` metric's context and id, interned at the first cold start.
-    pub(super) cold: OnceLock<(Arc<Context>, u32)>,
+    /// The `ColdStart` metric's context (before the invocation's IDs) and id, made at the first
+    /// cold start.
+    pub(super) cold: OnceLock<(ContextDef, u32)>,
     pub(super) function_name: Option<String>,
     pub(super) cold_start: Arc<ColdStart>,
     pub(super) error_type_dimension: bool,
@@ -177,14 +178,18 @@ impl EmfState {
             return;
         }
         let mut extensions = span.extensions_mut();
+        // The invocation's request and trace IDs, as properties of the `ColdStart` document
+        // (so Insights can go from the cold start to its invocation's lines).
+        let mut ids = Vec::new();
         if let Some(state) = extensions.get_mut::<EmfSpan>() {
             if state.cold_start_counted {
                 return;
             }
             state.cold_start_counted = true;
+            ids.clone_from(&state.context.def.props);
         }
         drop(extensions);
-        let (context, metric) = self.cold.get_or_init(|| {
+        let (base, metric) = self.cold.get_or_init(|| {
             let mut def = self.root_def.clone();
             if let Some(name) = &self.function_name {
                 def = def.with_dimension(metric::FUNCTION_NAME_DIMENSION, name);
@@ -195,9 +200,15 @@ impl EmfState {
                 resolution: 60,
                 kind: Kind::Counter,
             });
-            (self.aggregator.context_unbounded(def), metric)
+            (def, metric)
         });
-        let (context, metric) = (context.id, *metric);
+        let mut def = base.clone();
+        for (name, value) in &ids {
+            def = def.with_property(name, value);
+        }
+        // A cold start happens once per execution environment: one context each, never many.
+        let context = self.aggregator.context_unbounded(def).id;
+        let metric = *metric;
         self.aggregator
             .with_shard(|shard| shard.add(context, metric, Kind::Counter, 1.0));
     }

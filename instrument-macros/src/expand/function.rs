@@ -111,10 +111,13 @@ impl Function {
                 #[allow(unused_imports)]
                 use #private::{
                     ProbeAnyError as _, ProbeAsDynError as _, ProbeAsDynSendError as _,
-                    ProbeDebugError as _, ProbeDisplayError as _, ProbeNotResult as _,
-                    ProbeStdError as _,
+                    ProbeDebugError as _, ProbeDisplayError as _, ProbeErrorType as _,
+                    ProbeNoErrorType as _, ProbeNotResult as _, ProbeOkOther as _,
+                    ProbeOkOutcome as _, ProbeStdError as _, ProbeTrackOutcome as _,
                 };
-                (&&&&&&&#private::Probe(&#result)).__instrument_outcome()
+                (&&&&&&&&#private::Probe(&#result)).__instrument_outcome()
+                    .or_ok((&&#private::OkProbe(&#result)).__instrument_ok_outcome())
+                    .named((&&#private::NameProbe(&#result)).__instrument_error_type())
             }
         };
         let span_var = Ident::new("__instrument_span", Span::mixed_site());

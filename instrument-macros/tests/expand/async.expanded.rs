@@ -82,11 +82,20 @@ async fn reserve_ticket(cmd: Reserve) -> Result<Ticket, BookingError> {
             #[allow(unused_imports)]
             use ::instrument::__private::{
                 ProbeAnyError as _, ProbeAsDynError as _, ProbeAsDynSendError as _,
-                ProbeDebugError as _, ProbeDisplayError as _, ProbeNotResult as _,
-                ProbeStdError as _,
+                ProbeDebugError as _, ProbeDisplayError as _, ProbeErrorType as _,
+                ProbeNoErrorType as _, ProbeNotResult as _, ProbeOkOther as _,
+                ProbeOkOutcome as _, ProbeStdError as _, ProbeTrackOutcome as _,
             };
-            (&&&&&&&::instrument::__private::Probe(&__instrument_result))
+            (&&&&&&&&::instrument::__private::Probe(&__instrument_result))
                 .__instrument_outcome()
+                .or_ok(
+                    (&&::instrument::__private::OkProbe(&__instrument_result))
+                        .__instrument_ok_outcome(),
+                )
+                .named(
+                    (&&::instrument::__private::NameProbe(&__instrument_result))
+                        .__instrument_error_type(),
+                )
         });
     __instrument_result
 }
