@@ -22,6 +22,8 @@ pub fn workspace() -> PathBuf {
 }
 
 /// The example's binary, built first (features `http,lambda`) if it is missing or stale.
+/// (`cargo test` of the root package builds the examples; `cargo test -p <another crate>` does
+/// not.)
 pub fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().unwrap().parent().unwrap();
@@ -33,8 +35,11 @@ pub fn example(name: &str) -> PathBuf {
             .and_then(|m| m.modified())
             .unwrap_or(SystemTime::UNIX_EPOCH)
     };
+    // Older than its source, or than this test binary (rebuilt when the library changes): stale.
+    let built = modified(&binary);
     let fresh = binary.exists()
-        && modified(&binary) >= modified(&workspace().join(format!("examples/{name}.rs")));
+        && built >= modified(&workspace().join(format!("examples/{name}.rs")))
+        && built >= modified(&exe);
     if !fresh {
         let status = Command::new(env!("CARGO"))
             .args([
