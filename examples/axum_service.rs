@@ -28,7 +28,7 @@ use instrument::http::{CorrelationHeaders, RequestLayer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-#[instrument::track_performance]
+#[instrument::track_performance(objective(success = 99.9, latency_ms = 100, percentile = 95))]
 async fn find_booking(id: u64) -> Result<String, StatusCode> {
     tokio::time::sleep(Duration::from_millis(1)).await;
     if id == 0 {

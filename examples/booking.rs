@@ -19,6 +19,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+// What every tracked function promises unless it says otherwise: `instrument alarms` turns
+// objectives into CloudWatch alarms (they change nothing at run time).
+instrument::objectives!(success = 99.5, latency_ms = 250);
+
 /// Payment failures, with a cause, as a real gateway client would return them.
 #[derive(Debug)]
 enum PaymentError {
@@ -71,7 +75,10 @@ impl fmt::Display for SoldOut {
 impl std::error::Error for SoldOut {}
 
 impl Inventory {
-    #[instrument::track_performance(dimensions(operation = "reserve"))]
+    #[instrument::track_performance(
+        dimensions(operation = "reserve"),
+        objective(success = 99.9, latency_ms = 25)
+    )]
     fn reserve(&mut self, seats: u32) -> Result<u32, SoldOut> {
         if seats > self.seats_left {
             tracing::warn!(

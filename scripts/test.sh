@@ -28,7 +28,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The CloudWatch API tests (feature cloudwatch-api) talk to moto, behind the rpcv2Cbor adapter
+# The CloudWatch API tests (feature cloudwatch-api, and instrument-cli's `--apply` tests under its
+# feature apply) talk to moto, behind the rpcv2Cbor adapter
 # tests/support/cw_adapter.py, on 127.0.0.1 (a free port the adapter picks and writes to a file).
 # Python packages go into a venv under target/. The tests find the server through
 # INSTRUMENT_TEST_CLOUDWATCH_URL; INSTRUMENT_TEST_REQUIRE_CLOUDWATCH makes a missing server a
@@ -37,11 +38,13 @@ start_cloudwatch() {
   local target="${CARGO_TARGET_DIR:-target}"
   local venv="$target/cloudwatch-venv"
   mkdir -p "$target"
-  if ! "$venv/bin/python" -c 'import moto, cbor2' >/dev/null 2>&1; then
-    echo "cloudwatch: installing moto[server] and cbor2 into $venv"
+  # cfn-lint checks every CloudFormation template `instrument` generates (instrument-cli's
+  # tests find it in this venv; INSTRUMENT_TEST_REQUIRE_CLOUDWATCH makes its absence a failure).
+  if ! "$venv/bin/python" -c 'import moto, cbor2, cfnlint' >/dev/null 2>&1; then
+    echo "cloudwatch: installing moto[server], cbor2 and cfn-lint into $venv"
     python3 -m venv "$venv" &&
       "$venv/bin/pip" install --quiet --disable-pip-version-check \
-        'moto[server]==5.2.5' 'cbor2>=5.6,<7' || return 1
+        'moto[server]==5.2.5' 'cbor2>=5.6,<7' 'cfn-lint==1.58.0' || return 1
   fi
   : >"$cw_url_file"
   "$venv/bin/python" tests/support/cw_adapter.py --port-file "$cw_url_file" \

@@ -8,6 +8,7 @@ use instrument_core::config::{
 use instrument_core::redact::{RedactConfig, Redactor};
 use instrument_core::JsonLogLayer;
 use instrument_emf::{AgentSink, EmfLayer, Exporter, MakeWriterSink, MetricsFilter, Sink};
+use instrument_vocab::metric;
 use tracing_core::Subscriber;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -484,10 +485,10 @@ where
                     emf = emf.namespace(namespace.as_str());
                 }
                 if let Some(service) = &config.service {
-                    emf = emf.dimension("service", service);
+                    emf = emf.dimension(metric::SERVICE_DIMENSION, service);
                 }
                 if let Some(environment) = &config.environment {
-                    emf = emf.dimension("environment", environment);
+                    emf = emf.dimension(metric::ENVIRONMENT_DIMENSION, environment);
                 }
                 // Lambda flushes at the end of each invocation; everything else on an interval.
                 if config.lambda.is_none() {

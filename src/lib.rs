@@ -65,7 +65,7 @@ pub use instrument_core::config::{ConfigError, MetricsDestination, Source};
 pub use instrument_core::tracked::{Classified, ErrorType, TrackOutcome};
 pub use instrument_core::{self, JsonLogLayer};
 pub use instrument_emf::{self, EmfLayer};
-pub use instrument_macros::{track_performance, ErrorType};
+pub use instrument_macros::{objectives, track_performance, ErrorType};
 
 /// The correlation ID of the current span (the nearest `correlation_id` field: the Lambda
 /// invocation's, the HTTP request's, or your own), to pass on to the services you call.

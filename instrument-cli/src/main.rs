@@ -1,5 +1,6 @@
 //! `instrument`: run CloudWatch Logs Insights and Metrics Insights queries on local log files,
-//! and check the EMF documents in them, before anything reaches AWS.
+//! check the EMF documents in them, and generate (and apply) a service's dashboards, alarms and
+//! saved queries from its sources, before anything reaches AWS.
 
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
@@ -8,11 +9,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use instrument_cli::catalog::{captured_in_files, Catalog, Comparison};
+use instrument_cli::generate::evaluate::{evaluate, State};
+use instrument_cli::generate::{cloudformation, plan, terraform, to_yaml, Parts, Plan};
+use instrument_cli::settings::{Overrides, ServiceSettings};
 use instrument_query::output::{self, Format};
 use instrument_query::{emf_check, metrics_sql, pack, Input, LogsQuery, Options};
 
 /// Query the JSON logs and EMF metrics of an instrument service locally, with the same query text
-/// CloudWatch runs.
+/// CloudWatch runs; list what the service publishes and generate its CloudWatch dashboard,
+/// alarms and saved queries from its sources.
 #[derive(Debug, Parser)]
 #[command(name = "instrument", version, propagate_version = true)]
 struct Cli {
@@ -41,6 +47,129 @@ enum Command {
     /// Embedded Metric Format tools.
     #[command(subcommand)]
     Emf(EmfCommand),
+    /// List what a service publishes, read from its sources: tracked functions, metric names
+    /// (exactly as CloudWatch will list them), dimensions, units, objectives.
+    ///
+    /// Examples:
+    ///   instrument catalog                               # the crate in the current directory
+    ///   instrument catalog path/to/crate --format json
+    ///   instrument catalog . --compare app.log           # vs the EMF documents of a captured log
+    #[command(verbatim_doc_comment)]
+    Catalog(CatalogArgs),
+    /// Generate the service's CloudWatch dashboard: calls, errors, error rate and p50/p95/p99
+    /// latency per tracked function, HTTP routes, cold starts, metric fields, recent errors.
+    ///
+    /// Examples:
+    ///   instrument dashboard --environment dev,prod > dashboard.yaml
+    ///   instrument dashboard --format terraform --output dashboard.tf.json
+    ///   instrument dashboard --apply                     # PutDashboard (feature `apply`)
+    #[command(verbatim_doc_comment)]
+    Dashboard(GenerateArgs),
+    /// Generate alarms from the objectives in the code: per tracked function and environment,
+    /// the error rate over 100 - success % and the latency percentile over latency_ms.
+    ///
+    /// Examples:
+    ///   instrument alarms --environment prod --alarm-topic arn:aws:sns:eu-west-1:123456789012:oncall
+    ///   instrument alarms --check app.log                # evaluate them on a captured log
+    #[command(verbatim_doc_comment)]
+    Alarms(AlarmsArgs),
+    /// Generate the saved Logs Insights queries (the query pack) for the service's log groups.
+    ///
+    /// Example:
+    ///   instrument queries --log-group /aws/lambda/booking --apply
+    #[command(verbatim_doc_comment)]
+    Queries(GenerateArgs),
+    /// Generate the dashboard, the alarms and the saved queries together (one template).
+    ///
+    /// Example:
+    ///   instrument generate --environment dev,prod --log-group /aws/lambda/booking > ops.yaml
+    #[command(verbatim_doc_comment)]
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum CatalogFormat {
+    /// For people.
+    Text,
+    /// The whole catalog as one JSON object.
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct CatalogArgs {
+    /// Crate directories (their src/) or .rs files [default: .].
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: CatalogFormat,
+    /// Compare with the metrics in these captured logs (their EMF documents): declared but never
+    /// emitted, emitted but undeclared.
+    #[arg(long, value_name = "LOG")]
+    compare: Vec<PathBuf>,
+    /// With --compare: exit with status 1 on a difference (metrics only published on errors,
+    /// panics, cancellations or cold starts are not differences).
+    #[arg(long, requires = "compare")]
+    strict: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TemplateFormat {
+    /// A CloudFormation template in YAML.
+    Cloudformation,
+    /// A CloudFormation template in JSON.
+    CloudformationJson,
+    /// Terraform JSON (write it to a *.tf.json file).
+    Terraform,
+    /// The CloudWatch API requests' inputs (PutDashboard, PutMetricAlarm, PutQueryDefinition).
+    Api,
+}
+
+#[derive(Debug, Args)]
+struct GenerateArgs {
+    /// Crate directories (their src/) or .rs files [default: .].
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "cloudformation")]
+    format: TemplateFormat,
+    /// Write to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// The metric namespace [default: the code's instrument::builder().namespace("…")].
+    #[arg(long)]
+    namespace: Option<String>,
+    /// The service dimension's value [default: the code's .service("…")].
+    #[arg(long)]
+    service: Option<String>,
+    /// The environments (the environment dimension's values): alarms for each, a dashboard
+    /// selector [default: the code's .environment("…"), else none].
+    #[arg(long, value_name = "NAME[,NAME]")]
+    environment: Vec<String>,
+    /// The AWS region of the widgets and of --apply [default: AWS_REGION].
+    #[arg(long)]
+    region: Option<String>,
+    /// Log groups for the recent-errors widget and the saved queries.
+    #[arg(long, value_name = "NAME")]
+    log_group: Vec<String>,
+    /// The ARN of the SNS topic the alarms notify (a template parameter's default).
+    #[arg(long, value_name = "ARN")]
+    alarm_topic: Option<String>,
+    /// The prefix of every generated name [default: the service, else the namespace].
+    #[arg(long)]
+    name: Option<String>,
+    /// Create or update the resources in CloudWatch (AWS SDK, standard credentials chain)
+    /// instead of printing them. Needs the cargo feature `apply`.
+    #[arg(long, conflicts_with = "output")]
+    apply: bool,
+}
+
+#[derive(Debug, Args)]
+struct AlarmsArgs {
+    #[command(flatten)]
+    generate: GenerateArgs,
+    /// Evaluate the alarms on the EMF documents of captured logs and print each one's state,
+    /// instead of generating them. Exits with status 1 when one would be in ALARM.
+    #[arg(long, value_name = "LOG", conflicts_with = "apply")]
+    check: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -217,7 +346,184 @@ fn run(cli: Cli) -> Result<bool, Box<dyn std::error::Error>> {
             report.write(&mut out, !args.quiet)?;
             Ok(report.is_ok())
         }
+        Command::Catalog(args) => {
+            let catalog = Catalog::scan(&paths(&args.paths))?;
+            match args.format {
+                CatalogFormat::Text => write!(out, "{}", catalog.to_text())?,
+                CatalogFormat::Json => {
+                    let mut value = serde_json::to_value(&catalog)?;
+                    value["metrics"] = serde_json::to_value(catalog.metrics())?;
+                    serde_json::to_writer_pretty(&mut out, &value)?;
+                    writeln!(out)?;
+                }
+            }
+            if args.compare.is_empty() {
+                return Ok(true);
+            }
+            let captured = captured_in_files(&args.compare)?;
+            let comparison = Comparison::new(&catalog, &captured);
+            match args.format {
+                CatalogFormat::Text => write!(out, "\n{}", comparison.to_text())?,
+                CatalogFormat::Json => {
+                    serde_json::to_writer_pretty(&mut out, &comparison)?;
+                    writeln!(out)?;
+                }
+            }
+            Ok(!args.strict || comparison.is_clean())
+        }
+        Command::Dashboard(args) => generate(
+            &args,
+            Parts {
+                dashboard: true,
+                alarms: false,
+                queries: false,
+            },
+            &mut out,
+        ),
+        Command::Queries(args) => generate(
+            &args,
+            Parts {
+                dashboard: false,
+                alarms: false,
+                queries: true,
+            },
+            &mut out,
+        ),
+        Command::Generate(args) => generate(&args, Parts::ALL, &mut out),
+        Command::Alarms(args) => {
+            let parts = Parts {
+                dashboard: false,
+                alarms: true,
+                queries: false,
+            };
+            if args.check.is_empty() {
+                return generate(&args.generate, parts, &mut out);
+            }
+            // Evaluated locally: the region names nothing, so none is needed.
+            let mut generate = args.generate;
+            if generate.region.is_none() && std::env::var_os("AWS_REGION").is_none() {
+                generate.region = Some("local".to_owned());
+            }
+            let (plan, _) = plan_for(&generate, parts)?;
+            let mut points = Vec::new();
+            for path in &args.check {
+                points.extend(captured_points(path)?);
+            }
+            let mut all_ok = true;
+            for alarm in &plan.alarms {
+                let evaluation = evaluate(alarm, &points);
+                let state = match evaluation.state {
+                    State::Ok => "OK",
+                    State::Alarm => "ALARM",
+                    State::InsufficientData => "INSUFFICIENT_DATA",
+                };
+                all_ok &= evaluation.state != State::Alarm;
+                let last = evaluation
+                    .series
+                    .last()
+                    .map_or_else(|| "no data".to_owned(), |(_, v)| format!("latest {v:.3}"));
+                writeln!(
+                    out,
+                    "{state:<17} {}  ({last}, threshold {}, {} of {} periods breaching)",
+                    alarm.name, alarm.threshold, evaluation.breaching, alarm.evaluation_periods
+                )?;
+            }
+            Ok(all_ok)
+        }
     }
+}
+
+fn paths(given: &[PathBuf]) -> Vec<PathBuf> {
+    if given.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        given.to_vec()
+    }
+}
+
+/// The datapoints CloudWatch would extract from a captured log's EMF documents.
+fn captured_points(
+    path: &std::path::Path,
+) -> Result<Vec<instrument_query::emf::Datapoint>, Box<dyn std::error::Error>> {
+    let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut points = Vec::new();
+    for line in text.split(|b| *b == b'\n') {
+        if !instrument_query::emf::is_candidate(line) {
+            continue;
+        }
+        if let Ok(serde_json::Value::Object(doc)) = serde_json::from_slice(line) {
+            points.extend(instrument_query::emf::extract(&doc));
+        }
+    }
+    Ok(points)
+}
+
+fn plan_for(
+    args: &GenerateArgs,
+    parts: Parts,
+) -> Result<(Plan, ServiceSettings), Box<dyn std::error::Error>> {
+    let catalog = Catalog::scan(&paths(&args.paths))?;
+    let overrides = Overrides {
+        namespace: args.namespace.clone(),
+        service: args.service.clone(),
+        environments: args.environment.clone(),
+        region: args.region.clone(),
+        log_groups: args.log_group.clone(),
+        alarm_topic: args.alarm_topic.clone(),
+        name: args.name.clone(),
+    };
+    let settings = ServiceSettings::resolve(&catalog, &overrides, |k| std::env::var(k).ok())?;
+    Ok((plan(&catalog, &settings, parts)?, settings))
+}
+
+fn generate(
+    args: &GenerateArgs,
+    parts: Parts,
+    out: &mut dyn Write,
+) -> Result<bool, Box<dyn std::error::Error>> {
+    let (plan, settings) = plan_for(args, parts)?;
+    if args.apply {
+        return apply(&plan, &settings);
+    }
+    let text = match args.format {
+        TemplateFormat::Cloudformation => to_yaml(&cloudformation::template(&plan)),
+        TemplateFormat::CloudformationJson => {
+            serde_json::to_string_pretty(&cloudformation::template(&plan))? + "\n"
+        }
+        TemplateFormat::Terraform => {
+            serde_json::to_string_pretty(&terraform::configuration(&plan))? + "\n"
+        }
+        TemplateFormat::Api => serde_json::to_string_pretty(&plan.to_api_json())? + "\n",
+    };
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        None => out.write_all(text.as_bytes())?,
+    }
+    Ok(true)
+}
+
+#[cfg(feature = "apply")]
+fn apply(plan: &Plan, settings: &ServiceSettings) -> Result<bool, Box<dyn std::error::Error>> {
+    let stderr = std::io::stderr();
+    let mut progress = stderr.lock();
+    let applied = instrument_cli::apply::apply(plan, &settings.region, &mut progress)?;
+    writeln!(
+        progress,
+        "done: {} dashboard(s) and {} alarm(s) put, {} saved query(ies) created, {} updated",
+        applied.dashboards, applied.alarms, applied.queries_created, applied.queries_updated
+    )?;
+    Ok(true)
+}
+
+#[cfg(not(feature = "apply"))]
+fn apply(_: &Plan, _: &ServiceSettings) -> Result<bool, Box<dyn std::error::Error>> {
+    Err(
+        "--apply needs the AWS SDK, which this build of instrument leaves out: install it with \
+         `cargo install instrument-cli --features apply` (or print the template and deploy it)"
+            .into(),
+    )
 }
 
 fn main() -> ExitCode {

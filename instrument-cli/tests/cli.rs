@@ -184,3 +184,115 @@ fn help_is_readable() {
         "{help}"
     );
 }
+
+fn temp_crate(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("instrument-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"svc\"\n").unwrap();
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_source_that_does_not_parse_is_reported_with_file_and_line() {
+    let dir = temp_crate(
+        "broken",
+        &[
+            ("src/lib.rs", "mod handlers;\n"),
+            (
+                "src/handlers.rs",
+                "#[instrument::track_performance]\nfn ok() {}\n\nfn broken( {\n",
+            ),
+        ],
+    );
+    let out = instrument(&["catalog", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "error: {}:4: this file does not parse",
+        dir.join("src/handlers.rs").display()
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn generating_without_a_namespace_says_how_to_give_one() {
+    let dir = temp_crate(
+        "no-namespace",
+        &[("src/main.rs", "#[instrument::track_performance]\nfn pay() -> Result<(), E> { Ok(()) }\nfn main() {}\n")],
+    );
+    let out = instrument(&["dashboard", dir.to_str().unwrap(), "--region", "eu-west-1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: no metric namespace"), "{stderr}");
+    assert!(stderr.contains("--namespace"), "{stderr}");
+
+    // With one, the catalog of the crate's src/ makes a dashboard; alarms need an objective.
+    let out = instrument(&[
+        "dashboard",
+        dir.to_str().unwrap(),
+        "--region",
+        "eu-west-1",
+        "--namespace",
+        "Shop",
+        "--format",
+        "api",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let api: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(api["PutDashboard"][0]["DashboardName"], "Shop");
+    let out = instrument(&[
+        "alarms",
+        dir.to_str().unwrap(),
+        "--region",
+        "eu-west-1",
+        "--namespace",
+        "Shop",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: no objectives"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn help_explains_the_operations_subcommands_with_examples() {
+    let out = instrument(&["--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for command in ["catalog", "dashboard", "alarms", "queries", "generate"] {
+        assert!(
+            text.lines().any(|l| l.trim_start().starts_with(command)),
+            "{command}: {text}"
+        );
+    }
+    let out = instrument(&["alarms", "--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("instrument alarms --check app.log"), "{text}");
+    assert!(text.contains("--alarm-topic <ARN>"), "{text}");
+    assert!(text.contains("--environment <NAME[,NAME]>"), "{text}");
+    assert!(text.contains("cloudformation-json"), "{text}");
+}
+
+#[cfg(not(feature = "apply"))]
+#[test]
+fn apply_without_the_feature_says_how_to_get_it() {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/booking.rs");
+    let out = instrument(&[
+        "dashboard",
+        file.to_str().unwrap(),
+        "--region",
+        "eu-west-1",
+        "--apply",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--features apply"));
+}

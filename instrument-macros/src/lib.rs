@@ -5,7 +5,8 @@
 
 use proc_macro::TokenStream;
 
-mod attr;
+/// The options parser and naming rules, shared with the `instrument` CLI.
+use instrument_attr as attr;
 mod error_type;
 mod expand;
 
@@ -118,6 +119,7 @@ mod expand;
 ///     log = "all",                                   // completion lines: off|errors (default)|all
 ///     skip(password),                                // arguments not to record; or `skip_all`
 ///     fields(user.id = %user, attempt = 1, note),    // more fields, as in #[tracing::instrument]
+///     objective(success = 99.9, latency_ms = 250),   // for `instrument alarms`; no run-time effect
 ///     crate = ::instrument,                          // the path of this crate, if renamed
 /// )]
 /// fn reserve(user: &str, password: &str, seats: u32) -> Result<u32, SoldOut> {
@@ -128,9 +130,19 @@ mod expand;
 /// ```
 ///
 /// Options are checked at compile time; an unknown or duplicate option, a value of the wrong
-/// kind, an argument or field named like one of the span's own fields is an error at the
-/// offending token, all reported together. `dimensions` take string literals (they are per
+/// kind, an argument, field or dimension named like one of the span's own fields (`function`,
+/// `outcome`, `latency_ms`, `error_type`) is an error at the offending token, all reported
+/// together. `dimensions` take string literals (they are per
 /// function); a dimension known at run time is a field: `fields(dimension.region = %region)`.
+///
+/// # Objectives
+///
+/// `objective(success = 99.9, latency_ms = 250, percentile = 99)` states what the function
+/// promises: at least `success` % of calls succeed, and the `percentile`th percentile (99 by
+/// default) of its latency stays under `latency_ms`. Either key may be left out. It changes
+/// nothing at run time: `instrument alarms` reads it from the sources and sets each alarm's
+/// threshold from it. A method's keys win over its impl block's, which win over the crate's
+/// [`objectives!`](macro@objectives).
 ///
 /// # Arguments
 ///
@@ -203,6 +215,29 @@ mod expand;
 #[proc_macro_attribute]
 pub fn track_performance(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::track_performance(args.into(), item.into()).into()
+}
+
+/// The service's default objectives: what every `#[track_performance]` function of the crate
+/// promises unless its own `objective(...)` (or its impl block's) says otherwise, key by key.
+///
+/// ```
+/// instrument::objectives!(success = 99.9, latency_ms = 300, percentile = 99);
+///
+/// #[instrument::track_performance(objective(latency_ms = 50))] // success = 99.9 from above
+/// fn lookup(id: u64) -> Option<u64> { Some(id) }
+/// # assert_eq!(lookup(1), Some(1));
+/// ```
+///
+/// The keys are those of `objective(...)`: `success` (percent of calls that succeed, between 0
+/// and 100), `latency_ms` (milliseconds) and `percentile` (of the latency, 99 by default). They
+/// are checked at compile time and change nothing at run time: `instrument alarms` reads them
+/// from the sources (one `objectives!` per crate) to set the alarms' thresholds.
+#[proc_macro]
+pub fn objectives(input: TokenStream) -> TokenStream {
+    match attr::Objective::parse(input.into()) {
+        Ok(_) => TokenStream::new(),
+        Err(err) => err.to_compile_error().into(),
+    }
 }
 
 /// Implements `instrument::ErrorType`: the `error_type` of a failed tracked call (metric

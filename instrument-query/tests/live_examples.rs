@@ -3,71 +3,12 @@
 //! `emf check` run on what they print — so a change to the log contract that breaks a saved
 //! query fails here, not only after the fixtures are regenerated.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::SystemTime;
+#[path = "../../tests/support/run_example.rs"]
+mod run_example;
 
 use instrument_query::emf_check::{check, CheckOptions};
 use instrument_query::{pack, Input, LogsQuery, Options};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// The example's binary, built first if it is missing or older than its source.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let binary = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    let modified = |p: &Path| {
-        std::fs::metadata(p)
-            .and_then(|m| m.modified())
-            .unwrap_or(SystemTime::UNIX_EPOCH)
-    };
-    let fresh = binary.exists()
-        && modified(&binary) >= modified(&workspace().join(format!("examples/{name}.rs")));
-    if !fresh {
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--quiet",
-                "--features",
-                "http,lambda",
-                "--example",
-                name,
-            ])
-            .current_dir(workspace())
-            .status()
-            .unwrap();
-        assert!(status.success(), "building example {name} failed");
-    }
-    binary
-}
-
-fn run(name: &str, args: &[&str]) -> String {
-    let mut command = Command::new(example(name));
-    command
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null());
-    for (key, _) in std::env::vars() {
-        if key.starts_with("INSTRUMENT_")
-            || key.starts_with("AWS_")
-            || key.starts_with("POWERTOOLS_")
-            || key == "RUST_LOG"
-        {
-            command.env_remove(key);
-        }
-    }
-    let out = command.output().unwrap();
-    assert!(out.status.success(), "{name} failed");
-    String::from_utf8(out.stdout).unwrap()
-}
+use run_example::run;
 
 #[test]
 fn saved_queries_and_emf_check_on_live_output() {

@@ -15,6 +15,8 @@
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 #![no_std]
 
+extern crate alloc;
+
 pub mod context;
 pub mod field;
 pub mod metric;

@@ -31,6 +31,16 @@ Control endpoints (JSON), for fault injection and wire-level assertions:
 Faults and the request log are per namespace, so tests running in parallel (each with its own
 namespace) do not see each other's.
 
+CloudWatch Logs (awsJson1_1, `POST /` with `X-Amz-Target: Logs_20140328.<Op>`) goes to moto
+as it is, except the saved-query operations moto 5.2.5 does not implement, served here from
+an in-memory store per region, as the API reference describes them:
+
+    PutQueryDefinition         creates (a new queryDefinitionId) or, given an existing
+                               queryDefinitionId, replaces; an unknown id is
+                               ResourceNotFoundException
+    DescribeQueryDefinitions   by queryDefinitionNamePrefix, sorted by name, maxResults 1-1000
+    DeleteQueryDefinition      by queryDefinitionId
+
 Usage: cw_adapter.py --port-file FILE   (binds 127.0.0.1 on a free port, writes the URL to FILE
 when ready). Stops on SIGTERM/SIGINT.
 """
@@ -44,8 +54,10 @@ import signal
 import socket
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import botocore.session
@@ -55,6 +67,9 @@ from moto.server import ThreadedMotoServer
 PREFIX = "/service/GraniteServiceVersion20100801/operation/"
 TARGET = "GraniteServiceVersion20100801."
 MODEL = botocore.session.get_session().get_service_model("cloudwatch")
+
+LOGS_TARGET = "Logs_20140328."
+QUERY_DEFINITIONS = {}  # region -> {queryDefinitionId: definition}
 
 LOCK = threading.Lock()
 FAULTS = {}  # namespace -> {"throttle": N, "error500": N, "reject_name": str}
@@ -146,6 +161,30 @@ class Handler(BaseHTTPRequestHandler):
             [("smithy-protocol", "rpc-v2-cbor"), ("x-amzn-query-error", f"{code};{sender}")],
         )
 
+    def logs(self, op, raw):
+        """CloudWatch Logs: the saved-query operations here, the rest forwarded to moto."""
+        if op in ("PutQueryDefinition", "DescribeQueryDefinitions", "DeleteQueryDefinition"):
+            try:
+                request = json.loads(raw or b"{}")
+            except ValueError as e:
+                status, answer = 400, {"__type": "SerializationException", "message": str(e)}
+            else:
+                status, answer = query_definitions(self, op, request)
+            self.reply(status, json.dumps(answer).encode(), "application/x-amz-json-1.1")
+            return
+        forward = urllib.request.Request(
+            self.moto_url + "/",
+            data=raw,
+            method="POST",
+            headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+        )
+        try:
+            with urllib.request.urlopen(forward, timeout=30) as r:
+                status, answer = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, answer = e.code, e.read()
+        self.reply(status, answer, "application/x-amz-json-1.1")
+
     def do_GET(self):
         if self.path.startswith("/__requests"):
             with LOCK:
@@ -163,6 +202,10 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 FAULTS[query_namespace(self.path)] = faults
             self.reply_json(200, faults)
+            return
+        target = self.headers.get("X-Amz-Target", "")
+        if target.startswith(LOGS_TARGET):
+            self.logs(target[len(LOGS_TARGET):], raw)
             return
         if not self.path.startswith(PREFIX):
             self.reply_error(404, "UnknownOperation", "UnknownOperationException", self.path)
@@ -262,6 +305,55 @@ class Handler(BaseHTTPRequestHandler):
             output = None
         payload = cbor2.dumps(to_cbor(parsed, output) if output else parsed, datetime_as_timestamp=True)
         self.reply(200, payload, "application/cbor", [("smithy-protocol", "rpc-v2-cbor")])
+
+
+def region_of(authorization):
+    """The region of a SigV4 Authorization header's credential scope."""
+    try:
+        return authorization.split("Credential=")[1].split("/")[2]
+    except IndexError:
+        return "us-east-1"
+
+
+def query_definitions(handler, op, request):
+    """The saved-query operations moto lacks: (status, answer)."""
+    def invalid(message):
+        return 400, {"__type": "InvalidParameterException", "message": message}
+
+    region = region_of(handler.headers.get("Authorization", ""))
+    with LOCK:
+        store = QUERY_DEFINITIONS.setdefault(region, {})
+        if op == "PutQueryDefinition":
+            name, query = request.get("name", ""), request.get("queryString", "")
+            if not 1 <= len(name) <= 255:
+                return invalid("name must have 1 to 255 characters")
+            if not 1 <= len(query) <= 10000:
+                return invalid("queryString must have 1 to 10000 characters")
+            given = request.get("queryDefinitionId")
+            if given and given not in store:
+                return 400, {"__type": "ResourceNotFoundException",
+                             "message": f"query definition {given} not found"}
+            qid = given or str(uuid.uuid4())
+            store[qid] = {
+                "queryDefinitionId": qid,
+                "name": name,
+                "queryString": query,
+                "lastModified": int(time.time() * 1000),
+                "logGroupNames": list(request.get("logGroupNames") or []),
+            }
+            return 200, {"queryDefinitionId": qid}
+        if op == "DescribeQueryDefinitions":
+            prefix = request.get("queryDefinitionNamePrefix", "")
+            limit = request.get("maxResults", 1000)
+            if not 1 <= limit <= 1000:
+                return invalid("maxResults must be between 1 and 1000")
+            found = sorted(
+                (d for d in store.values() if d["name"].startswith(prefix)),
+                key=lambda d: d["name"],
+            )
+            return 200, {"queryDefinitions": found[:limit]}
+        # DeleteQueryDefinition
+        return 200, {"success": store.pop(request.get("queryDefinitionId", ""), None) is not None}
 
 
 def main():

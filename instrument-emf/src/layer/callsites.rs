@@ -1,6 +1,7 @@
 //! What the EMF layer knows of each callsite, decided once per (layer, callsite) and cached
 //! per thread; the per-layer filter built on it.
 
+use instrument_vocab::metric::tracked;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -165,17 +166,17 @@ impl EmfState {
         }
         let metric = |suffix: &str, unit: Unit, kind: Kind| {
             self.aggregator.metric(&MetricDef {
-                name: format!("{function}.{suffix}").into(),
+                name: tracked::name(function, suffix).into(),
                 unit,
                 resolution: 60,
                 kind,
             })
         };
         let ids = TrackedIds {
-            success: metric("success", Unit::Count, Kind::Counter),
-            error: metric("error", Unit::Count, Kind::Counter),
-            latency: metric("latency", Unit::Milliseconds, Kind::Distribution),
-            cancelled: metric("cancelled", Unit::Count, Kind::Counter),
+            success: metric(tracked::SUCCESS, Unit::Count, Kind::Counter),
+            error: metric(tracked::ERROR, Unit::Count, Kind::Counter),
+            latency: metric(tracked::LATENCY, Unit::Milliseconds, Kind::Distribution),
+            cancelled: metric(tracked::CANCELLED, Unit::Count, Kind::Counter),
         };
         let entry = CallsiteEntry {
             layer,

@@ -1,6 +1,7 @@
 //! The EMF layer's state, shared by the layer, its handles and the flush thread: where
 //! flushes go, the aggregator, and recording metric fields and cold starts into it.
 
+use instrument_vocab::metric;
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -191,10 +192,10 @@ impl EmfState {
         let (base, metric) = self.cold.get_or_init(|| {
             let mut def = self.root_def.clone();
             if let Some(name) = &self.function_name {
-                def = def.with_dimension("function_name", name);
+                def = def.with_dimension(metric::FUNCTION_NAME_DIMENSION, name);
             }
             let metric = self.aggregator.metric(&MetricDef {
-                name: "ColdStart".into(),
+                name: metric::COLD_START.into(),
                 unit: Unit::Count,
                 resolution: 60,
                 kind: Kind::Counter,

@@ -1,7 +1,7 @@
 //! The completion log line of a tracked call (`log = "errors"`, the default, or `"all"`).
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, ToTokens};
+use quote::quote;
 use syn::Ident;
 
 use instrument_vocab::field;
@@ -73,15 +73,4 @@ pub(super) fn site(
         static #site: #private::Site = #private::Site::new(#private::LogMode::#log, #emit);
     });
     quote!(&#site)
-}
-
-impl ToTokens for LogMode {
-    fn to_tokens(&self, tokens: &mut TokenStream) {
-        let name = match self {
-            LogMode::Off => "Off",
-            LogMode::Errors => "Errors",
-            LogMode::All => "All",
-        };
-        Ident::new(name, Span::call_site()).to_tokens(tokens);
-    }
 }

@@ -1,7 +1,7 @@
 //! The span's field list, in the order the runtime relies on.
 
-use proc_macro2::{TokenStream, TokenTree};
-use quote::{quote, ToTokens};
+use proc_macro2::TokenStream;
+use quote::quote;
 use syn::ext::IdentExt;
 use syn::{Expr, FnArg, Ident, LitStr, Pat, Signature};
 
@@ -174,19 +174,4 @@ pub(super) fn arguments(sig: &Signature) -> Vec<Argument> {
         }
     }
     out
-}
-
-/// Whether the signature names `Self` (so it is an associated function and `Self` is in scope).
-pub(super) fn mentions_self(sig: &Signature) -> bool {
-    fn walk(tokens: TokenStream) -> bool {
-        tokens.into_iter().any(|tt| match tt {
-            TokenTree::Ident(ident) => ident == "Self",
-            TokenTree::Group(group) => walk(group.stream()),
-            _ => false,
-        })
-    }
-    walk(sig.inputs.to_token_stream())
-        || walk(sig.output.to_token_stream())
-        || walk(sig.generics.to_token_stream())
-        || walk(sig.generics.where_clause.to_token_stream())
 }

@@ -6,11 +6,11 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Attribute, Block, Ident, ItemFn, LitStr, ReturnType, Signature, Visibility};
 
-use crate::attr::{Level, LogMode, Options};
+use crate::attr::{base_name, BaseName, Level, LogMode, Options};
 
 use super::completion::site;
 use super::deferred::deferred_call;
-use super::fields::{mentions_self, span_fields, span_macro_fields};
+use super::fields::{span_fields, span_macro_fields};
 use super::shape::{boxed_async_block, erase_impl_trait, shape, Shape};
 
 /// A function to track, from a free function or a method.
@@ -73,18 +73,18 @@ impl Function {
 
         // The `function` field.
         let mut items = TokenStream::new();
-        let name_expr = if let Some(name) = &options.name {
-            name.to_token_stream()
-        } else if let Some(type_name) = type_name {
-            LitStr::new(&format!("{type_name}::{method}"), ident.span()).into_token_stream()
-        } else if sig.receiver().is_some() || mentions_self(&sig) {
-            let cache = Ident::new("__INSTRUMENT_NAME", Span::mixed_site());
-            items.extend(quote! {
-                static #cache: #private::MethodName = #private::MethodName::new(#method);
-            });
-            quote!(#cache.get(::core::any::type_name::<Self>()))
-        } else {
-            LitStr::new(&method, ident.span()).into_token_stream()
+        let name_expr = match base_name(options, type_name, &sig) {
+            BaseName::Given(name) => name.to_token_stream(),
+            BaseName::Spelled(name) | BaseName::Function(name) => {
+                LitStr::new(&name, ident.span()).into_token_stream()
+            }
+            BaseName::SelfType(_) => {
+                let cache = Ident::new("__INSTRUMENT_NAME", Span::mixed_site());
+                items.extend(quote! {
+                    static #cache: #private::MethodName = #private::MethodName::new(#method);
+                });
+                quote!(#cache.get(::core::any::type_name::<Self>()))
+            }
         };
 
         let span_field_list = span_fields(&sig, options)?;

@@ -16,11 +16,10 @@ mod shape;
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
-use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{Attribute, ImplItem, Item, ItemImpl, LitStr, Type};
+use syn::{ImplItem, Item, ItemImpl, LitStr};
 
-use crate::attr::{Errors, Options, Target};
+use crate::attr::{is_track_performance, static_type_name, Errors, Options, Target};
 
 use function::Function;
 
@@ -182,31 +181,6 @@ fn expand_impl(mut imp: ItemImpl, options: &Options) -> syn::Result<TokenStream>
         Some(err) => Err(err),
         None => Ok(imp.into_token_stream()),
     }
-}
-
-fn is_track_performance(attr: &Attribute) -> bool {
-    attr.path()
-        .segments
-        .last()
-        .is_some_and(|s| s.ident == "track_performance")
-}
-
-/// The implementing type's name when the impl block spells it (`Repo` for `impl<T> Repo<T>`),
-/// `None` when only `type_name::<Self>()` can tell (`impl<T: Store> Audit for T`).
-fn static_type_name(imp: &ItemImpl) -> Option<String> {
-    let mut ty = &*imp.self_ty;
-    while let Type::Reference(r) = ty {
-        ty = &r.elem;
-    }
-    let Type::Path(path) = ty else {
-        return None;
-    };
-    if path.qself.is_some() {
-        return None;
-    }
-    let ident = &path.path.segments.last()?.ident;
-    let generic = imp.generics.type_params().any(|p| p.ident == *ident);
-    (!generic).then(|| ident.unraw().to_string())
 }
 
 #[cfg(test)]

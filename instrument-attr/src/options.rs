@@ -9,21 +9,36 @@ use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Path, Token};
 
-/// Field names the tracked span declares itself.
-pub(crate) use instrument_vocab::field::RESERVED as RESERVED_FIELDS;
+use crate::objective::Objective;
+use crate::suggest::suggest;
+use crate::values::{parse_dimensions, parse_fields};
+
+/// Field names the tracked span declares itself (`instrument_vocab::field::RESERVED`).
+pub use instrument_vocab::field::RESERVED as RESERVED_FIELDS;
 
 /// The span's level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Level {
+pub enum Level {
+    /// `"trace"`.
     Trace,
+    /// `"debug"`.
     Debug,
+    /// `"info"` (the default).
     Info,
+    /// `"warn"`.
     Warn,
+    /// `"error"`.
     Error,
 }
 
 impl Level {
-    pub(crate) fn ident(self) -> Ident {
+    /// The `tracing::Level` constant's name: `INFO`.
+    ///
+    /// ```
+    /// assert_eq!(instrument_attr::Level::Warn.ident().to_string(), "WARN");
+    /// ```
+    #[must_use]
+    pub fn ident(self) -> Ident {
         let name = match self {
             Level::Trace => "TRACE",
             Level::Debug => "DEBUG",
@@ -37,51 +52,85 @@ impl Level {
 
 /// `log = "..."`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LogMode {
+pub enum LogMode {
+    /// `"off"`: no completion line.
     Off,
+    /// `"errors"` (the default): a line for an `Err` or a panic.
     Errors,
+    /// `"all"`: a line for every call.
     All,
 }
 
 /// One `dimensions(key = "value")` entry.
 #[derive(Clone)]
-pub(crate) struct Dimension {
-    pub(crate) key: String,
-    pub(crate) key_span: Span,
-    pub(crate) value: LitStr,
+pub struct Dimension {
+    /// The dimension's name.
+    pub key: String,
+    /// Where the name is written.
+    pub key_span: Span,
+    /// Its value.
+    pub value: LitStr,
 }
 
 /// How a `fields(...)` value is recorded.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Sigil {
+pub enum Sigil {
+    /// `name = value`: recorded as a value.
     Value,
+    /// `name = ?value`: recorded with `Debug`.
     Debug,
+    /// `name = %value`: recorded with `Display`.
     Display,
 }
 
 /// One `fields(name = value)` entry; a name alone declares an empty field.
 #[derive(Clone)]
-pub(crate) struct Field {
-    pub(crate) name: String,
-    pub(crate) name_span: Span,
-    pub(crate) value: Option<(Sigil, Expr)>,
+pub struct Field {
+    /// The field's name (`user.id`).
+    pub name: String,
+    /// Where the name is written.
+    pub name_span: Span,
+    /// How and what it records; `None` for a name alone.
+    pub value: Option<(Sigil, Expr)>,
 }
 
 /// The parsed options. `None`/empty means "not given" so that method options can be merged over
 /// the options of an `impl` block.
+///
+/// ```
+/// use instrument_attr::{Options, Target};
+///
+/// let args = quote::quote!(name = "booking", objective(success = 99.9), dimensions(tier = "gold"));
+/// let (options, errors) = Options::parse(args, Target::Function);
+/// assert!(errors.is_none());
+/// assert_eq!(options.name.unwrap().value(), "booking");
+/// assert_eq!(options.objective.unwrap().success, Some(99.9));
+/// assert_eq!(options.dimensions.unwrap()[0].key, "tier");
+/// ```
 #[derive(Clone, Default)]
-pub(crate) struct Options {
-    pub(crate) name: Option<LitStr>,
-    pub(crate) dimensions: Option<Vec<Dimension>>,
-    pub(crate) level: Option<Level>,
-    pub(crate) log: Option<LogMode>,
-    pub(crate) skip: Option<Vec<Ident>>,
-    pub(crate) skip_all: Option<Span>,
-    pub(crate) fields: Option<Vec<Field>>,
-    pub(crate) krate: Option<Path>,
+pub struct Options {
+    /// `name = "..."`: the metric base name.
+    pub name: Option<LitStr>,
+    /// `dimensions(k = "v", ...)`.
+    pub dimensions: Option<Vec<Dimension>>,
+    /// `level = "..."`: the span's level.
+    pub level: Option<Level>,
+    /// `log = "..."`: which completion lines are written.
+    pub log: Option<LogMode>,
+    /// `skip(a, b)`: arguments not recorded.
+    pub skip: Option<Vec<Ident>>,
+    /// `skip_all`: where it is written.
+    pub skip_all: Option<Span>,
+    /// `fields(...)`: more span fields.
+    pub fields: Option<Vec<Field>>,
+    /// `crate = path`: the path of the instrument crate.
+    pub krate: Option<Path>,
+    /// `objective(...)`: the call's service-level objective (no effect at run time).
+    pub objective: Option<Objective>,
 }
 
-const OPTIONS: [&str; 8] = [
+/// Every option's name, in the order error messages list them.
+pub const OPTIONS: [&str; 9] = [
     "name",
     "dimensions",
     "level",
@@ -90,18 +139,22 @@ const OPTIONS: [&str; 8] = [
     "skip_all",
     "fields",
     "crate",
+    "objective",
 ];
 
 /// Where the attribute sits, for options that only make sense on functions.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Target {
+pub enum Target {
+    /// On a function or method.
     Function,
+    /// On an `impl` block: options for every function in it.
     Impl,
 }
 
 impl Options {
     /// Parses `args`; returns what could be parsed and every error found.
-    pub(crate) fn parse(args: TokenStream, target: Target) -> (Options, Option<syn::Error>) {
+    #[must_use]
+    pub fn parse(args: TokenStream, target: Target) -> (Options, Option<syn::Error>) {
         let mut options = Options::default();
         let mut errors = Errors::default();
         let parser = |input: ParseStream<'_>| {
@@ -114,8 +167,18 @@ impl Options {
         (options, errors.into_error())
     }
 
-    /// These options with `inner`'s (a method's) taking precedence.
-    pub(crate) fn merged(&self, inner: &Options) -> Options {
+    /// These options with `inner`'s (a method's) taking precedence; objectives merge per key.
+    ///
+    /// ```
+    /// use instrument_attr::{Options, Target};
+    /// let (outer, _) = Options::parse(quote::quote!(log = "all", objective(success = 99.0)), Target::Impl);
+    /// let (inner, _) = Options::parse(quote::quote!(objective(latency_ms = 250)), Target::Function);
+    /// let merged = outer.merged(&inner);
+    /// let objective = merged.objective.unwrap();
+    /// assert_eq!((objective.success, objective.latency_ms), (Some(99.0), Some(250.0)));
+    /// ```
+    #[must_use]
+    pub fn merged(&self, inner: &Options) -> Options {
         Options {
             name: inner.name.clone().or_else(|| self.name.clone()),
             dimensions: merge_dimensions(self.dimensions.as_ref(), inner.dimensions.as_ref()),
@@ -125,6 +188,7 @@ impl Options {
             skip_all: inner.skip_all.or(self.skip_all),
             fields: inner.fields.clone().or_else(|| self.fields.clone()),
             krate: inner.krate.clone().or_else(|| self.krate.clone()),
+            objective: Objective::merge(self.objective.as_ref(), inner.objective.as_ref()),
         }
     }
 }
@@ -150,18 +214,28 @@ fn merge_dimensions(
 }
 
 /// Errors collected while parsing, reported together.
+///
+/// ```
+/// let mut errors = instrument_attr::Errors::default();
+/// errors.push(syn::Error::new(proc_macro2::Span::call_site(), "one"));
+/// errors.push(syn::Error::new(proc_macro2::Span::call_site(), "two"));
+/// assert_eq!(errors.into_error().unwrap().into_iter().count(), 2);
+/// ```
 #[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
+pub struct Errors(Option<syn::Error>);
 
 impl Errors {
-    pub(crate) fn push(&mut self, err: syn::Error) {
+    /// Adds an error.
+    pub fn push(&mut self, err: syn::Error) {
         match &mut self.0 {
             Some(all) => all.combine(err),
             None => self.0 = Some(err),
         }
     }
 
-    pub(crate) fn into_error(self) -> Option<syn::Error> {
+    /// All errors as one (`None` when there were none).
+    #[must_use]
+    pub fn into_error(self) -> Option<syn::Error> {
         self.0
     }
 }
@@ -305,6 +379,14 @@ fn parse_option(
             let content = parenthesized(input, &key, "fields(user.id = %id, attempt = 1)")?;
             options.fields = Some(parse_fields(&content)?);
         }
+        "objective" => {
+            let content = parenthesized(
+                input,
+                &key,
+                "objective(success = 99.9, latency_ms = 250, percentile = 99)",
+            )?;
+            options.objective = Some(Objective::parse_list(&content, key.span())?);
+        }
         "crate" => {
             if !input.peek(Token![=]) {
                 return Err(syn::Error::new(
@@ -384,172 +466,20 @@ fn check_metric_name(name: &LitStr) -> syn::Result<()> {
     Ok(())
 }
 
-/// A field or dimension key: `ident`, `dotted.ident` or `"string"`.
-fn parse_key(input: ParseStream<'_>, dotted: bool) -> syn::Result<(String, Span)> {
-    if input.peek(LitStr) {
-        let lit: LitStr = input.parse()?;
-        if lit.value().is_empty() {
-            return Err(syn::Error::new(lit.span(), "a name must not be empty"));
-        }
-        return Ok((lit.value(), lit.span()));
-    }
-    let first = input.call(Ident::parse_any)?;
-    let mut name = first.unraw().to_string();
-    let mut span = first.span();
-    while dotted && input.peek(Token![.]) {
-        input.parse::<Token![.]>()?;
-        let next = input.call(Ident::parse_any)?;
-        name.push('.');
-        name.push_str(&next.unraw().to_string());
-        span = span.join(next.span()).unwrap_or(span);
-    }
-    Ok((name, span))
-}
-
-fn parse_dimensions(input: ParseStream<'_>) -> syn::Result<Vec<Dimension>> {
-    let mut dimensions: Vec<Dimension> = Vec::new();
-    let mut errors = Errors::default();
-    while !input.is_empty() {
-        let (key, key_span) = parse_key(input, false)?;
-        if !input.peek(Token![=]) {
-            return Err(syn::Error::new(
-                key_span,
-                format!("expected `{key} = \"value\"`: a dimension needs a string value"),
-            ));
-        }
-        input.parse::<Token![=]>()?;
-        let value: Expr = input.parse()?;
-        let value = match value {
-            Expr::Lit(ExprLit {
-                lit: Lit::Str(s), ..
-            }) => s,
-            other => {
-                return Err(syn::Error::new(
-                    other.span(),
-                    "a dimension value is a string literal (dimensions are per function; for \
-                     a value known at run time, use `fields(dimension.<name> = value)`)",
-                ))
-            }
-        };
-        let text = value.value();
-        if text.is_empty() || text.len() > 1024 {
-            errors.push(syn::Error::new(
-                value.span(),
-                "a dimension value has 1 to 1024 characters",
-            ));
-        }
-        if dimensions.iter().any(|d| d.key == key) {
-            errors.push(syn::Error::new(
-                key_span,
-                format!("duplicate dimension `{key}`"),
-            ));
-        }
-        dimensions.push(Dimension {
-            key,
-            key_span,
-            value,
-        });
-        if input.is_empty() {
-            break;
-        }
-        input.parse::<Token![,]>()?;
-    }
-    match errors.into_error() {
-        Some(err) => Err(err),
-        None => Ok(dimensions),
-    }
-}
-
-fn parse_fields(input: ParseStream<'_>) -> syn::Result<Vec<Field>> {
-    let mut fields: Vec<Field> = Vec::new();
-    let mut errors = Errors::default();
-    while !input.is_empty() {
-        let (name, name_span) = parse_key(input, true)?;
-        let value = if input.peek(Token![=]) {
-            input.parse::<Token![=]>()?;
-            let sigil = if input.peek(Token![?]) {
-                input.parse::<Token![?]>()?;
-                Sigil::Debug
-            } else if input.peek(Token![%]) {
-                input.parse::<Token![%]>()?;
-                Sigil::Display
-            } else {
-                Sigil::Value
-            };
-            Some((sigil, input.parse::<Expr>()?))
-        } else {
-            None
-        };
-        if RESERVED_FIELDS.contains(&name.as_str()) {
-            errors.push(syn::Error::new(
-                name_span,
-                format!(
-                    "`{name}` is a field #[track_performance] records itself; pick another name"
-                ),
-            ));
-        } else if fields.iter().any(|f| f.name == name) {
-            errors.push(syn::Error::new(
-                name_span,
-                format!("duplicate field `{name}`"),
-            ));
-        }
-        fields.push(Field {
-            name,
-            name_span,
-            value,
-        });
-        if input.is_empty() {
-            break;
-        }
-        input.parse::<Token![,]>()?;
-    }
-    match errors.into_error() {
-        Some(err) => Err(err),
-        None => Ok(fields),
-    }
-}
-
-/// The closest option name, for typos.
-fn suggest(name: &str) -> Option<&'static str> {
-    let name = name.to_ascii_lowercase();
-    let aliases: [(&str, &str); 6] = [
-        ("dimension", "dimensions"),
-        ("dims", "dimensions"),
-        ("field", "fields"),
-        ("metric", "name"),
-        ("skipall", "skip_all"),
-        ("logs", "log"),
-    ];
-    if let Some((_, to)) = aliases.iter().find(|(from, _)| *from == name) {
-        return Some(to);
-    }
-    OPTIONS
-        .iter()
-        .map(|option| (distance(&name, option), *option))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map(|(_, option)| option)
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(current + 1);
-            previous = current;
-        }
-    }
-    row[b.len()]
-}
-
 impl ToTokens for Level {
     fn to_tokens(&self, tokens: &mut TokenStream) {
         self.ident().to_tokens(tokens);
+    }
+}
+
+/// The `instrument::__private::LogMode` variant's name: `Errors`.
+impl ToTokens for LogMode {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let name = match self {
+            LogMode::Off => "Off",
+            LogMode::Errors => "Errors",
+            LogMode::All => "All",
+        };
+        Ident::new(name, Span::call_site()).to_tokens(tokens);
     }
 }
