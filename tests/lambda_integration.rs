@@ -133,10 +133,12 @@ fn emf(capture: &Capture) -> Vec<Value> {
 }
 
 /// The log lines of the invocation `request_id` written by this test's handlers and by
-/// instrument (not by the runtime or the HTTP client it uses).
+/// instrument (not by the runtime or the HTTP client it uses), but for the invocation's end
+/// line (`the_invocation_ends_with_its_duration_and_peak_memory` checks that one).
 fn lines_of(logs: &[Value], request_id: &str) -> Vec<Value> {
     logs.iter()
         .filter(|l| l["function_request_id"] == request_id)
+        .filter(|l| l["message"] != "the invocation ended")
         .filter(|l| {
             let target = l["target"].as_str().unwrap_or_default();
             target == "lambda_integration" || target.starts_with("instrument")
@@ -856,4 +858,75 @@ fn appended_keys_and_ids_reach_every_line_of_the_invocation_the_runtimes_include
     let deadline = slow.iter().find(|l| l["level"] == "ERROR").unwrap();
     assert_eq!(deadline["target"], "instrument::lambda");
     assert_eq!(deadline["user_id"], "u-slow");
+}
+
+/// Issue 15 (11): each invocation ends with one line carrying its duration and the process's
+/// peak memory (no `log = "all"` needed), and with the memory metric on, a `max_memory_used_mb`
+/// gauge in the invocation's EMF document.
+#[test]
+fn the_invocation_ends_with_its_duration_and_peak_memory() {
+    for memory_metric in [false, true] {
+        let capture = capture(|b| b.log_level("info"));
+        let api = Arc::new(RuntimeApi::start());
+        api.push(Invocation::new("timed-ok", json!({"fail": false})));
+        api.push(Invocation::new("timed-err", json!({"fail": true})));
+        let waiting = api.clone();
+        drive(
+            &capture,
+            &api,
+            None,
+            InvocationLayer::new().memory_metric(memory_metric),
+            |event: LambdaEvent<Value>| async move {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                if event.payload["fail"] == true {
+                    return Err("declined".into());
+                }
+                Ok(Value::Null)
+            },
+            move || waiting.wait_for(2, Duration::from_secs(20)),
+        );
+        let logs = capture.logs();
+        for (id, outcome) in [("timed-ok", "success"), ("timed-err", "error")] {
+            let ended: Vec<&Value> = logs
+                .iter()
+                .filter(|l| {
+                    l["function_request_id"] == id && l["message"] == "the invocation ended"
+                })
+                .collect();
+            assert_eq!(ended.len(), 1, "{logs:#?}");
+            let line = ended[0];
+            assert_eq!(line["level"], "INFO");
+            assert_eq!(line["target"], "instrument::lambda");
+            assert_eq!(line["outcome"], outcome);
+            assert!(line["correlation_id"].is_string(), "{line}");
+            let duration = line["duration_ms"].as_f64().unwrap();
+            assert!((30.0..20_000.0).contains(&duration), "{line}");
+            let key = if memory_metric {
+                "gauge.max_memory_used_mb"
+            } else {
+                "max_memory_used_mb"
+            };
+            assert!(line[key].as_u64().unwrap() > 0, "{line}");
+        }
+        let docs = emf(&capture);
+        let memory: Vec<&Value> = docs
+            .iter()
+            .filter(|d| d.get("max_memory_used_mb").is_some())
+            .collect();
+        if memory_metric {
+            assert_eq!(memory.len(), 2, "{docs:#?}");
+            for doc in memory {
+                assert!(doc["max_memory_used_mb"].as_f64().unwrap() > 0.0);
+                assert!(doc["function_request_id"].is_string());
+                let metrics = &doc["_aws"]["CloudWatchMetrics"][0]["Metrics"];
+                assert!(metrics
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|m| m["Name"] == "max_memory_used_mb" && m["Unit"] == "Megabytes"));
+            }
+        } else {
+            assert!(memory.is_empty(), "off by default: {docs:#?}");
+        }
+    }
 }

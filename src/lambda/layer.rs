@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
@@ -49,6 +49,7 @@ pub struct InvocationLayer {
 struct Config {
     paths: Vec<CorrelationPath>,
     flush_margin: Duration,
+    memory_metric: bool,
 }
 
 impl Default for InvocationLayer {
@@ -114,6 +115,7 @@ impl InvocationLayer {
             config: Arc::new(Config {
                 paths,
                 flush_margin: section.flush_margin,
+                memory_metric: section.memory_metric,
             }),
         }
     }
@@ -139,6 +141,15 @@ impl InvocationLayer {
     /// invocation Lambda is about to stop still reports what it recorded.
     pub fn flush_margin(mut self, margin: Duration) -> Self {
         self.config_mut().flush_margin = margin;
+        self
+    }
+
+    /// Whether each invocation also publishes the process's peak memory as the gauge
+    /// `max_memory_used_mb` (unit Megabytes, in the invocation's EMF document; default off,
+    /// `INSTRUMENT_LAMBDA_MEMORY_METRIC`). The invocation's end line carries it as a field
+    /// either way.
+    pub fn memory_metric(mut self, on: bool) -> Self {
+        self.config_mut().memory_metric = on;
         self
     }
 }
@@ -220,6 +231,8 @@ where
             timer,
             deadline,
             log_errors,
+            started: Instant::now(),
+            memory_metric: self.config.memory_metric,
         }
     }
 }
@@ -261,6 +274,8 @@ pin_project_lite::pin_project! {
         timer: Option<Pin<Box<tokio::time::Sleep>>>,
         deadline: u64,
         log_errors: bool,
+        started: Instant,
+        memory_metric: bool,
     }
 }
 
@@ -281,13 +296,56 @@ where
             }
         }
         let output = std::task::ready!(this.inner.as_mut().poll(cx));
+        let _entered = this.inner.span().enter();
         if let (Err(error), true) = (&output, *this.log_errors) {
             // An ERROR line inside the invocation: it also writes its buffered lines.
-            let _entered = this.inner.span().enter();
             tracing::error!(target: "instrument::lambda", handler_error = ?error, "the invocation failed");
         }
+        invocation_ended(*this.started, output.is_ok(), *this.memory_metric);
         Poll::Ready(output)
     }
+}
+
+/// The invocation's end line: how it ended, how long it took (`duration_ms`, from the layer's
+/// call to the handler's answer) and the process's peak memory so far (`max_memory_used_mb`,
+/// what Lambda's REPORT line calls Max Memory Used), and with `memory_metric` that memory as
+/// a gauge of the invocation's EMF document.
+fn invocation_ended(started: Instant, ok: bool, memory_metric: bool) {
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let outcome = if ok { "success" } else { "error" };
+    let peak = peak_memory_mb();
+    match peak {
+        Some(mb) if memory_metric => tracing::info!(
+            target: "instrument::lambda",
+            outcome,
+            duration_ms,
+            gauge.max_memory_used_mb = mb,
+            unit.max_memory_used_mb = "Megabytes",
+            "the invocation ended"
+        ),
+        _ => tracing::info!(
+            target: "instrument::lambda",
+            outcome,
+            duration_ms,
+            max_memory_used_mb = peak,
+            "the invocation ended"
+        ),
+    }
+}
+
+/// The process's peak resident memory in MiB, rounded up (`VmHWM` of `/proc/self/status`);
+/// `None` where there is no such file (not Linux).
+fn peak_memory_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib.div_ceil(1024))
 }
 
 /// The invocation is still running just before its deadline: say so (an `ERROR` line, which

@@ -35,6 +35,13 @@
 //! * logs a failed invocation's error as an `ERROR` line (`handler_error`) when
 //!   `lambda_runtime` does not (a `Runtime` built without its tracing layer; inside
 //!   `lambda_runtime::run` the runtime logs it, once);
+//! * ends each invocation with one `INFO` line, `"the invocation ended"`, with its `outcome`,
+//!   `duration_ms` and the process's peak memory `max_memory_used_mb` (`VmHWM`, what Lambda's
+//!   REPORT line calls Max Memory Used; also a gauge of the invocation's EMF document with
+//!   [`InvocationLayer::memory_metric`] or `INSTRUMENT_LAMBDA_MEMORY_METRIC=on`);
+//! * keeps what the handler appends with [`append_keys!`](crate::append_keys) on every later
+//!   line of the invocation, `lambda_runtime`'s own failure line included, whose
+//!   `correlation_id` and `function_arn` the layer appends too;
 //! * flushes the invocation's metrics when it ends, and — if it is still running
 //!   [`flush_margin`](InvocationLayer::flush_margin) before its deadline — logs an `ERROR`
 //!   line and flushes what it recorded so far, so an invocation that times out still reports.
@@ -45,7 +52,9 @@
 //! ## Log sampling and buffering
 //!
 //! `INSTRUMENT_LOG_SAMPLE_RATE=0.1` makes 10% of the invocations log at `DEBUG`.
-//! `INSTRUMENT_LOG_BUFFER=on` keeps each invocation's `DEBUG` lines in a buffer
+//! `INSTRUMENT_LOG_BUFFER=on` keeps each invocation's lines below the log level (down to
+//! `INSTRUMENT_LOG_BUFFER_LEVEL`, `debug` by default: under `warn`, its `INFO` and `DEBUG` lines)
+//! in a buffer
 //! (`INSTRUMENT_LOG_BUFFER_MAX_BYTES`, default 20 KiB, oldest evicted with a warning) and writes
 //! them only if the invocation logs an error, returns an error, panics or is about to time
 //! out. Nothing is buffered outside invocations. See

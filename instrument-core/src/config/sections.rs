@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::table::{
     CORRELATION_HEADERS, CORRELATION_PATHS, HTTP_CLIENT_ERRORS, LAMBDA_FLUSH_MARGIN,
-    REDACT_DISABLE, REDACT_HASH_KEY, REDACT_KEYS,
+    LAMBDA_MEMORY_METRIC, REDACT_DISABLE, REDACT_HASH_KEY, REDACT_KEYS,
 };
 use super::{ConfigError, Settings};
 
@@ -29,6 +29,8 @@ pub struct LambdaLayerConfig {
     pub correlation_paths: Option<Vec<String>>,
     /// How long before the deadline a still-running invocation flushes.
     pub flush_margin: Duration,
+    /// Whether each invocation publishes the peak memory as a metric ([`LAMBDA_MEMORY_METRIC`]).
+    pub memory_metric: bool,
 }
 
 impl LambdaLayerConfig {
@@ -42,6 +44,9 @@ impl LambdaLayerConfig {
             flush_margin: LAMBDA_FLUSH_MARGIN
                 .value(settings, env)?
                 .unwrap_or_default(),
+            memory_metric: LAMBDA_MEMORY_METRIC
+                .value(settings, env)?
+                .unwrap_or_default(),
         })
     }
 }
@@ -51,6 +56,7 @@ impl Default for LambdaLayerConfig {
         LambdaLayerConfig {
             correlation_paths: CORRELATION_PATHS.default_value(),
             flush_margin: LAMBDA_FLUSH_MARGIN.default_value().unwrap_or_default(),
+            memory_metric: LAMBDA_MEMORY_METRIC.default_value().unwrap_or_default(),
         }
     }
 }

@@ -297,6 +297,16 @@ settings! {
         invalid: "soon",
     }
 
+    LAMBDA_MEMORY_METRIC: bool = "lambda_memory_metric" in Lambda {
+        variables: ["INSTRUMENT_LAMBDA_MEMORY_METRIC"],
+        accepts: SWITCH,
+        default: "`off`" = false,
+        doc: "Each invocation also publishes the process's peak memory as the gauge \
+              `max_memory_used_mb` (Megabytes; its end line always carries it as a field).",
+        parse: parse::switch,
+        invalid: "lots",
+    }
+
     CORRELATION_HEADERS: Vec<String> = "correlation_headers" in Http {
         variables: ["INSTRUMENT_CORRELATION_HEADERS"],
         accepts: "comma-separated HTTP header names (e.g. x-correlation-id,traceparent)",
