@@ -330,3 +330,39 @@ fn the_correlation_id_follows_outgoing_calls() {
     assert_eq!(capture.run(|| headers.insert_correlation_id()), None);
     assert!(headers.is_empty());
 }
+
+/// Issue 15 (9): keys appended by a handler are on every later line of its request — the
+/// HTTP layer's completion line included — and never on the next request's.
+#[test]
+fn appended_keys_reach_the_completion_line_and_end_with_the_request() {
+    let capture = capture(|b| b);
+    let app = Router::new()
+        .route(
+            "/me",
+            get(|headers: HeaderMap| async move {
+                if let Some(user) = headers.get("x-user") {
+                    let user = user.to_str().unwrap().to_string();
+                    instrument::append_keys!(user_id = %user);
+                }
+                tracing::info!("serving");
+                "me"
+            }),
+        )
+        .layer(RequestLayer::new().route(axum_route));
+    send_all(
+        &capture,
+        &app,
+        vec![get_with("/me", &[("x-user", "u-7")]), get_with("/me", &[])],
+    );
+    let serving: Vec<Value> = capture
+        .logs()
+        .into_iter()
+        .filter(|l| l["message"] == "serving")
+        .collect();
+    assert_eq!(serving[0]["user_id"], "u-7");
+    assert!(serving[1].get("user_id").is_none(), "{}", serving[1]);
+    let finished = finished_lines(&capture);
+    assert_eq!(finished.len(), 2);
+    assert_eq!(finished[0]["user_id"], "u-7", "{}", finished[0]);
+    assert!(finished[1].get("user_id").is_none(), "{}", finished[1]);
+}
