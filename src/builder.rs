@@ -8,7 +8,6 @@ use instrument_core::config::{
 use instrument_core::redact::{RedactConfig, Redactor};
 use instrument_core::JsonLogLayer;
 use instrument_emf::{AgentSink, EmfLayer, Exporter, MakeWriterSink, MetricsFilter, Sink};
-use instrument_vocab::metric;
 use tracing_core::Subscriber;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -153,6 +152,53 @@ where
     pub fn log_buffer(self, max_bytes: usize) -> Self {
         self.setting(&table::LOG_BUFFER, true)
             .setting(&table::LOG_BUFFER_MAX_BYTES, max_bytes)
+    }
+
+    /// A custom dimension of every metric (repeatable; `INSTRUMENT_DIMENSIONS=
+    /// "InstanceId=i-123,Team=payments"` in the environment, which code replaces): an
+    /// `InstanceId` or `Environment` without a span around every task.
+    ///
+    /// ```
+    /// let capture = instrument::testing::Capture::with(|b| {
+    ///     b.service("fleet").dimension("InstanceId", "i-0abc").dimension("Team", "payments")
+    /// });
+    /// capture.run(|| tracing::info!(counter.jobs = 1));
+    /// let doc = &capture.emf_documents()[0];
+    /// assert_eq!(doc["InstanceId"], "i-0abc");
+    /// assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0], serde_json::json!(["service", "InstanceId", "Team"]));
+    /// ```
+    pub fn dimension(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let mut all = self.settings.dimensions.take().unwrap_or_default();
+        all.push(format!("{}={}", name.into(), value.into()));
+        self.setting(&table::DIMENSIONS, all)
+    }
+
+    /// Which of `service`, `environment` and the custom dimensions are dimensions of every
+    /// metric, in order, each optionally under another key: `"environment as Environment"`.
+    /// An empty list publishes every metric without default dimensions
+    /// (`INSTRUMENT_DEFAULT_DIMENSIONS`, `none` there). Naming one that has no value is an error
+    /// at `build`/`install`.
+    ///
+    /// ```
+    /// let capture = instrument::testing::Capture::with(|b| {
+    ///     b.service("booking")
+    ///         .environment("prod")
+    ///         .dimension("InstanceId", "i-0abc")
+    ///         .default_dimensions(["environment as Environment", "InstanceId"])
+    /// });
+    /// capture.run(|| tracing::info!(counter.jobs = 1));
+    /// let doc = &capture.emf_documents()[0];
+    /// assert_eq!(doc["Environment"], "prod");
+    /// assert!(doc.get("service").is_none());
+    /// assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0], serde_json::json!(["Environment", "InstanceId"]));
+    /// ```
+    pub fn default_dimensions<I, D>(self, dimensions: I) -> Self
+    where
+        I: IntoIterator<Item = D>,
+        D: Into<String>,
+    {
+        let items = dimensions.into_iter().map(Into::into).collect();
+        self.setting(&table::DEFAULT_DIMENSIONS, items)
     }
 
     /// Turns PII redaction on or off.
@@ -484,12 +530,10 @@ where
                 if let Some(namespace) = &config.namespace {
                     emf = emf.namespace(namespace.as_str());
                 }
-                if let Some(service) = &config.service {
-                    emf = emf.dimension(metric::SERVICE_DIMENSION, service);
+                for (name, value) in &config.metric_dimensions {
+                    emf = emf.dimension(name.as_str(), value.as_str());
                 }
-                if let Some(environment) = &config.environment {
-                    emf = emf.dimension(metric::ENVIRONMENT_DIMENSION, environment);
-                }
+                emf = emf.cold_start_dimensions(config.cold_start_dimensions.clone());
                 // Lambda flushes at the end of each invocation; everything else on an interval.
                 if config.lambda.is_none() {
                     emf = emf.flush_interval(config.metrics_flush_interval);

@@ -103,6 +103,10 @@ pub struct Schema {
     pub metrics: bool,
     /// A tracked call with no field the metrics layer reads besides its own (the common case).
     pub only_tracked: bool,
+    /// An event with no message whose every field is a metric field (`counter.*`,
+    /// `histogram.*`, `gauge.*`, `unit.*`, `resolution.*`, `dimension.*`): it says nothing a
+    /// log line would add to the metric.
+    pub metric_only: bool,
     /// The callsite.
     id: Identifier,
     /// Each field's facts for the log line, by `Field::index()`.
@@ -139,10 +143,21 @@ impl Schema {
         let context = append_keys
             || is_span
                 && (lambda_runtime || fields.iter().any(|f| context::KEYS.contains(&f.name())));
+        let metric_only = meta.is_event()
+            && !append_keys
+            && !fields.is_empty()
+            && fields.field("message").is_none()
+            && roles.iter().all(|r| {
+                matches!(
+                    r,
+                    Role::Metric(..) | Role::Unit(_) | Role::Resolution(_) | Role::Dimension(_)
+                )
+            });
         Schema {
             kind,
             invocation,
             context,
+            metric_only,
             metrics: !append_keys && (tracked || lambda_runtime || other),
             only_tracked: tracked && !other && !invocation,
             roles,

@@ -100,6 +100,14 @@ pub struct Settings {
     pub flush_on_sigterm: Option<bool>,
     /// [`table::HTTP_CLIENT_ERRORS`].
     pub http_client_errors: Option<bool>,
+    /// [`table::DIMENSIONS`].
+    pub dimensions: Option<Vec<String>>,
+    /// [`table::DEFAULT_DIMENSIONS`].
+    pub default_dimensions: Option<Vec<String>>,
+    /// [`table::COLD_START_DIMENSIONS`].
+    pub cold_start_dimensions: Option<String>,
+    /// [`table::LOG_METRIC_EVENTS`].
+    pub log_metric_events: Option<bool>,
 }
 
 /// Per-invocation log buffering: lines more verbose than the log level, down to `level`, are
@@ -152,6 +160,16 @@ pub struct Config {
     pub log_buffer: Option<LogBuffering>,
     /// Whether `SIGTERM` flushes before the process ends (`INSTRUMENT_FLUSH_ON_SIGTERM`).
     pub flush_on_sigterm: bool,
+    /// The dimensions of every metric, as (published key, value): `service`, `environment`
+    /// and the custom dimensions ([`table::DIMENSIONS`]), chosen and renamed by
+    /// [`table::DEFAULT_DIMENSIONS`].
+    pub metric_dimensions: Vec<(String, String)>,
+    /// The `ColdStart` metric's dimensions besides `function_name` (as (key, value)), or
+    /// `None` for every default dimension ([`table::COLD_START_DIMENSIONS`] `all`).
+    pub cold_start_dimensions: Option<Vec<(String, String)>>,
+    /// Whether an event with only metric fields and no message writes a line
+    /// ([`table::LOG_METRIC_EVENTS`]).
+    pub log_metric_events: bool,
     /// What the environment adds to the redaction rules.
     pub redaction: RedactionConfig,
     /// The Lambda layer's section.
@@ -210,6 +228,24 @@ impl Config {
         };
         let agent_endpoint = Cow::Owned(AGENT_ENDPOINT.value(settings, env)?.unwrap_or_default());
         let flush_on_sigterm = FLUSH_ON_SIGTERM.value(settings, env)?.unwrap_or_default();
+        let (metric_dimensions, service_key) =
+            metric_dimensions(settings, env, service.as_deref(), environment.as_deref())?;
+        let cold_start_dimensions = match COLD_START_DIMENSIONS
+            .value(settings, env)?
+            .unwrap_or_default()
+            .as_str()
+        {
+            "all" => None,
+            // Powertools: `function_name` and `service` (under the key the service is
+            // published under).
+            _ => Some(
+                service
+                    .iter()
+                    .map(|s| (service_key.clone(), s.clone()))
+                    .collect(),
+            ),
+        };
+        let log_metric_events = LOG_METRIC_EVENTS.value(settings, env)?.unwrap_or_default();
 
         Ok(Config {
             service,
@@ -227,6 +263,9 @@ impl Config {
             log_sample_rate,
             log_buffer,
             flush_on_sigterm,
+            metric_dimensions,
+            cold_start_dimensions,
+            log_metric_events,
             redaction: RedactionConfig::resolve(settings, env)?,
             lambda_layer: LambdaLayerConfig::resolve(settings, env)?,
             http_layer: HttpLayerConfig::resolve(settings, env)?,
@@ -265,4 +304,60 @@ impl Config {
         let buffered = self.log_buffer.map_or(LevelFilter::OFF, |b| b.level);
         sampled.max(buffered)
     }
+}
+
+/// The dimensions of every metric as (published key, value), and the key `service` is published
+/// under (`service` when it is not a default dimension).
+fn metric_dimensions(
+    settings: &Settings,
+    env: &dyn Fn(&str) -> Option<String>,
+    service: Option<&str>,
+    environment: Option<&str>,
+) -> Result<(Vec<(String, String)>, String), ConfigError> {
+    use table::{DEFAULT_DIMENSIONS, DIMENSIONS};
+    let custom = DIMENSIONS.value(settings, env)?.unwrap_or_default();
+    let mut available: Vec<(String, String)> = Vec::new();
+    if let Some(service) = service {
+        available.push((
+            instrument_vocab::metric::SERVICE_DIMENSION.into(),
+            service.into(),
+        ));
+    }
+    if let Some(environment) = environment {
+        available.push((
+            instrument_vocab::metric::ENVIRONMENT_DIMENSION.into(),
+            environment.into(),
+        ));
+    }
+    for pair in &custom {
+        if let Some((name, value)) = pair.split_once('=') {
+            available.retain(|(n, _)| n != name);
+            available.push((name.into(), value.into()));
+        }
+    }
+    let Some((origin, chosen)) = DEFAULT_DIMENSIONS.find(settings, env)? else {
+        let service_key = instrument_vocab::metric::SERVICE_DIMENSION.to_string();
+        return Ok((available, service_key));
+    };
+    let mut dimensions = Vec::with_capacity(chosen.len());
+    let mut service_key = instrument_vocab::metric::SERVICE_DIMENSION.to_string();
+    for item in &chosen {
+        let (source, published) = item.split_once(" as ").unwrap_or((item, item));
+        let Some((_, value)) = available.iter().find(|(n, _)| n == source) else {
+            return Err(ConfigError {
+                origin: origin.clone(),
+                value: chosen.join(","),
+                expected: format!(
+                    "dimensions that have a value: {source:?} has none (set it with \
+                     INSTRUMENT_{}, or as a custom dimension in INSTRUMENT_DIMENSIONS)",
+                    source.to_ascii_uppercase()
+                ),
+            });
+        };
+        if source == instrument_vocab::metric::SERVICE_DIMENSION {
+            service_key = published.to_string();
+        }
+        dimensions.push((published.to_string(), value.clone()));
+    }
+    Ok((dimensions, service_key))
 }

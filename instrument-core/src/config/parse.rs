@@ -189,6 +189,92 @@ pub fn header_list(value: &str) -> Result<Vec<String>, Rejection> {
     }
 }
 
+/// `Name=value` pairs, comma-separated: custom metric dimensions
+/// (`InstanceId=i-123,Team=payments`). A name is 1 to 255 characters without `=`, `,` or a
+/// leading `:`; a value is 1 to 1024 characters (CloudWatch's limits).
+///
+/// ```
+/// use instrument_core::config::parse::dimension_list;
+/// assert_eq!(
+///     dimension_list("InstanceId=i-123, Team=payments").unwrap(),
+///     ["InstanceId=i-123", "Team=payments"]
+/// );
+/// assert!(dimension_list("InstanceId").is_err());
+/// assert!(dimension_list("=x").is_err());
+/// ```
+pub fn dimension_list(value: &str) -> Result<Vec<String>, Rejection> {
+    value.split(',').map(dimension_pair).collect()
+}
+
+/// One `Name=value` pair of [`dimension_list`], trimmed.
+pub fn dimension_pair(item: &str) -> Result<String, Rejection> {
+    let Some((name, value)) = item.split_once('=') else {
+        return Err(Rejection::because(format!(
+            "{:?} is not Name=value",
+            item.trim()
+        )));
+    };
+    let (name, value) = (name.trim(), value.trim());
+    if name.is_empty() || name.len() > 255 || name.starts_with(':') || name.contains(',') {
+        return Err(Rejection::because(format!(
+            "invalid dimension name {name:?} (1 to 255 characters, not starting with ':')"
+        )));
+    }
+    if value.is_empty() || value.chars().count() > 1024 {
+        return Err(Rejection::because(format!(
+            "the dimension {name} needs a value of 1 to 1024 characters"
+        )));
+    }
+    Ok(format!("{name}={value}"))
+}
+
+/// The default dimensions: comma-separated `source` or `source as Published` items, where a
+/// source is `service`, `environment` or a custom dimension's name, and `Published` the key
+/// it is published under; `none` for no default dimension at all.
+///
+/// ```
+/// use instrument_core::config::parse::default_dimensions;
+/// assert_eq!(
+///     default_dimensions("service as Service, environment as Environment, InstanceId").unwrap(),
+///     ["service as Service", "environment as Environment", "InstanceId as InstanceId"]
+/// );
+/// assert_eq!(default_dimensions("none").unwrap(), Vec::<String>::new());
+/// assert!(default_dimensions("service as").is_err());
+/// ```
+pub fn default_dimensions(value: &str) -> Result<Vec<String>, Rejection> {
+    if value.trim().eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    value.split(',').map(default_dimension).collect()
+}
+
+/// One item of [`default_dimensions`], normalised to `source as Published`.
+pub fn default_dimension(item: &str) -> Result<String, Rejection> {
+    let item = item.trim();
+    let (source, published) = match item.split_once(" as ") {
+        Some((source, published)) => (source.trim(), published.trim()),
+        None => (item, item),
+    };
+    let ok = |n: &str| {
+        !n.is_empty() && n.len() <= 255 && !n.starts_with(':') && !n.contains([',', '=', ' '])
+    };
+    if ok(source) && ok(published) {
+        Ok(format!("{source} as {published}"))
+    } else {
+        Err(Rejection::because(format!(
+            "{item:?} is not `name` or `name as PublishedName`"
+        )))
+    }
+}
+
+/// `powertools` or `all` (case-insensitive), normalised to lower case.
+pub fn cold_start_dimensions(value: &str) -> Result<String, Rejection> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        v @ ("powertools" | "all") => Ok(v.to_string()),
+        _ => Err(Rejection::new()),
+    }
+}
+
 /// `tcp://host:port` or `udp://host:port`.
 pub fn agent_endpoint(value: &str) -> Result<String, Rejection> {
     if value.starts_with("tcp://") || value.starts_with("udp://") {

@@ -197,6 +197,47 @@ settings! {
         parse: parse::metrics_destination,
         invalid: "prometheus",
     }
+    DIMENSIONS: Vec<String> = "dimensions" in Metrics, code dimensions {
+        variables: ["INSTRUMENT_DIMENSIONS"],
+        accepts: "comma-separated Name=value pairs (e.g. InstanceId=i-123,Team=payments)",
+        default: "none" = Vec::new(),
+        doc: "Custom dimensions of every metric, besides `service` and `environment` (in code: \
+              `Builder::dimension(name, value)`, repeatable).",
+        parse: parse::dimension_list,
+            check |items| items.iter().map(|i| parse::dimension_pair(i)).collect(),
+        invalid: "InstanceId",
+    }
+    DEFAULT_DIMENSIONS: Vec<String> = "default_dimensions" in Metrics, code default_dimensions {
+        variables: ["INSTRUMENT_DEFAULT_DIMENSIONS"],
+        accepts: "comma-separated names, each optionally `as` the key to publish it under \
+                  (e.g. service as Service,environment as Environment,InstanceId), or none",
+        default: "`service`, `environment` and the custom dimensions, as named",
+        doc: "Which of `service`, `environment` and the custom dimensions every metric carries, \
+              under which keys; `none` for none.",
+        parse: parse::default_dimensions,
+            check |items| items.iter().map(|i| parse::default_dimension(i)).collect(),
+        invalid: "service as",
+    }
+    COLD_START_DIMENSIONS: String = "cold_start_dimensions" in Metrics,
+        code cold_start_dimensions
+    {
+        variables: ["INSTRUMENT_COLD_START_DIMENSIONS"],
+        accepts: "powertools or all",
+        default: "`powertools`" = "powertools".to_string(),
+        doc: "The `ColdStart` metric's dimensions: `powertools`, `function_name` and `service` as \
+              Powertools publishes them; `all`, `function_name` and every default dimension.",
+        parse: parse::cold_start_dimensions, check |v| parse::cold_start_dimensions(&v),
+        invalid: "some",
+    }
+    LOG_METRIC_EVENTS: bool = "log_metric_events" in Logs, code log_metric_events {
+        variables: ["INSTRUMENT_LOG_METRIC_EVENTS"],
+        accepts: SWITCH,
+        default: "`off`" = false,
+        doc: "Whether an event with only metric fields and no message \
+              (`info!(counter.orders = 1)`) also writes a log line.",
+        parse: parse::switch,
+        invalid: "sometimes",
+    }
     METRICS_FLUSH_INTERVAL: Duration = "metrics_flush_interval" in Metrics,
         code metrics_flush_interval
     {

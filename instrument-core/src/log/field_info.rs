@@ -24,6 +24,8 @@ pub(crate) struct FieldInfo {
     pub(crate) bit: u64,
     /// Bloom bit of `key`.
     pub(crate) key_bit: u64,
+    /// A metric's bookkeeping (`unit.<m>`, `resolution.<m>`): never written into a line.
+    pub(crate) hidden: bool,
 }
 
 impl FieldInfo {
@@ -41,6 +43,14 @@ impl FieldInfo {
             } else {
                 keys::bit(key)
             },
+            hidden: matches!(
+                instrument_vocab::metric::prefix(name),
+                Some((
+                    instrument_vocab::metric::Prefix::Unit
+                        | instrument_vocab::metric::Prefix::Resolution,
+                    _
+                ))
+            ),
         }
     }
 }

@@ -277,6 +277,9 @@ impl SpanVisitor<'_> {
             return;
         }
         let info = self.schema.log_field(field);
+        if info.hidden {
+            return;
+        }
         let context_key = match self.schema.kind {
             CallsiteKind::LambdaRuntime => {
                 instrument_vocab::context::from_lambda_runtime(name).and_then(keys::context_key)
@@ -444,6 +447,9 @@ impl EventVisitor<'_> {
             return;
         }
         let info = self.schema.log_field(field);
+        if info.hidden {
+            return;
+        }
         self.names.insert(name, info.bit);
         // A context key as an event field is written under its own name (`info.key`).
         self.keys

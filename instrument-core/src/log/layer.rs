@@ -66,6 +66,8 @@ pub struct JsonLogLayer<W = fn() -> io::Stdout> {
     pub(super) redactor: Option<Arc<Redactor>>,
     /// Per-invocation sampling and buffering of verbose lines, when on.
     pub(super) invocation_logging: Option<InvocationLogging>,
+    /// Whether an event with only metric fields and no message writes a line.
+    pub(super) metric_event_lines: bool,
 }
 
 impl<W> std::fmt::Debug for JsonLogLayer<W> {
@@ -100,6 +102,7 @@ impl JsonLogLayer {
             errors: Arc::new(WriteErrors::new("log")),
             redactor: None,
             invocation_logging: None,
+            metric_event_lines: false,
         }
     }
 
@@ -123,6 +126,7 @@ impl JsonLogLayer {
             errors: Arc::new(WriteErrors::new("log")),
             redactor: None,
             invocation_logging: InvocationLogging::new(config.log_sample_rate, config.log_buffer),
+            metric_event_lines: config.log_metric_events,
         }
         .render()
     }
@@ -147,7 +151,23 @@ impl<W> JsonLogLayer<W> {
             errors: self.errors,
             redactor: self.redactor,
             invocation_logging: self.invocation_logging,
+            metric_event_lines: self.metric_event_lines,
         }
+    }
+
+    /// Whether an event with only metric fields and no message (`info!(counter.orders = 1)`)
+    /// also writes a log line (default: no, the metric is all it says;
+    /// `INSTRUMENT_LOG_METRIC_EVENTS=on`).
+    ///
+    /// ```
+    /// use instrument_core::JsonLogLayer;
+    /// let layer = JsonLogLayer::new().with_metric_event_lines(true);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn with_metric_event_lines(mut self, on: bool) -> Self {
+        self.metric_event_lines = on;
+        self
     }
 
     /// Per-invocation log sampling and buffering (see [`crate::buffer`]): `sample_rate` of
@@ -355,6 +375,9 @@ where
         let schema = crate::callsite::schema(event.metadata());
         if schema.kind == CallsiteKind::AppendKeys {
             return self.append_keys(event, schema, &ctx);
+        }
+        if schema.metric_only && !self.metric_event_lines {
+            return;
         }
         if let Some(logging) = &self.invocation_logging {
             let verbose = crate::filter::take_invocation_mark(event.metadata());

@@ -39,6 +39,7 @@ pub struct EmfLayerBuilder {
     shard_value_limit: usize,
     lambda: Option<LambdaEnvironment>,
     cold_start: Option<Arc<ColdStart>>,
+    cold_start_dimensions: Option<Vec<(String, String)>>,
     flush_interval: Option<Duration>,
     redactor: Option<Arc<Redactor>>,
 }
@@ -61,6 +62,14 @@ impl EmfLayerBuilder {
     /// The CloudWatch namespace (default `instrument`).
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = namespace.into();
+        self
+    }
+
+    /// The `ColdStart` metric's dimensions besides `function_name` (Powertools publishes it
+    /// with `function_name` and `service`); `None` (the default) for every dimension of
+    /// [`dimension`](Self::dimension).
+    pub fn cold_start_dimensions(mut self, dimensions: Option<Vec<(String, String)>>) -> Self {
+        self.cold_start_dimensions = dimensions;
         self
     }
 
@@ -160,6 +169,13 @@ impl EmfLayerBuilder {
                 dropped: Box::default(),
                 root: OnceLock::new(),
                 cold: OnceLock::new(),
+                cold_def: self.cold_start_dimensions.map(|dims| ContextDef {
+                    dims: dims
+                        .iter()
+                        .map(|(n, v)| (n.as_str().into(), v.as_str().into()))
+                        .collect(),
+                    ..ContextDef::default()
+                }),
                 root_def,
                 function_name: self.lambda.map(|l| l.function_name),
                 cold_start,
@@ -220,6 +236,7 @@ impl EmfLayer {
             shard_value_limit: 10_000,
             lambda: None,
             cold_start: None,
+            cold_start_dimensions: None,
             flush_interval: None,
             redactor: None,
         }

@@ -67,6 +67,8 @@ pub(super) struct EmfState {
     /// cold start.
     pub(super) cold: OnceLock<(ContextDef, u32)>,
     pub(super) function_name: Option<String>,
+    /// The `ColdStart` metric's dimensions besides `function_name`; `None`: `root_def`'s.
+    pub(super) cold_def: Option<ContextDef>,
     pub(super) cold_start: Arc<ColdStart>,
     pub(super) error_type_dimension: bool,
     pub(super) max_error_types: usize,
@@ -190,9 +192,13 @@ impl EmfState {
         }
         drop(extensions);
         let (base, metric) = self.cold.get_or_init(|| {
-            let mut def = self.root_def.clone();
+            // `function_name` first, as Powertools publishes `[function_name, service]`.
+            let mut def = ContextDef::default();
             if let Some(name) = &self.function_name {
                 def = def.with_dimension(metric::FUNCTION_NAME_DIMENSION, name);
+            }
+            for (name, value) in &self.cold_def.as_ref().unwrap_or(&self.root_def).dims {
+                def = def.with_dimension(name, value);
             }
             let metric = self.aggregator.metric(&MetricDef {
                 name: metric::COLD_START.into(),
