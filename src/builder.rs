@@ -201,6 +201,44 @@ where
         self.setting(&table::DEFAULT_DIMENSIONS, items)
     }
 
+    /// The dimension sets every metric is also published under (`INSTRUMENT_ROLLUPS`, default
+    /// `[[]]`): each is the default dimensions plus those listed that the metric has. The
+    /// default publishes every metric under the default dimensions alone too, so an HTTP
+    /// API's error-rate alarm or a p95 over every route reads one series; `[[], ["route"]]`
+    /// adds one per route; an empty list publishes each metric under its full set only.
+    /// Values are aggregated and written once, however many sets.
+    ///
+    /// ```
+    /// let capture = instrument::testing::Capture::with(|b| {
+    ///     b.service("api").rollups([vec![], vec!["route"]])
+    /// });
+    /// capture.run(|| {
+    ///     tracing::info!(dimension.route = "/book", dimension.method = "POST", counter.requests = 1)
+    /// });
+    /// let doc = &capture.emf_documents()[0];
+    /// assert_eq!(
+    ///     doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+    ///     serde_json::json!([["service", "route", "method"], ["service"], ["service", "route"]])
+    /// );
+    /// ```
+    pub fn rollups<I, S, D>(self, sets: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: IntoIterator<Item = D>,
+        D: Into<String>,
+    {
+        let items = sets
+            .into_iter()
+            .map(|set| {
+                set.into_iter()
+                    .map(Into::into)
+                    .collect::<Vec<String>>()
+                    .join(",")
+            })
+            .collect();
+        self.setting(&table::ROLLUPS, items)
+    }
+
     /// Turns PII redaction on or off.
     pub fn redact(self, on: bool) -> Self {
         self.setting(&table::REDACT, on)
@@ -533,7 +571,9 @@ where
                 for (name, value) in &config.metric_dimensions {
                     emf = emf.dimension(name.as_str(), value.as_str());
                 }
-                emf = emf.cold_start_dimensions(config.cold_start_dimensions.clone());
+                emf = emf
+                    .cold_start_dimensions(config.cold_start_dimensions.clone())
+                    .rollups(config.rollups.clone());
                 // Lambda flushes at the end of each invocation; everything else on an interval.
                 if config.lambda.is_none() {
                     emf = emf.flush_interval(config.metrics_flush_interval);

@@ -37,6 +37,25 @@ async fn confirm(seat: u32) -> u32 {
     seat + 1
 }
 
+/// The facade's builder with the PutMetricData sink pointed at the test server.
+fn builder(
+    server: &cw::Server,
+    namespace: &str,
+    service: &str,
+) -> instrument::Builder<fn() -> std::io::Stdout> {
+    let lookup = |k: &str| (k == "INSTRUMENT_METRICS").then(|| "cloudwatch".to_string());
+    instrument::builder()
+        .env_lookup(lookup)
+        .service(service)
+        .namespace(namespace)
+        .log_level("off")
+        .cloudwatch_options(CloudwatchOptions {
+            region: Some(server.region.clone()),
+            ..cw::options()
+        })
+        .cloudwatch_endpoint(&server.url)
+}
+
 #[test]
 fn tracked_calls_reach_cloudwatch_through_the_builder_and_the_guard() {
     let Some(server) = cw::server() else { return };
@@ -47,17 +66,7 @@ fn tracked_calls_reach_cloudwatch_through_the_builder_and_the_guard() {
     );
     let namespace = cw::unique("Facade");
     let service = cw::unique("booking");
-    let lookup = |k: &str| (k == "INSTRUMENT_METRICS").then(|| "cloudwatch".to_string());
-    let (subscriber, guard) = instrument::builder()
-        .env_lookup(lookup)
-        .service(&service)
-        .namespace(&namespace)
-        .log_level("off")
-        .cloudwatch_options(CloudwatchOptions {
-            region: Some(server.region.clone()),
-            ..cw::options()
-        })
-        .cloudwatch_endpoint(&server.url)
+    let (subscriber, guard) = builder(&server, &namespace, &service)
         .build()
         .expect("the PutMetricData sink starts");
 
@@ -101,4 +110,51 @@ fn tracked_calls_reach_cloudwatch_through_the_builder_and_the_guard() {
     assert_eq!(confirmed.sum, f64::from(CALLS / 2));
     let confirm_latency = cw::query(&server, &namespace, "confirm.latency", &dims);
     assert_eq!(confirm_latency.sample_count, f64::from(CALLS / 2));
+}
+
+/// Issue 14: several dimension sets round-trip through PutMetricData exactly: one datum per
+/// set, each with the same statistics.
+#[test]
+fn rollup_dimension_sets_reach_cloudwatch_with_the_same_statistics() {
+    let Some(server) = cw::server() else { return };
+    let namespace = cw::unique("Rollups");
+    let service = cw::unique("api");
+    let (subscriber, guard) = builder(&server, &namespace, &service)
+        .rollups([vec![], vec!["route"]])
+        .build()
+        .expect("the PutMetricData sink starts");
+    tracing::subscriber::with_default(subscriber, || {
+        for i in 0..30u32 {
+            let (route, method) = match i % 3 {
+                0 => ("/book", "POST"),
+                1 => ("/book", "GET"),
+                _ => ("/pay", "POST"),
+            };
+            tracing::info!(
+                dimension.route = route,
+                dimension.method = method,
+                counter.requests = 2,
+                histogram.request_ms = f64::from(i)
+            );
+        }
+    });
+    drop(guard);
+    let s = service.as_str();
+    let total = cw::query(&server, &namespace, "requests", &[("service", s)]);
+    assert_eq!(total.sum, 60.0, "the service-wide set");
+    let book = [("service", s), ("route", "/book")];
+    assert_eq!(cw::query(&server, &namespace, "requests", &book).sum, 40.0);
+    let book_get = [("service", s), ("route", "/book"), ("method", "GET")];
+    assert_eq!(
+        cw::query(&server, &namespace, "requests", &book_get).sum,
+        20.0
+    );
+    let latency = cw::query(&server, &namespace, "request_ms", &[("service", s)]);
+    assert_eq!(latency.sample_count, 30.0);
+    assert_eq!(latency.sum, (0..30).sum::<u32>() as f64);
+    let pay = [("service", s), ("route", "/pay"), ("method", "POST")];
+    assert_eq!(
+        cw::query(&server, &namespace, "request_ms", &pay).sample_count,
+        10.0
+    );
 }

@@ -195,3 +195,87 @@ fn cold_start_has_powertools_dimensions_or_every_default_one() {
         );
     }
 }
+
+#[test]
+fn rollups_publish_a_metric_under_several_sets_with_each_value_written_once() {
+    let capture = Capture::with(|b| b.service("api").rollups([vec![], vec!["route"]]));
+    capture.run(|| {
+        for (route, method, ms) in [
+            ("/book", "POST", 12.0),
+            ("/book", "GET", 3.0),
+            ("/pay", "POST", 40.0),
+        ] {
+            tracing::info!(
+                dimension.route = route,
+                dimension.method = method,
+                counter.requests = 1,
+                histogram.request_ms = ms
+            );
+        }
+    });
+    let docs = documents(&capture);
+    assert_eq!(
+        docs.len(),
+        3,
+        "one document per route and method: {docs:#?}"
+    );
+    let mut latencies = Vec::new();
+    for doc in &docs {
+        assert_eq!(
+            emf_common::dimension_sets(doc),
+            json!([
+                ["service", "route", "method"],
+                ["service"],
+                ["service", "route"]
+            ])
+        );
+        assert_eq!(
+            doc["requests"], 1,
+            "each value once, whatever the number of sets"
+        );
+        latencies.push(doc["request_ms"].as_f64().unwrap());
+    }
+    latencies.sort_by(f64::total_cmp);
+    assert_eq!(latencies, [3.0, 12.0, 40.0]);
+
+    // The default: every metric under the default dimensions alone too; `none`: only its own.
+    let default = Capture::with(|b| b.service("api"));
+    let off = Capture::with(|b| {
+        b.service("api")
+            .env_lookup(|name| (name == "INSTRUMENT_ROLLUPS").then(|| "none".into()))
+    });
+    for (capture, expected) in [
+        (&default, json!([["service", "route"], ["service"]])),
+        (&off, json!([["service", "route"]])),
+    ] {
+        capture.run(|| tracing::info!(dimension.route = "/book", counter.requests = 1));
+        let docs = documents(capture);
+        assert_eq!(emf_common::dimension_sets(&docs[0]), expected);
+    }
+}
+
+#[test]
+fn the_thirty_dimension_limit_holds_with_several_sets() {
+    let capture = Capture::with(|b| {
+        let mut b = b.service("wide").rollups([vec![], vec!["d1", "d2"]]);
+        for i in 0..27 {
+            b = b.dimension(format!("fleet{i}"), "x");
+        }
+        b
+    });
+    capture.run(|| {
+        tracing::info!(
+            dimension.d1 = "a",
+            dimension.d2 = "b",
+            dimension.d3 = "c",
+            dimension.d4 = "d",
+            counter.wide = 1
+        )
+    });
+    let docs = documents(&capture);
+    let doc = docs.iter().find(|d| d.get("wide").is_some()).unwrap();
+    for set in emf_common::dimension_sets(doc).as_array().unwrap() {
+        assert!(set.as_array().unwrap().len() <= 30, "{set}");
+    }
+    assert_eq!(doc["wide"], 1);
+}

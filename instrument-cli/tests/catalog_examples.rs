@@ -103,7 +103,13 @@ fn check_exact(run: &Run, settings: &ServiceSettings) {
         let declared_sets: BTreeSet<BTreeSet<String>> = metric
             .dimension_sets
             .iter()
-            .map(|s| defaults.iter().chain(s).cloned().collect())
+            .map(|s| {
+                if metric.exact_dimensions {
+                    s.iter().cloned().collect()
+                } else {
+                    defaults.iter().chain(s).cloned().collect()
+                }
+            })
             .collect();
         for set in &captured.dimension_sets {
             let set: BTreeSet<String> = set.iter().cloned().collect();

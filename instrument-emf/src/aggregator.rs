@@ -197,6 +197,49 @@ pub(crate) struct Aggregator {
     shards: Mutex<Vec<Arc<Mutex<Shard>>>>,
     max_contexts: usize,
     pub(crate) shard_value_limit: usize,
+    rollups: Rollups,
+}
+
+/// The dimension sets every metric is also published under: each rollup set is the default
+/// dimensions plus those of its dimensions the metric has. With the rollup `[]`, a metric with
+/// dimensions `[service, route, method]` is published under `[service, route, method]` and
+/// `[service]`, from one aggregation, its values written once.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Rollups {
+    /// The names of the default dimensions (those of every metric).
+    pub(crate) defaults: Vec<Box<str>>,
+    /// The rollup sets, by dimension name (beyond the defaults).
+    pub(crate) sets: Vec<Vec<Box<str>>>,
+}
+
+impl Rollups {
+    /// Adds the rollup sets of `def`'s dimensions to its sets (its own, or the one set of all
+    /// of them).
+    fn apply(&self, def: &mut ContextDef) {
+        if self.sets.is_empty() {
+            return;
+        }
+        let n = def.dims.len();
+        let mut sets = if def.sets.is_empty() {
+            vec![(0..n).collect::<Vec<usize>>()]
+        } else {
+            std::mem::take(&mut def.sets)
+        };
+        for rollup in &self.sets {
+            let set: Vec<usize> = (0..n)
+                .filter(|&i| {
+                    let name = &def.dims[i].0;
+                    self.defaults.contains(name) || rollup.contains(name)
+                })
+                .collect();
+            if !sets.contains(&set) {
+                sets.push(set);
+            }
+        }
+        if sets.len() > 1 {
+            def.sets = sets;
+        }
+    }
 }
 
 /// This thread's shard of each live aggregator (usually one), by aggregator id.
@@ -216,7 +259,14 @@ impl Aggregator {
             shards: Mutex::default(),
             max_contexts,
             shard_value_limit,
+            rollups: Rollups::default(),
         }
+    }
+
+    /// Publishes every (bounded) context under `rollups` too.
+    pub(crate) fn with_rollups(mut self, rollups: Rollups) -> Self {
+        self.rollups = rollups;
+        self
     }
 
     /// Unique among the aggregators of this process.
@@ -252,7 +302,8 @@ impl Aggregator {
     }
 
     /// The interned context for `def`, or `None` past the bound on distinct contexts.
-    pub(crate) fn context(&self, def: ContextDef) -> Option<Arc<Context>> {
+    pub(crate) fn context(&self, mut def: ContextDef) -> Option<Arc<Context>> {
+        self.rollups.apply(&mut def);
         self.intern(def, false)
     }
 

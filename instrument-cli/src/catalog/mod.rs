@@ -206,8 +206,12 @@ pub struct Metric {
     /// How values combine.
     pub kind: Kind,
     /// The dimension sets beyond the service's default dimensions (`service`, `environment`):
-    /// one entry per set published.
+    /// one entry per set published; with [`exact_dimensions`](Self::exact_dimensions), the
+    /// whole sets.
     pub dimension_sets: Vec<Vec<String>>,
+    /// Whether `dimension_sets` are the whole sets, not sets beyond the default dimensions
+    /// (`ColdStart`: `function_name` and `service`, as Powertools publishes it).
+    pub exact_dimensions: bool,
     /// When it gets a value.
     pub when: When,
     /// Who publishes it.
@@ -362,6 +366,7 @@ impl Catalog {
                     unit: unit.to_owned(),
                     kind,
                     dimension_sets: sets,
+                    exact_dimensions: false,
                     when,
                     origin: origin.clone(),
                 });
@@ -414,6 +419,7 @@ impl Catalog {
                 unit: field.unit.clone(),
                 kind: field.kind,
                 dimension_sets: vec![field.dimensions.clone()],
+                exact_dimensions: false,
                 when: When::Event,
                 origin: Origin::Field(field.location.clone()),
             });
@@ -449,9 +455,17 @@ impl Catalog {
                     unit: unit.to_owned(),
                     kind,
                     dimension_sets: dims.clone(),
+                    exact_dimensions: false,
                     when,
                     origin: Origin::Http,
                 });
+            }
+        }
+        // The runtime's default rollup (`INSTRUMENT_ROLLUPS=[]`): every metric is also
+        // published under the default dimensions alone.
+        for m in out.iter_mut().filter(|m| !m.exact_dimensions) {
+            if !m.dimension_sets.iter().any(Vec::is_empty) {
+                m.dimension_sets.push(Vec::new());
             }
         }
         if self.lambda {
@@ -459,8 +473,16 @@ impl Catalog {
                 name: metric::COLD_START.to_owned(),
                 unit: "Count".to_owned(),
                 kind: Kind::Counter,
+                // Powertools' `[function_name, service]` (`INSTRUMENT_COLD_START_DIMENSIONS`),
                 // `function_name` only where AWS_LAMBDA_FUNCTION_NAME is set (in Lambda).
-                dimension_sets: vec![vec![metric::FUNCTION_NAME_DIMENSION.to_owned()], vec![]],
+                dimension_sets: vec![
+                    vec![
+                        metric::FUNCTION_NAME_DIMENSION.to_owned(),
+                        metric::SERVICE_DIMENSION.to_owned(),
+                    ],
+                    vec![metric::SERVICE_DIMENSION.to_owned()],
+                ],
+                exact_dimensions: true,
                 when: When::ColdStart,
                 origin: Origin::Lambda,
             });

@@ -61,12 +61,11 @@ pub(super) fn render(catalog: &Catalog) -> String {
             let sets: Vec<String> = m
                 .dimension_sets
                 .iter()
-                .map(|s| {
-                    if s.is_empty() {
-                        "-".to_owned()
-                    } else {
-                        s.join(",")
-                    }
+                .map(|s| match (s.is_empty(), m.exact_dimensions) {
+                    (true, _) => "-".to_owned(),
+                    // The whole set, not beyond service and environment.
+                    (false, true) => format!("={}", s.join(",")),
+                    (false, false) => s.join(","),
                 })
                 .collect();
             (

@@ -108,6 +108,8 @@ pub struct Settings {
     pub cold_start_dimensions: Option<String>,
     /// [`table::LOG_METRIC_EVENTS`].
     pub log_metric_events: Option<bool>,
+    /// [`table::ROLLUPS`].
+    pub rollups: Option<Vec<String>>,
 }
 
 /// Per-invocation log buffering: lines more verbose than the log level, down to `level`, are
@@ -170,6 +172,8 @@ pub struct Config {
     /// Whether an event with only metric fields and no message writes a line
     /// ([`table::LOG_METRIC_EVENTS`]).
     pub log_metric_events: bool,
+    /// The rollup dimension sets, by name ([`table::ROLLUPS`]).
+    pub rollups: Vec<Vec<String>>,
     /// What the environment adds to the redaction rules.
     pub redaction: RedactionConfig,
     /// The Lambda layer's section.
@@ -246,6 +250,17 @@ impl Config {
             ),
         };
         let log_metric_events = LOG_METRIC_EVENTS.value(settings, env)?.unwrap_or_default();
+        let rollups = ROLLUPS
+            .value(settings, env)?
+            .unwrap_or_default()
+            .iter()
+            .map(|set| {
+                set.split(',')
+                    .filter(|n| !n.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .collect();
 
         Ok(Config {
             service,
@@ -266,6 +281,7 @@ impl Config {
             metric_dimensions,
             cold_start_dimensions,
             log_metric_events,
+            rollups,
             redaction: RedactionConfig::resolve(settings, env)?,
             lambda_layer: LambdaLayerConfig::resolve(settings, env)?,
             http_layer: HttpLayerConfig::resolve(settings, env)?,

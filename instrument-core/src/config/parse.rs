@@ -267,6 +267,56 @@ pub fn default_dimension(item: &str) -> Result<String, Rejection> {
     }
 }
 
+/// Rollup sets: bracketed lists of dimension names, e.g. `[] [route] [route,method]`, each
+/// item normalised to its names joined by `,` (`""` for `[]`); `none` for no rollup.
+///
+/// ```
+/// use instrument_core::config::parse::rollups;
+/// assert_eq!(rollups("[] [route] [route, method]").unwrap(), ["", "route", "route,method"]);
+/// assert_eq!(rollups("none").unwrap(), Vec::<String>::new());
+/// assert!(rollups("route").is_err());
+/// ```
+pub fn rollups(value: &str) -> Result<Vec<String>, Rejection> {
+    let value = value.trim();
+    if value.eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    let mut sets = Vec::new();
+    let mut rest = value;
+    while !rest.is_empty() {
+        let Some(inner) = rest.strip_prefix('[') else {
+            return Err(Rejection::because(format!("expected `[` at {rest:?}")));
+        };
+        let Some((set, after)) = inner.split_once(']') else {
+            return Err(Rejection::because("a `[` without its `]`"));
+        };
+        sets.push(rollup_set(set)?);
+        rest = after.trim_start_matches([' ', ',', ';']);
+    }
+    if sets.is_empty() {
+        return Err(Rejection::new());
+    }
+    Ok(sets)
+}
+
+/// One rollup set: comma-separated dimension names, normalised (trimmed, joined by `,`).
+pub fn rollup_set(set: &str) -> Result<String, Rejection> {
+    let names: Vec<&str> = set
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
+    if let Some(bad) = names
+        .iter()
+        .find(|n| n.len() > 255 || n.starts_with(':') || n.contains([' ', '=', '[', ']']))
+    {
+        return Err(Rejection::because(format!(
+            "invalid dimension name {bad:?}"
+        )));
+    }
+    Ok(names.join(","))
+}
+
 /// `powertools` or `all` (case-insensitive), normalised to lower case.
 pub fn cold_start_dimensions(value: &str) -> Result<String, Rejection> {
     match value.trim().to_ascii_lowercase().as_str() {

@@ -218,6 +218,16 @@ settings! {
             check |items| items.iter().map(|i| parse::default_dimension(i)).collect(),
         invalid: "service as",
     }
+    ROLLUPS: Vec<String> = "rollups" in Metrics, code rollups {
+        variables: ["INSTRUMENT_ROLLUPS"],
+        accepts: "bracketed dimension sets (e.g. `[] [route] [route,method]`), or none",
+        default: "`[]`" = vec![String::new()],
+        doc: "The dimension sets every metric is also published under: each is the default \
+              dimensions plus those listed that the metric has (`[]`: the service-wide total).",
+        parse: parse::rollups,
+            check |items| items.iter().map(|i| parse::rollup_set(i)).collect(),
+        invalid: "route",
+    }
     COLD_START_DIMENSIONS: String = "cold_start_dimensions" in Metrics,
         code cold_start_dimensions
     {

@@ -12,7 +12,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::state::{EmfState, Exporting, Output};
 use super::{EmfHandle, EmfLayer, MetricsFilter};
-use crate::aggregator::{Aggregator, ContextDef};
+use crate::aggregator::{Aggregator, ContextDef, Rollups};
 use crate::encoder::Encoder;
 use crate::export::{EmfExporter, Exporter};
 use crate::sink::Sink;
@@ -40,6 +40,7 @@ pub struct EmfLayerBuilder {
     lambda: Option<LambdaEnvironment>,
     cold_start: Option<Arc<ColdStart>>,
     cold_start_dimensions: Option<Vec<(String, String)>>,
+    rollups: Vec<Vec<String>>,
     flush_interval: Option<Duration>,
     redactor: Option<Arc<Redactor>>,
 }
@@ -70,6 +71,37 @@ impl EmfLayerBuilder {
     /// [`dimension`](Self::dimension).
     pub fn cold_start_dimensions(mut self, dimensions: Option<Vec<(String, String)>>) -> Self {
         self.cold_start_dimensions = dimensions;
+        self
+    }
+
+    /// The dimension sets every metric is also published under, beyond its own full set: each
+    /// is the default dimensions ([`dimension`](Self::dimension)) plus those of the listed
+    /// dimensions the metric has. `[[]]` publishes every metric under the default dimensions
+    /// alone too (a service-wide total next to the per-route series); `[[], ["route"]]` also
+    /// per route. Values are aggregated and written once, whatever the number of sets. None by
+    /// default here (the facade's default is `[[]]`).
+    ///
+    /// ```
+    /// use instrument_emf::{EmfLayer, MemorySink};
+    /// use tracing_subscriber::prelude::*;
+    /// let sink = MemorySink::default();
+    /// let layer = EmfLayer::builder(sink.clone())
+    ///     .dimension("service", "api")
+    ///     .rollups(vec![vec![], vec!["route".to_string()]])
+    ///     .build_unfiltered();
+    /// let handle = layer.handle();
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     tracing::info!(dimension.route = "/book", dimension.method = "GET", counter.requests = 1);
+    /// });
+    /// handle.flush();
+    /// let doc: serde_json::Value = serde_json::from_slice(&sink.documents()[0]).unwrap();
+    /// assert_eq!(
+    ///     doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+    ///     serde_json::json!([["service", "route", "method"], ["service"], ["service", "route"]])
+    /// );
+    /// ```
+    pub fn rollups(mut self, sets: Vec<Vec<String>>) -> Self {
+        self.rollups = sets;
         self
     }
 
@@ -134,7 +166,20 @@ impl EmfLayerBuilder {
 
     /// Builds the bare layer, which sees every span and event it is given.
     pub fn build_unfiltered(self) -> EmfLayer {
-        let aggregator = Aggregator::new(self.max_contexts, self.shard_value_limit);
+        let rollups = Rollups {
+            defaults: self
+                .dimensions
+                .iter()
+                .map(|(n, _)| n.as_str().into())
+                .collect(),
+            sets: self
+                .rollups
+                .iter()
+                .map(|set| set.iter().map(|d| d.as_str().into()).collect())
+                .collect(),
+        };
+        let aggregator =
+            Aggregator::new(self.max_contexts, self.shard_value_limit).with_rollups(rollups);
         let root_def = ContextDef {
             dims: self
                 .dimensions
@@ -237,6 +282,7 @@ impl EmfLayer {
             lambda: None,
             cold_start: None,
             cold_start_dimensions: None,
+            rollups: Vec::new(),
             flush_interval: None,
             redactor: None,
         }
