@@ -628,6 +628,12 @@ where
                  become JSON lines"
             );
         }
+        // `metrics::counter!` and co. from any dependency into the same documents, unless the
+        // application set its own recorder.
+        #[cfg(feature = "metrics")]
+        if let Some(recorder) = crate::metrics::Recorder::current() {
+            let _ = ::metrics::set_global_recorder(recorder);
+        }
         if crate::exit_flush::install(guard.flushers.clone()) {
             guard.leave_shutdown_to_exit();
         }

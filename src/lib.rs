@@ -54,6 +54,7 @@ mod guard;
 pub mod http;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod metrics;
 mod panic_hook;
 mod pipeline;
 mod sigterm;

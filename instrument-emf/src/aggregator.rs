@@ -5,6 +5,7 @@
 //! interned once: metric definitions per callsite, dimension contexts per span.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 
 use instrument_core::hash::FxHasher;
@@ -198,7 +199,15 @@ pub(crate) struct Aggregator {
     max_contexts: usize,
     pub(crate) shard_value_limit: usize,
     rollups: Rollups,
+    /// Runtime counters' cells by (context, metric), with their context kept alive: drained
+    /// with the shards.
+    counters: Mutex<HashMap<(u32, u32), CounterCell>>,
+    /// Contexts runtime histogram and gauge handles use, kept alive while the layer lives.
+    kept: Mutex<Vec<Arc<Context>>>,
 }
+
+/// A runtime counter's cell, with the context it counts in (kept alive by it).
+type CounterCell = (Arc<Context>, Arc<AtomicU64>);
 
 /// The dimension sets every metric is also published under: each rollup set is the default
 /// dimensions plus those of its dimensions the metric has. With the rollup `[]`, a metric with
@@ -260,6 +269,39 @@ impl Aggregator {
             max_contexts,
             shard_value_limit,
             rollups: Rollups::default(),
+            counters: Mutex::default(),
+            kept: Mutex::default(),
+        }
+    }
+
+    /// The atomic cell of a runtime counter of `metric` in `context` (one per pair, shared by
+    /// every handle), drained at each flush.
+    pub(crate) fn counter_cell(&self, context: &Arc<Context>, metric: u32) -> Arc<AtomicU64> {
+        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        counters
+            .entry((context.id, metric))
+            .or_insert_with(|| (context.clone(), Arc::new(AtomicU64::new(0))))
+            .1
+            .clone()
+    }
+
+    /// Keeps `context` alive (a runtime handle refers to it by id).
+    pub(crate) fn keep(&self, context: &Arc<Context>) {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        if !kept.iter().any(|c| c.id == context.id) {
+            kept.push(context.clone());
+        }
+    }
+
+    /// The runtime counters' sums since the last drain, as cells.
+    fn drain_counters(&self, cells: &mut Vec<((u32, u32), Cell)>) {
+        let counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        for (&key, (_, cell)) in counters.iter() {
+            let n = cell.swap(0, std::sync::atomic::Ordering::Relaxed);
+            if n > 0 {
+                #[allow(clippy::cast_precision_loss)]
+                cells.push((key, Cell::Sum(n as f64)));
+            }
         }
     }
 
@@ -455,6 +497,7 @@ impl Aggregator {
             shard.values = 0;
             cells.extend(split_calls(shard.cells.drain()));
         }
+        self.drain_counters(&mut cells);
         Drained { cells }
     }
 

@@ -56,6 +56,9 @@ pub use encoder::{
     MAX_DOCUMENT_BYTES, MAX_METRICS, MAX_METRIC_NAME, MAX_VALUES,
 };
 pub use export::{EmfExporter, Exporter};
-pub use layer::{EmfHandle, EmfLayer, EmfLayerBuilder, IntervalFlush, MetricsFilter};
+pub use layer::{
+    EmfHandle, EmfLayer, EmfLayerBuilder, IntervalFlush, MetricsFilter, RuntimeCounter,
+    RuntimeValues,
+};
 pub use sink::{FnSink, MakeWriterSink, MemorySink, Sink, StdoutSink, WriterSink};
 pub use unit::Unit;

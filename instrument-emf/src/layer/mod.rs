@@ -13,6 +13,7 @@ mod builder;
 mod callsites;
 mod context;
 mod flush;
+mod runtime;
 mod state;
 mod tracked;
 
@@ -32,6 +33,7 @@ use crate::dropped::Dropped;
 pub use builder::EmfLayerBuilder;
 pub use callsites::MetricsFilter;
 pub use flush::IntervalFlush;
+pub use runtime::{RuntimeCounter, RuntimeValues};
 
 use flush::spawn_flusher;
 use state::{with_scratch, EmfState};
