@@ -11,9 +11,24 @@ pub(super) struct ValueRule {
     pub(super) kind: Kind,
 }
 
+impl ValueRule {
+    /// A rule whose replacement is `[REDACTED:<name>]`.
+    pub(super) fn new(name: &str, method: Method, priority: u8, kind: Kind) -> ValueRule {
+        ValueRule {
+            name: name.to_string(),
+            replacement: format!("[REDACTED:{name}]"),
+            method,
+            priority,
+            kind,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub(super) enum Kind {
     Builtin(Builtin),
+    /// A vendor token rule (built in or from `RedactConfig::tokens`), found by the token scan.
+    Token,
     Custom {
         regex: Regex,
         /// The `value` capture group, when the pattern has one.
@@ -43,7 +58,7 @@ impl Redactor {
         let b = text.as_bytes();
         if self.key_values_in_text {
             for i in 0..b.len() {
-                if b[i] == b'=' || b[i] == b':' {
+                if matches!(b[i], b'=' | b':' | b'>') {
                     if let Some((rule, span)) = self.keys.key_value_at(b, i) {
                         push(&mut hits, text, span, Who::Key(rule as u16));
                     }
@@ -88,7 +103,7 @@ impl Redactor {
     /// case for log text, decided in one pass with no hit list built.
     #[inline]
     pub(super) fn surely_clean(&self, text: &str) -> bool {
-        if self.has_custom {
+        if self.has_custom || self.tokens_always {
             return false;
         }
         let b = text.as_bytes();
@@ -126,6 +141,12 @@ impl Redactor {
 
     /// Runs the regex and validator of every built-in rule in `todo` and of every custom rule.
     pub(super) fn run_rules(&self, text: &str, mut todo: u32, hits: &mut Hits) {
+        if todo & prefilter::TOKENS != 0 || self.tokens_always {
+            todo &= !prefilter::TOKENS;
+            if let Some(scanner) = &self.tokens {
+                scanner.find(text, &mut |slot, r| push(hits, text, r, Who::Value(slot)));
+            }
+        }
         while todo != 0 {
             let bit = todo.trailing_zeros() as usize;
             todo &= todo - 1;

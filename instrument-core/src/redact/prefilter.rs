@@ -7,6 +7,10 @@
 //! prefilter never changes a result); none is sufficient.
 
 use super::rules::Builtin;
+use super::vendor;
+
+/// The flag of the vendor token scan (above every built-in rule's bit).
+pub(crate) const TOKENS: u32 = 1 << 31;
 
 const C_DIGIT: u8 = 1;
 const C_AT: u8 = 2;
@@ -16,6 +20,9 @@ const C_EQ: u8 = 5;
 const C_UPPER: u8 = 6;
 const C_LOWER_B: u8 = 7;
 const C_LOWER_C: u8 = 8;
+const C_SEP: u8 = 9;
+const C_GT: u8 = 10;
+const C_LOWER_W: u8 = 11;
 
 /// Byte classes; 0 is "nothing starts here".
 static CLASS: [u8; 256] = {
@@ -32,6 +39,9 @@ static CLASS: [u8; 256] = {
             b'A'..=b'Z' => C_UPPER,
             b'b' => C_LOWER_B,
             b'c' => C_LOWER_C,
+            b'_' | b'-' => C_SEP,
+            b'>' => C_GT,
+            b'w' => C_LOWER_W,
             _ => 0,
         };
         i += 1;
@@ -39,8 +49,8 @@ static CLASS: [u8; 256] = {
     t
 };
 
-/// The byte-class pass. Returns the plausible rules; calls `kv(i)` at every `=` and `:` (a
-/// possible `key=value`) when `want_kv`.
+/// The byte-class pass. Returns the plausible rules; calls `kv(i)` at every `=`, `:` and `>` (a
+/// possible `key=value`, `<key>value`) when `want_kv`.
 #[inline]
 pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
     let n = b.len();
@@ -84,6 +94,9 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
                 }
             }
             C_COLON => {
+                if b[i + 1..].starts_with(b"//hooks.slack.com/") {
+                    flags |= TOKENS;
+                }
                 if i >= ipv6_checked_to {
                     let (to, plausible) = ipv6_at(b, i);
                     ipv6_checked_to = to;
@@ -96,13 +109,35 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
                 }
             }
             C_EQ => {
+                if head_before(b, i) {
+                    flags |= TOKENS;
+                }
                 if want_kv {
                     kv(i);
+                }
+            }
+            C_SEP => {
+                if head_before(b, i) {
+                    flags |= TOKENS;
+                }
+            }
+            C_GT => {
+                if want_kv {
+                    kv(i);
+                }
+            }
+            C_LOWER_W => {
+                // A JWT whose header is pretty-printed JSON: `ewo…` (`{\n`), `ew0…`, `ewk…`.
+                if i >= 1 && b[i - 1] == b'e' && matches!(b.get(i + 1), Some(b'o' | b'0' | b'k')) {
+                    flags |= Builtin::Jwt.bit();
                 }
             }
             C_LOWER_B => {
                 if b.get(i + 1) == Some(&b'e') && b[i + 1..].starts_with(b"earer") {
                     flags |= Builtin::Bearer.bit();
+                }
+                if b[i + 1..].starts_with(b"asic") {
+                    flags |= Builtin::BasicAuth.bit();
                 }
             }
             C_LOWER_C => {
@@ -117,7 +152,10 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
                 // of the JWT, PEM, bearer and secret-key patterns.
                 let rest = &b[i + 1..];
                 match b[i] {
-                    b'J' if i >= 2 && &b[i - 2..i] == b"ey" => flags |= Builtin::Jwt.bit(),
+                    b'J' | b'A' if i >= 2 && &b[i - 2..i] == b"ey" => flags |= Builtin::Jwt.bit(),
+                    b'B' if rest.starts_with(b"asic") || rest.starts_with(b"ASIC") => {
+                        flags |= Builtin::BasicAuth.bit()
+                    }
                     b'B' if rest.starts_with(b"EGIN") => flags |= Builtin::Pem.bit(),
                     b'B' if rest.starts_with(b"earer") || rest.starts_with(b"EARER") => {
                         flags |= Builtin::Bearer.bit()
@@ -126,6 +164,9 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
                         flags |= Builtin::AwsSecretAccessKey.bit()
                     }
                     _ => {}
+                }
+                if vendor::upper_prefix_at(b, i) {
+                    flags |= TOKENS;
                 }
                 if i + 4 <= n {
                     let w = &b[i..i + 4];
@@ -148,7 +189,19 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
     flags
 }
 
-/// A run of digit groups joined by single ` `, `-` or `.`: which numeric rules it could hold.
+/// At a `_`, `-` or `=`: whether the word before it is the head of a vendor token prefix
+/// (`ghp_`, `xoxb-`, `sig=`).
+#[inline]
+fn head_before(b: &[u8], i: usize) -> bool {
+    let mut s = i;
+    while s > 0 && i - s < 16 && b[s - 1].is_ascii_alphanumeric() {
+        s -= 1;
+    }
+    s < i && vendor::head_before_separator(&b[s..i])
+}
+
+/// A run of digit groups joined by ` `, `-` or `.` (up to three spaces, tabs or dashes in a
+/// row): which numeric rules it could hold.
 #[inline]
 fn digit_run(b: &[u8], start: usize) -> (usize, u32) {
     let n = b.len();
@@ -181,6 +234,18 @@ fn digit_run(b: &[u8], start: usize) -> (usize, u32) {
         if k + 1 < n && matches!(b[k], b' ' | b'-' | b'.') && b[k + 1].is_ascii_digit() {
             sep = b[k];
             k += 1;
+        } else if k < n && matches!(b[k], b' ' | b'-' | b'\t') {
+            // Wider gaps (fixed-width columns, text copied from a PDF) join card groups only.
+            let mut g = k;
+            while g < n && g - k < 3 && matches!(b[g], b' ' | b'-' | b'\t') {
+                g += 1;
+            }
+            if g < n && b[g].is_ascii_digit() {
+                sep = b' ';
+                k = g;
+            } else {
+                break;
+            }
         } else {
             break;
         }
@@ -188,7 +253,7 @@ fn digit_run(b: &[u8], start: usize) -> (usize, u32) {
     if total >= 13 {
         flags |= Builtin::Card.bit();
     }
-    if groups >= 2 && total >= 10 {
+    if groups >= 2 && total >= 9 {
         flags |= Builtin::Phone.bit();
     }
     if max_dot_chain >= 4 {

@@ -1,0 +1,349 @@
+//! Precision on code, configuration and odd layouts (issue 18): for every group of misses and
+//! false positives, the cases that must be redacted and their look-alikes that must stay.
+
+use std::borrow::Cow;
+
+use instrument::redact::Redactor;
+
+#[path = "support/redact_check.rs"]
+mod redact_check;
+
+/// Each input must become exactly its expected output under the default rules.
+#[track_caller]
+fn check(cases: &[(&str, &str)]) {
+    redact_check::check(&Redactor::default(), cases);
+}
+
+/// Each text must come back unchanged (and borrowed).
+#[track_caller]
+fn unchanged(texts: &[&str]) {
+    let r = Redactor::default();
+    let changed: Vec<String> = texts
+        .iter()
+        .filter_map(|t| match r.redact(t) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(out) => Some(format!("  {t:?}\n    -> {out:?}")),
+        })
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "look-alikes changed:\n{}",
+        changed.join("\n")
+    );
+}
+
+#[test]
+fn ipv4_with_a_cidr_suffix() {
+    check(&[
+        ("allow 192.168.1.0/24 only", "allow [REDACTED:ipv4]/24 only"),
+        ("route 10.0.0.0/8,", "route [REDACTED:ipv4]/8,"),
+        (
+            "\"cidr\": \"172.16.4.0/22\"",
+            "\"cidr\": \"[REDACTED:ipv4]/22\"",
+        ),
+        (
+            "--source-range=203.0.113.0/32)",
+            "--source-range=[REDACTED:ipv4]/32)",
+        ),
+        ("peer 198.51.100.7/0.", "peer [REDACTED:ipv4]/0."),
+    ]);
+    unchanged(&[
+        "path /v1/192.168.1.1/345 and 10.0.0.1/33x",
+        "ratio 10.0.0.1/3.5 and 1.2.3.4.5/24",
+        "loopback 127.0.0.1/8 and 0.0.0.0/0",
+    ]);
+}
+
+#[test]
+fn yaml_block_scalars() {
+    check(&[
+        (
+            "token: |\n  ghx-abc123-def456\nregion: eu-west-1",
+            "token: |\n  [REDACTED:token]\nregion: eu-west-1",
+        ),
+        (
+            "auth:\n  password: >-\n    correct horse\n    battery staple\n  user: bob",
+            "auth:\n  password: >-\n    [REDACTED:password]\n  user: bob",
+        ),
+        (
+            "- name: db\n  secret: |+\n    s3cr3t-v4lue\n\n- name: cache",
+            "- name: db\n  secret: |+\n    [REDACTED:secret]\n\n- name: cache",
+        ),
+    ]);
+    unchanged(&[
+        "description: |\n  The token rotates daily.\nname: x",
+        "token_count: |\n  42\n",
+        "password: |\nnext: value",
+    ]);
+}
+
+#[test]
+fn xml_elements_and_attributes() {
+    check(&[
+        (
+            "<password>hunter2</password>",
+            "<password>[REDACTED:password]</password>",
+        ),
+        (
+            "<Credentials><ApiKey> 9f8e7d6c5b4a </ApiKey></Credentials>",
+            "<Credentials><ApiKey> [REDACTED:api_key] </ApiKey></Credentials>",
+        ),
+        (
+            "<db:password><![CDATA[p@ss<word>]]></db:password>",
+            "<db:password><![CDATA[[REDACTED:password]]]></db:password>",
+        ),
+        (
+            r#"<add key="StoragePassword" value="Tr0ub4dor&amp;3"/>"#,
+            r#"<add key="StoragePassword" value="[REDACTED:password]"/>"#,
+        ),
+        (
+            r#"<property name="jdbc.password" value='s3cret'/>"#,
+            r#"<property name="jdbc.password" value='[REDACTED:password]'/>"#,
+        ),
+        (
+            r#"<user name="bob" password="hunter2"/>"#,
+            r#"<user name="bob" password="[REDACTED:password]"/>"#,
+        ),
+    ]);
+    unchanged(&[
+        "<password><hash>abc</hash></password>",
+        "<tokenCount>42</tokenCount>",
+        r#"<add key="PasswordLength" value="12"/>"#,
+        r#"<add key="Region" value="eu-west-1"/>"#,
+        "<secret-name>db-creds</secret-name>",
+        "a -> b => c >= d",
+    ]);
+}
+
+#[test]
+fn go_php_makefile_and_numbered_names() {
+    check(&[
+        (
+            "var apiToken string = \"tk-93jf8a7d\"",
+            "var apiToken string = \"[REDACTED:token]\"",
+        ),
+        (
+            "const dbPassword: string = 'pa55word';",
+            "const dbPassword: string = '[REDACTED:password]';",
+        ),
+        (
+            "let secret: &str = \"s3cr3t-value\";",
+            "let secret: &str = \"[REDACTED:secret]\";",
+        ),
+        (
+            "$password .= 'tail42';",
+            "$password .= '[REDACTED:password]';",
+        ),
+        ("API_TOKEN ::= tk83hf72ja", "API_TOKEN ::= [REDACTED:token]"),
+        (
+            "DB_PASSWORD ?= changeme1",
+            "DB_PASSWORD ?= [REDACTED:password]",
+        ),
+        ("SECRET += abc123def", "SECRET += [REDACTED:secret]"),
+        (
+            "some_api_token_123 = \"zz9plural-alpha\"",
+            "some_api_token_123 = \"[REDACTED:token]\"",
+        ),
+        ("password2=hunter3", "password2=[REDACTED:password]"),
+        ("TOKEN_V2: a8f7e6d5c4", "TOKEN_V2: [REDACTED:token]"),
+    ]);
+    unchanged(&[
+        "var count int = 5",
+        "const tokenCount: number = 3;",
+        "$total .= 'x';",
+        "CFLAGS += -O2",
+        "if (a != b && c <= d) x = 1",
+        "GET /cb?code=abc&state=xyz",
+        "token count = 5",
+    ]);
+}
+
+#[test]
+fn key_names_about_secrets_are_not_secrets() {
+    unchanged(&[
+        "credentialsId: 'github-creds'",
+        "jobCredentialsId = \"jenkins-deploy\"",
+        "CREDENTIALS_ID = \"K8S_CRED\"",
+        "publicToken: pk_4f8a9b2c",
+        "secret_length = X25519.secret_length",
+        "LLM_SECRET_NAME = \"NEXUS-GPT4-API-KEY\"",
+        "keyVaultToStoreSecrets: kv-prod-eu",
+        "passwordVariable: 'PASSWORD'",
+        "JFROG_SECRET = $(cat /run/secrets/jfrog)",
+        "implementation 'io.jsonwebtoken:jjwt-jackson-0.11.2'",
+        "DB_PASSWORD=${DB_PASSWORD}",
+        "password: '{{ vault_db_password }}'",
+        "token: !Ref GitHubToken",
+        "api_key = os.getenv(\"API_KEY\")",
+        "self.password = config.password",
+        "secret: null",
+        "password_min_length: 12",
+        "tokenUrl: https://auth.example.com/oauth/token",
+        "cookie_domain=.example.com",
+        "password: '********'",
+        "client_secret: <your-client-secret>",
+        "DB_PASSWORD_FILE=/run/secrets/db",
+        "secretName: db-credentials",
+        "token_type=Bearer",
+    ]);
+    // The same names with a real value are still redacted.
+    check(&[
+        (
+            "credentials: 'gh-9f8e7d6c'",
+            "credentials: '[REDACTED:secret]'",
+        ),
+        ("accessToken: tk_4f8a9b2c", "accessToken: [REDACTED:token]"),
+        ("DB_PASSWORD=Xk9#mP2$", "DB_PASSWORD=[REDACTED:password]"),
+        (
+            "JFROG_SECRET = AKCp8jQ7xV3nR9",
+            "JFROG_SECRET = [REDACTED:secret]",
+        ),
+        ("password: 'hunter2'", "password: '[REDACTED:password]'"),
+        (
+            "client_secret=X7KQ-2MPL-9VZT",
+            "client_secret=[REDACTED:secret]",
+        ),
+    ]);
+}
+
+#[test]
+fn cards_with_wide_or_mixed_separators() {
+    check(&[
+        (
+            "card 4111  1111  1111  1111 end",
+            "card [REDACTED:card] end",
+        ),
+        ("card 5555-5555 5555-4444.", "card [REDACTED:card]."),
+        ("| 3782   822463   10005 |", "| [REDACTED:card] |"),
+        ("pan\t6011\t1111\t1111\t1117", "pan\t[REDACTED:card]"),
+        ("4000 -0566- 5566 5556", "[REDACTED:card]"),
+        ("JCB 3530  1113  3330  0000", "JCB [REDACTED:card]"),
+    ]);
+    unchanged(&[
+        "qty  4111  1111  1111  1112",
+        "cols 12    34    56    78    90    12    34",
+        "order 4111   1111   1111",
+    ]);
+}
+
+#[test]
+fn digit_groups_inside_an_iban_are_neither_phone_nor_card() {
+    unchanged(&[
+        "DK51 0040 0440 1162 43",
+        "RS35 2600 0560 1001 6113 70",
+        "IBAN: NL91 ABNA 0417 1643 01",
+        "FR14 2004 1010 0505 0001 3M02 607",
+    ]);
+    check(&[
+        (
+            "DK51 0040 0440 1162 43 and call 020 7946 0958",
+            "DK51 0040 0440 1162 43 and call [REDACTED:phone]",
+        ),
+        ("DK50 0040 0440 1162 43", "[REDACTED:iban]"),
+        ("RS35 2600 0560 1001 6113 79", "[REDACTED:iban]"),
+    ]);
+}
+
+#[test]
+fn sts_jwt_idn_ssn_and_national_phones() {
+    check(&[
+        (
+            "aws_session_token = IQoJb3JpZ2luX2VjEHYaCXVzLWVhc3QtMSJHMEUCIQD7Kx7pQ2mW9vR4tY8zN3bL6sJdF0hG5cV1aE2iO9uT3yQIgVx8pR4tY8zN3bL6sJdF0hG5c",
+            "aws_session_token = [REDACTED:aws_session_token]",
+        ),
+        (
+            "| SessionToken | FwoGZXIvYXdzEJr//////////wEaDM3bL6sJdF0hG5cV1aE2iO9uT3yR8wQ7eK4jH6gF5dS2aZ1xC3vB4nM5lP6oI7uY8tR9eW0qA1sD2fG3hJ4kL5zX6cV7bN8mQ9 |",
+            "| SessionToken | [REDACTED:aws_session_token] |",
+        ),
+        (
+            "jwt ewogICJhbGciOiAiSFMyNTYiLAogICJ0eXAiOiAiSldUIgp9.ewogICJzdWIiOiAiMTIzIgp9.c2lnbmF0dXJlX2J5dGVz ok",
+            "jwt [REDACTED:jwt] ok",
+        ),
+        (
+            "id_token=eyAiYWxnIjogIlJTMjU2IiB9.eyAic3ViIjogIjEiIH0.c2ln",
+            "id_token=[REDACTED:jwt]",
+        ),
+        ("mail a@xn--d1acufc.xn--p1ai now", "mail [REDACTED:email] now"),
+        ("to ivan@пример.рф", "to [REDACTED:email]"),
+        (
+            "my social security number is 078051121",
+            "my social security number is [REDACTED:ssn]",
+        ),
+        ("SSN on file: 078-05-1121.", "SSN on file: [REDACTED:ssn]."),
+        ("social security no. 219 09 9999", "social security no. [REDACTED:ssn]"),
+        ("call 09-7625400 today", "call [REDACTED:phone] today"),
+        ("tel 03-5550123", "tel [REDACTED:phone]"),
+        ("Festnetz 089 1234567", "Festnetz [REDACTED:phone]"),
+    ]);
+    unchanged(&[
+        "session IQoJb3JpZ2luX2Vj truncated",
+        "header eyJub3QiOiJhIGp3dCJ9 alone",
+        "ewogICJ9 is base64 of a brace",
+        "xn--p1ai is a TLD",
+        "my social security office is 12 miles away",
+        "ssn count 078051121x",
+        "on 09-2024 and 2024-09-12",
+        "build 05-12345",
+    ]);
+}
+
+#[test]
+fn private_keys_of_every_type() {
+    for kind in [
+        "RSA PRIVATE KEY",
+        "EC PRIVATE KEY",
+        "DSA PRIVATE KEY",
+        "OPENSSH PRIVATE KEY",
+        "ENCRYPTED PRIVATE KEY",
+        "PRIVATE KEY",
+        "PGP PRIVATE KEY BLOCK",
+    ] {
+        let text = format!("key:\n-----BEGIN {kind}-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END {kind}-----\nnext");
+        assert_eq!(
+            Redactor::default().redact(&text),
+            "key:\n[REDACTED:pem]\nnext",
+            "{kind}"
+        );
+    }
+    check(&[(
+        "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nP2/56wAAAi4AAAA3aWYtbW9kbntzaWdu\n---- END SSH2 ENCRYPTED PRIVATE KEY ----",
+        "[REDACTED:pem]",
+    )]);
+    unchanged(&[
+        "-----BEGIN PUBLIC KEY-----\nMFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf\n-----END PUBLIC KEY-----",
+        "-----BEGIN CERTIFICATE-----\nMIIBOgIBAAJBAKj34Gkx\n-----END CERTIFICATE-----",
+        "the private key is stored in KMS",
+    ]);
+}
+
+#[test]
+fn basic_auth_and_connection_strings() {
+    check(&[
+        (
+            "curl -H 'Authorization: Basic dXNlcjpwYXNzd29yZA=='",
+            "curl -H 'Authorization: Basic [REDACTED:basic_auth]'",
+        ),
+        (
+            "sent header basic YWRtaW46czNjcjN0 to proxy",
+            "sent header basic [REDACTED:basic_auth] to proxy",
+        ),
+        (
+            "mongodb+srv://app:Sup3rS3cret@cluster0.mongodb.net/db",
+            "mongodb+srv://app:[REDACTED:url_credentials]@cluster0.mongodb.net/db",
+        ),
+        (
+            "jdbc:postgresql://db:5432/app?user=svc&password=pg-Pa55&ssl=true",
+            "jdbc:postgresql://db:5432/app?user=svc&password=[REDACTED:password]&ssl=true",
+        ),
+        (
+            "Server=tcp:db;Database=app;User Id=sa;Password=Tr1cky!;Encrypt=True",
+            "Server=tcp:db;Database=app;User Id=sa;Password=[REDACTED:password];Encrypt=True",
+        ),
+    ]);
+    unchanged(&[
+        "Basic authentication is disabled",
+        "basic YWJjZGVm is not user:pass",
+        "Basic plan costs 10 EUR",
+        "postgres://db.internal:5432/app",
+    ]);
+}
