@@ -347,3 +347,27 @@ fn basic_auth_and_connection_strings() {
         "postgres://db.internal:5432/app",
     ]);
 }
+
+#[test]
+fn csv_and_tsv_columns() {
+    check(&[
+        (
+            "user,password,email\nbob,hunter2,x\nalice,\"s3 cr3t\",y",
+            "user,password,email\nbob,[REDACTED:password],x\nalice,\"[REDACTED:password]\",y",
+        ),
+        (
+            "id\tapi_key\tregion\n1\tk-93jd82\teu\n2\tk-1mx02z\tus\n\nnext paragraph",
+            "id\tapi_key\tregion\n1\t[REDACTED:api_key]\teu\n2\t[REDACTED:api_key]\tus\n\nnext paragraph",
+        ),
+        (
+            "name;Token;active\r\nsvc;tk_82jd7s;true\r\n",
+            "name;Token;active\r\nsvc;[REDACTED:token];true\r\n",
+        ),
+    ]);
+    unchanged(&[
+        "user,token_count,email_domain\nbob,5,example.org",
+        "a,b,c\n1,2,3",
+        "password,hint\n,none",
+        "Passwords, tokens and keys are rotated daily.\nSee the runbook.",
+    ]);
+}

@@ -285,13 +285,14 @@ pub(super) fn email(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
     if &b[start..at] == b"git" && next(b, r.end) == Some(b':') {
         return None; // git@github.com:org/repo.git
     }
-    if prev(b, start) == Some(b':') || b[..start].ends_with(b"//") {
-        // userinfo of scheme://user:pass@host or scheme://user@host
-        let token_start = b[..start]
-            .iter()
-            .rposition(|c| c.is_ascii_whitespace())
-            .map_or(0, |p| p + 1);
-        if memchr::memmem::find(&b[token_start..start], b"://").is_some() {
+    // The userinfo of scheme://user:pass@host or scheme://user@host, whatever the password
+    // holds (`app:$ecret@host`, `svc:pa!ss@host`): no `/` between `://` and the `@`.
+    let token_start = b[..start]
+        .iter()
+        .rposition(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'<' | b'('))
+        .map_or(0, |p| p + 1);
+    if let Some(s) = memchr::memmem::rfind(&b[token_start..start], b"://") {
+        if !b[token_start + s + 3..start].contains(&b'/') {
             return None;
         }
     }

@@ -47,6 +47,9 @@ impl KeySet {
             _ => return None,
         }
         let (j, key_end) = key_before(b, op)?;
+        if sep == b':' && j > 0 && b[j - 1] == b':' {
+            return None; // a segment of a colon path: `arn:aws:…:secret:db`
+        }
         let key = &b[j..key_end];
         let rule = match self.find(key) {
             Some(rule) => rule,

@@ -220,10 +220,19 @@ impl KeySet {
             .flat_map(|r| r.globs.iter().map(|g| g.min_len))
             .min()
             .unwrap_or(usize::MAX);
-        let letters = rules
+        // Only the minimal sets matter for "is some glob's set inside the name's": a name with a
+        // superset's letters has the subset's too.
+        let all: Vec<u32> = rules
             .iter()
             .flat_map(|r| r.globs.iter().map(|g| g.letters))
             .collect();
+        let mut letters: Vec<u32> = all
+            .iter()
+            .copied()
+            .filter(|&s| !all.iter().any(|&t| t != s && t & !s == 0))
+            .collect();
+        letters.sort_unstable();
+        letters.dedup();
         KeySet {
             rules,
             min_len,

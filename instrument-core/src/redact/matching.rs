@@ -58,7 +58,11 @@ impl Redactor {
         let b = text.as_bytes();
         if self.key_values_in_text {
             for i in 0..b.len() {
-                if matches!(b[i], b'=' | b':' | b'>') {
+                if b[i] == b'\n' {
+                    self.keys.table_at(b, i, &mut |rule, span| {
+                        push(&mut hits, text, span, Who::Key(rule as u16))
+                    });
+                } else if matches!(b[i], b'=' | b':' | b'>') {
                     if let Some((rule, span)) = self.keys.key_value_at(b, i) {
                         push(&mut hits, text, span, Who::Key(rule as u16));
                     }
@@ -114,7 +118,14 @@ impl Redactor {
         let keys = &self.keys;
         let mut key_value = false;
         let flags = prefilter::scan(b, want_kv, |i| {
-            key_value = key_value || keys.key_value_at(b, i).is_some();
+            if key_value {
+                return;
+            }
+            if b[i] == b'\n' {
+                keys.table_at(b, i, &mut |_, _| key_value = true);
+            } else {
+                key_value = keys.key_value_at(b, i).is_some();
+            }
         });
         flags & self.builtin_mask == 0 && !key_value
     }
@@ -127,7 +138,11 @@ impl Redactor {
         if self.builtin_mask != 0 || want_kv {
             let keys = &self.keys;
             flags = prefilter::scan(b, want_kv, |i| {
-                if let Some((rule, span)) = keys.key_value_at(b, i) {
+                if b[i] == b'\n' {
+                    keys.table_at(b, i, &mut |rule, span| {
+                        push(&mut hits, text, span, Who::Key(rule as u16))
+                    });
+                } else if let Some((rule, span)) = keys.key_value_at(b, i) {
                     push(&mut hits, text, span, Who::Key(rule as u16));
                 }
             });
@@ -195,10 +210,12 @@ impl Redactor {
     pub(super) fn resolve(&self, text: &str, hits: &mut Hits) {
         let b = text.as_bytes();
         let mut markers: SmallVec<[Range<usize>; 4]> = SmallVec::new();
-        for (k, m) in MARKERS.iter().enumerate() {
-            for s in memchr::memmem::find_iter(b, m) {
-                if let Some(len) = marker_len(&b[s..], m.len(), k == 1) {
-                    markers.push(s..s + len);
+        for s in memchr::memchr_iter(b'[', b) {
+            for (k, m) in MARKERS.iter().enumerate() {
+                if b[s..].starts_with(m) {
+                    if let Some(len) = marker_len(&b[s..], m.len(), k == 1) {
+                        markers.push(s..s + len);
+                    }
                 }
             }
         }

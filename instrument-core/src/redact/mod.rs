@@ -64,6 +64,7 @@
 mod build;
 mod candidates;
 mod checksum;
+mod columns;
 mod config;
 mod key_values;
 mod keys;

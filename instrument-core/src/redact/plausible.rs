@@ -4,80 +4,83 @@
 
 /// Last words of a name that make it *about* a secret rather than the secret itself:
 /// `credentials_id`, `secret_name`, `password_length`, `token_url`, `cookie_domain`.
-const DESCRIPTOR_SUFFIXES: &[&[u8]] = &[
-    b"id",
-    b"ids",
-    b"name",
-    b"names",
-    b"length",
-    b"len",
-    b"size",
-    b"count",
-    b"variable",
-    b"var",
-    b"vars",
-    b"type",
-    b"types",
-    b"file",
-    b"path",
-    b"dir",
-    b"field",
-    b"prefix",
-    b"suffix",
-    b"hint",
-    b"policy",
-    b"ttl",
-    b"expiry",
-    b"expires",
-    b"expiration",
-    b"timeout",
-    b"url",
-    b"uri",
-    b"endpoint",
-    b"arn",
-    b"ref",
-    b"version",
-    b"enabled",
-    b"required",
-    b"header",
-    b"param",
-    b"label",
-    b"regex",
-    b"pattern",
-    b"format",
-    b"kind",
-    b"mode",
-    b"min",
-    b"max",
-    b"provider",
-    b"source",
-    b"store",
-    b"manager",
-    b"rotation",
-    b"created",
-    b"updated",
-    b"at",
-    b"env",
-    b"location",
-    b"domain",
-    b"secure",
-    b"samesite",
-    b"same_site",
-    b"http_only",
-    b"httponly",
-    b"changed",
-    b"reset",
-    b"valid",
-    b"validity",
-    b"strength",
-    b"scope",
-    b"scopes",
-    b"usage",
-    b"index",
-    b"exists",
-    b"placeholder",
-    b"template",
-];
+fn descriptor_suffix(word: &[u8]) -> bool {
+    matches!(
+        word,
+        b"id"
+            | b"ids"
+            | b"name"
+            | b"names"
+            | b"length"
+            | b"len"
+            | b"size"
+            | b"count"
+            | b"variable"
+            | b"var"
+            | b"vars"
+            | b"type"
+            | b"types"
+            | b"file"
+            | b"path"
+            | b"dir"
+            | b"field"
+            | b"prefix"
+            | b"suffix"
+            | b"hint"
+            | b"policy"
+            | b"ttl"
+            | b"expiry"
+            | b"expires"
+            | b"expiration"
+            | b"timeout"
+            | b"url"
+            | b"uri"
+            | b"endpoint"
+            | b"arn"
+            | b"ref"
+            | b"version"
+            | b"enabled"
+            | b"required"
+            | b"header"
+            | b"param"
+            | b"label"
+            | b"regex"
+            | b"pattern"
+            | b"format"
+            | b"kind"
+            | b"mode"
+            | b"min"
+            | b"max"
+            | b"provider"
+            | b"source"
+            | b"store"
+            | b"manager"
+            | b"rotation"
+            | b"created"
+            | b"updated"
+            | b"at"
+            | b"env"
+            | b"location"
+            | b"domain"
+            | b"secure"
+            | b"samesite"
+            | b"same_site"
+            | b"http_only"
+            | b"httponly"
+            | b"changed"
+            | b"reset"
+            | b"valid"
+            | b"validity"
+            | b"strength"
+            | b"scope"
+            | b"scopes"
+            | b"usage"
+            | b"index"
+            | b"exists"
+            | b"placeholder"
+            | b"template"
+    )
+}
 
 /// Words of a name before which a secret word only describes a setting
 /// (`key_vault_to_store_secrets`).
@@ -123,8 +126,14 @@ pub(crate) fn describes_a_secret(norm: &[u8]) -> bool {
         .rsplit(|&c| c == b'_')
         .find(|w| !w.is_empty())
         .unwrap_or(first);
-    if !std::ptr::eq(last, first) && DESCRIPTOR_SUFFIXES.contains(&last) {
+    if !std::ptr::eq(last, first) && descriptor_suffix(last) {
         return true;
+    }
+    if !norm
+        .split(|&c| c == b'_')
+        .any(|w| PREPOSITIONS.contains(&w))
+    {
+        return false;
     }
     let mut before_preposition = true;
     let mut secret_before = false;

@@ -6,6 +6,8 @@
 //! Every condition here is *necessary* for its rule's validated match (tests check that the
 //! prefilter never changes a result); none is sufficient.
 
+use super::keys::MARKERS;
+use super::replace::marker_len;
 use super::rules::Builtin;
 use super::vendor;
 
@@ -22,7 +24,7 @@ const C_LOWER_B: u8 = 7;
 const C_LOWER_C: u8 = 8;
 const C_SEP: u8 = 9;
 const C_GT: u8 = 10;
-const C_LOWER_W: u8 = 11;
+const C_NL: u8 = 12;
 
 /// Byte classes; 0 is "nothing starts here".
 static CLASS: [u8; 256] = {
@@ -41,7 +43,7 @@ static CLASS: [u8; 256] = {
             b'c' => C_LOWER_C,
             b'_' | b'-' => C_SEP,
             b'>' => C_GT,
-            b'w' => C_LOWER_W,
+            b'\n' => C_NL,
             _ => 0,
         };
         i += 1;
@@ -49,13 +51,14 @@ static CLASS: [u8; 256] = {
     t
 };
 
-/// The byte-class pass. Returns the plausible rules; calls `kv(i)` at every `=`, `:` and `>` (a
-/// possible `key=value`, `<key>value`) when `want_kv`.
+/// The byte-class pass. Returns the plausible rules; calls `kv(i)` at every `=`, `:`, `>` and
+/// `\n` (a possible `key=value`, `<key>value`, table header) when `want_kv`.
 #[inline]
 pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
     let n = b.len();
     let mut flags = 0u32;
     let mut ipv6_checked_to = 0usize;
+    let mut scheme_seen = false;
     let mut i = 0;
     while i < n {
         // Skip uninteresting bytes four at a time: most of any text.
@@ -81,7 +84,13 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
                 i = end;
                 continue;
             }
-            C_AT => flags |= Builtin::Email.bit() | Builtin::UrlCredentials.bit(),
+            C_AT => {
+                flags |= Builtin::Email.bit();
+                // Credentials in a URL need its `://` before the `@`.
+                if scheme_seen {
+                    flags |= Builtin::UrlCredentials.bit();
+                }
+            }
             C_PLUS_PAREN => {
                 // `+` and a digit (E.164), or `(415)`
                 let plausible = if b[i] == b'+' {
@@ -94,6 +103,9 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
                 }
             }
             C_COLON => {
+                if b[i + 1..].starts_with(b"//") {
+                    scheme_seen = true;
+                }
                 if b[i + 1..].starts_with(b"//hooks.slack.com/") {
                     flags |= TOKENS;
                 }
@@ -121,15 +133,9 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
                     flags |= TOKENS;
                 }
             }
-            C_GT => {
+            C_GT | C_NL => {
                 if want_kv {
                     kv(i);
-                }
-            }
-            C_LOWER_W => {
-                // A JWT whose header is pretty-printed JSON: `ewo…` (`{\n`), `ew0…`, `ewk…`.
-                if i >= 1 && b[i - 1] == b'e' && matches!(b.get(i + 1), Some(b'o' | b'0' | b'k')) {
-                    flags |= Builtin::Jwt.bit();
                 }
             }
             C_LOWER_B => {
@@ -151,6 +157,33 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
                 // C_UPPER: IBAN country + check digits, AWS key ID prefixes, and the literals
                 // of the JWT, PEM, bearer and secret-key patterns.
                 let rest = &b[i + 1..];
+                if i >= 1 && b[i - 1] == b'[' && matches!(b[i], b'R' | b'H') {
+                    // Inside an exact marker nothing is redacted (the redactor drops matches
+                    // there): skip it.
+                    let marker = &b[i - 1..];
+                    let len = if marker.starts_with(MARKERS[0]) {
+                        marker_len(marker, MARKERS[0].len(), false)
+                    } else if marker.starts_with(MARKERS[1]) {
+                        marker_len(marker, MARKERS[1].len(), true)
+                    } else {
+                        None
+                    };
+                    if let Some(len) = len {
+                        i += len - 1;
+                        continue;
+                    }
+                }
+                // A JWT whose header is pretty-printed JSON has an upper-case 4th or 5th
+                // character: `ewogI…`, `ewoJ…`, `ew0K…`.
+                let pretty = |k: usize| {
+                    i >= k
+                        && b[i - k] == b'e'
+                        && b[i - k + 1] == b'w'
+                        && matches!(b[i - k + 2], b'o' | b'0' | b'k')
+                };
+                if pretty(3) || pretty(4) {
+                    flags |= Builtin::Jwt.bit();
+                }
                 match b[i] {
                     b'J' | b'A' if i >= 2 && &b[i - 2..i] == b"ey" => flags |= Builtin::Jwt.bit(),
                     b'B' if rest.starts_with(b"asic") || rest.starts_with(b"ASIC") => {
@@ -193,6 +226,44 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
 /// (`ghp_`, `xoxb-`, `sig=`).
 #[inline]
 fn head_before(b: &[u8], i: usize) -> bool {
+    // The last two bytes of every head: most `_` and `-` are rejected here.
+    if i < 2
+        || !matches!(
+            &b[i - 2..i],
+            b"hp"
+                | b"ho"
+                | b"hu"
+                | b"hs"
+                | b"hr"
+                | b"ub"
+                | b"at"
+                | b"dt"
+                | b"rt"
+                | b"tt"
+                | b"as"
+                | b"bt"
+                | b"xb"
+                | b"xp"
+                | b"xa"
+                | b"xo"
+                | b"xr"
+                | b"xs"
+                | b"xe"
+                | b"sk"
+                | b"rk"
+                | b"ec"
+                | b"pm"
+                | b"pi"
+                | b"AK"
+                | b"II"
+                | b"JS"
+                | b"IQ"
+                | b"ey"
+                | b"ig"
+        )
+    {
+        return false;
+    }
     let mut s = i;
     while s > 0 && i - s < 16 && b[s - 1].is_ascii_alphanumeric() {
         s -= 1;

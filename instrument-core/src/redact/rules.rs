@@ -102,7 +102,7 @@ impl Builtin {
             Builtin::Pem => r"-{4,5} ?BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)? ?-{4,5}",
             Builtin::UrlCredentials => r#"[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#"'<>\[\]]+@"#,
             Builtin::Jwt => {
-                r"e(?:yJ|yA|wo|w0|wk)[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)?"
+                r"e(?:yJ|yA|w[o0k][A-Z]|w[o0k][A-Za-z0-9_\-][A-Z])[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)?"
             }
             Builtin::AwsSecretAccessKey => {
                 r#"(?:[Ss]ecret|SECRET)[_\-]?(?:(?:[Aa]ccess|ACCESS)[_\-]?)?(?:[Kk]ey|KEY)["'\\]{0,2}\s{0,3}(?::=|=>|[:=>])\s{0,3}["'\\]{0,2}[A-Za-z0-9/+]{40}"#
@@ -176,6 +176,13 @@ impl Builtin {
                 // inside it (`010-01-0001 200-200-0000`): look again one character later.
                 None if self.restarts_inside() => {
                     pos = r.start + 1;
+                    // Where the rule's validator refuses a start after a letter or digit, no
+                    // candidate can start inside a word: skip to its end.
+                    if self.starts_after_word_boundary() {
+                        while pos < b.len() && b[pos - 1].is_ascii_alphanumeric() {
+                            pos += 1;
+                        }
+                    }
                     while !text.is_char_boundary(pos) {
                         pos += 1;
                     }
@@ -190,6 +197,22 @@ impl Builtin {
     /// not be retried inside.
     const fn restarts_inside(self) -> bool {
         !matches!(self, Builtin::Email | Builtin::UrlCredentials)
+    }
+
+    /// Rules whose validator refuses every candidate that starts right after an ASCII letter or
+    /// digit (`ssn` accepts a glued label, `aws_secret_access_key` a camel-case name).
+    const fn starts_after_word_boundary(self) -> bool {
+        matches!(
+            self,
+            Builtin::Jwt
+                | Builtin::AwsAccessKeyId
+                | Builtin::Bearer
+                | Builtin::Iban
+                | Builtin::Phone
+                | Builtin::Ipv6
+                | Builtin::Ipv4
+                | Builtin::BasicAuth
+        )
     }
 
     fn validate(self, text: &str, r: Range<usize>) -> Option<Range<usize>> {
