@@ -6,6 +6,19 @@ use std::ops::Range;
 
 use super::checksum;
 
+/// The first `needle` in a short `hay`: cheaper than building a `memmem` searcher for the few
+/// bytes a candidate spans.
+#[inline]
+pub(super) fn find_short(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The last `needle` in a short `hay`.
+#[inline]
+pub(super) fn rfind_short(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
 #[inline]
 pub(super) fn is_word(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
@@ -112,7 +125,7 @@ pub(super) fn in_iban_shaped_run(b: &[u8], start: usize) -> bool {
 
 /// The password of `scheme://user:password@host`, or a long user-only userinfo (a token).
 pub(super) fn url_credentials(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
-    let ui_start = r.start + memchr::memmem::find(&b[r.clone()], b"://")? + 3;
+    let ui_start = r.start + find_short(&b[r.clone()], b"://")? + 3;
     let ui_end = r.end - 1; // the '@'
     let ui = &b[ui_start..ui_end];
     match memchr::memchr(b':', ui) {
@@ -291,7 +304,7 @@ pub(super) fn email(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
         .iter()
         .rposition(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'<' | b'('))
         .map_or(0, |p| p + 1);
-    if let Some(s) = memchr::memmem::rfind(&b[token_start..start], b"://") {
+    if let Some(s) = rfind_short(&b[token_start..start], b"://") {
         if !b[token_start + s + 3..start].contains(&b'/') {
             return None;
         }
@@ -349,7 +362,7 @@ pub(super) fn phone(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
     };
     let (min, max) = match b[r.start] {
         b'+' => {
-            let trunk = usize::from(memchr::memmem::find(&b[r.clone()], b"(0)").is_some());
+            let trunk = usize::from(find_short(&b[r.clone()], b"(0)").is_some());
             (7 + trunk, 15 + trunk)
         }
         // Trunk-0 national numbers have 9 (`09-7625400`) to 11 digits.

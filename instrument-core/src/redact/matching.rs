@@ -80,7 +80,8 @@ impl Redactor {
     /// matches. A replacement changes the context of its neighbours: in `+0480893::48` the `::48`
     /// is glued to a digit and no address, but after `[REDACTED:phone]::48` it stands alone. The
     /// fixpoint makes `redact(redact(x)) == redact(x)`. The extra scan only happens when
-    /// something was redacted, and markers trigger no rule, so it is cheap.
+    /// something was redacted and a replacement can have changed what a rule sees (see
+    /// [`Redactor::context_unchanged`]); markers trigger no rule, so it is cheap.
     pub(super) fn settle(
         &self,
         text: &str,
@@ -89,6 +90,9 @@ impl Redactor {
     ) -> String {
         let mut out = String::with_capacity(text.len() + 16 * hits.len());
         self.emit(text, hits, &mut |s| out.push_str(s));
+        if self.context_unchanged(text, hits) {
+            return out;
+        }
         for _ in 0..MAX_EXTRA_PASSES {
             let more = find(self, &out);
             if more.is_empty() {
@@ -99,6 +103,46 @@ impl Redactor {
             out = next;
         }
         out
+    }
+
+    /// Whether replacing `hits` cannot have changed what any rule sees elsewhere in `text`, so
+    /// that a second scan would find nothing new: every match stands between hard delimiters
+    /// (spaces, quotes, brackets, `=`, `,`, `;`, …: what no validator reads as glue), spans no
+    /// line break (tables and YAML blocks are read by lines), and nothing reads context at a
+    /// distance that a shorter text could bring closer (`Bearer` looks back for
+    /// `Authorization`, an XML `value=` for its tag's `key=`). Custom rules see any context.
+    fn context_unchanged(&self, text: &str, hits: &[Hit]) -> bool {
+        let b = text.as_bytes();
+        let hard = |c: Option<&u8>| {
+            c.is_none_or(|&c| {
+                c.is_ascii_whitespace()
+                    || matches!(
+                        c,
+                        b'"' | b'\''
+                            | b','
+                            | b';'
+                            | b'('
+                            | b')'
+                            | b'{'
+                            | b'}'
+                            | b'<'
+                            | b'>'
+                            | b'='
+                            | b'&'
+                            | b'|'
+                            | b'`'
+                    )
+            })
+        };
+        !self.has_custom
+            && !self.tokens_always
+            && hits.iter().all(|h| {
+                hard(h.start.checked_sub(1).map(|p| &b[p]))
+                    && hard(b.get(h.end))
+                    && memchr::memchr(b'\n', &b[h.start..h.end]).is_none()
+            })
+            && memchr::memchr(b'<', b).is_none()
+            && !mentions_bearer(b)
     }
 
     /// All validated, merged matches of `text`, in order.
@@ -255,6 +299,16 @@ impl Redactor {
         }
         hits.truncate(out);
     }
+}
+
+/// Whether `b` holds `earer` or `EARER` (a `Bearer` that looks back for `Authorization`).
+fn mentions_bearer(b: &[u8]) -> bool {
+    use memchr::memmem::Finder;
+    static FINDERS: OnceLock<[Finder<'static>; 2]> = OnceLock::new();
+    FINDERS
+        .get_or_init(|| [Finder::new(b"earer"), Finder::new(b"EARER")])
+        .iter()
+        .any(|f| f.find(b).is_some())
 }
 
 /// Adds a match, widened to character boundaries; empty spans are ignored.

@@ -188,7 +188,11 @@ pub(crate) fn plausible_value(v: &[u8], quoted: bool) -> bool {
         b"os.environ",
         b"ENV[",
     ];
-    if REFERENCES.iter().any(|r| v.starts_with(r)) {
+    if matches!(
+        v[0],
+        b'$' | b'{' | b'#' | b'<' | b'!' | b'a' | b'v' | b's' | b'@' | b'p' | b'o' | b'E'
+    ) && REFERENCES.iter().any(|r| v.starts_with(r))
+    {
         return false;
     }
     if v.len() >= 3 && v[0] == b'%' && v[v.len() - 1] == b'%' {
@@ -216,7 +220,7 @@ pub(crate) fn plausible_value(v: &[u8], quoted: bool) -> bool {
         b"string",
         b"str",
     ];
-    if PLACEHOLDERS.iter().any(|p| v.eq_ignore_ascii_case(p)) {
+    if v.len() <= 9 && PLACEHOLDERS.iter().any(|p| v.eq_ignore_ascii_case(p)) {
         return false;
     }
     if v.len() >= 3 && v.iter().all(|&c| c == v[0]) {

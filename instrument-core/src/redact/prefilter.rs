@@ -324,7 +324,8 @@ fn digit_run(b: &[u8], start: usize) -> (usize, u32) {
     if total >= 13 {
         flags |= Builtin::Card.bit();
     }
-    if groups >= 2 && total >= 9 {
+    // Phone numbers have 10 digits and more, trunk-0 national ones 9 (`09-7625400`).
+    if groups >= 2 && (total >= 10 || (total == 9 && b[start] == b'0')) {
         flags |= Builtin::Phone.bit();
     }
     if max_dot_chain >= 4 {
@@ -352,6 +353,6 @@ fn ipv6_at(b: &[u8], i: usize) -> (usize, bool) {
     }
     let run = &b[s..e];
     let colons = run.iter().filter(|&&c| c == b':').count();
-    let plausible = colons >= 6 || memchr::memmem::find(run, b"::").is_some();
+    let plausible = colons >= 6 || run.windows(2).any(|w| w == b"::");
     (e, plausible)
 }
