@@ -371,3 +371,64 @@ fn csv_and_tsv_columns() {
         "Passwords, tokens and keys are rotated daily.\nSee the runbook.",
     ]);
 }
+
+#[test]
+fn command_line_flags() {
+    check(&[
+        (
+            "mysql --user root --password s3cr3t-pw --host db",
+            "mysql --user root --password [REDACTED:password] --host db",
+        ),
+        (
+            "docker login --username ci --password 'pa55 word' registry",
+            "docker login --username ci --password '[REDACTED:password]' registry",
+        ),
+        (
+            "cli --api-key k-93jd82x0 run",
+            "cli --api-key [REDACTED:api_key] run",
+        ),
+        (
+            "--token=tk_82jd7s --verbose",
+            "--token=[REDACTED:token] --verbose",
+        ),
+        (
+            "license_key: 0a1b2c3d4e5f60718293a4b5c6d7e8f9NRAL",
+            "license_key: [REDACTED:new_relic_license_key]",
+        ),
+    ]);
+    unchanged(&[
+        "cmd --password-file /run/secrets/pw",
+        "cmd --token --verbose",
+        "cmd --password $DB_PASSWORD",
+        "a--token b",
+        "--secret-name db-creds",
+    ]);
+}
+
+#[test]
+fn values_named_by_a_sibling_name() {
+    check(&[
+        (
+            "env:\n  - name: DB_HOST\n    value: db.internal\n  - name: DB_PASSWORD\n    value: \"pr0d-pa55!\"",
+            "env:\n  - name: DB_HOST\n    value: db.internal\n  - name: DB_PASSWORD\n    value: \"[REDACTED:password]\"",
+        ),
+        (
+            r#"[{"name": "API_KEY", "value": "ak-93jd82x0"}, {"name": "REGION", "value": "eu-west-1"}]"#,
+            r#"[{"name": "API_KEY", "value": "[REDACTED:api_key]"}, {"name": "REGION", "value": "eu-west-1"}]"#,
+        ),
+        (
+            r#"{"Name": "github_token", "Value": "tk-83hd72jf"}"#,
+            r#"{"Name": "github_token", "Value": "[REDACTED:token]"}"#,
+        ),
+        (
+            "\"passwordHash\": \"$2b$12$KIXQJ6y1xIhQ2nq6Fv8hUe\"",
+            "\"passwordHash\": \"[REDACTED:password]\"",
+        ),
+    ]);
+    unchanged(&[
+        "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: db\n      key: password",
+        "username: bob\nvalue: 42",
+        r#"{"name": "PASSWORD_LENGTH", "value": "12"}"#,
+        "- name: API_TOKEN\n  value: $(API_TOKEN)",
+    ]);
+}

@@ -44,6 +44,7 @@ impl KeySet {
                 }
             }
             b'>' => return self.xml_element(b, i),
+            b'-' => return self.cli_flag(b, i),
             _ => return None,
         }
         let (j, key_end) = key_before(b, op)?;
@@ -55,7 +56,9 @@ impl KeySet {
             Some(rule) => rule,
             None if sep == b'=' => self
                 .typed_name(b, j)
-                .or_else(|| self.xml_attribute(b, j, key))?,
+                .or_else(|| self.xml_attribute(b, j, key))
+                .or_else(|| self.sibling_name(b, j, key))?,
+            None if sep == b':' => self.sibling_name(b, j, key)?,
             None => return None,
         };
         // The value: forward over spaces.
@@ -133,6 +136,74 @@ impl KeySet {
             return self.find(&tag[start..start + len]);
         }
         None
+    }
+
+    /// At the second `-` of `--password hunter2` (or `--api-key 'x'`): the value after a flag
+    /// that names a secret. `--password=x` is read at its `=`.
+    fn cli_flag(&self, b: &[u8], i: usize) -> Option<(usize, Range<usize>)> {
+        if i >= 2 && !b[i - 2].is_ascii_whitespace() && !matches!(b[i - 2], b'"' | b'\'') {
+            return None;
+        }
+        let start = i + 1;
+        let mut end = start;
+        while end < b.len() && (b[end].is_ascii_alphanumeric() || matches!(b[end], b'-' | b'_')) {
+            end += 1;
+        }
+        if end == start || end - start > MAX_KEY || b.get(end) != Some(&b' ') {
+            return None;
+        }
+        let rule = self.find(&b[start..end])?;
+        let mut v = end;
+        while v < b.len() && b[v] == b' ' {
+            v += 1;
+        }
+        if v >= b.len() || b[v] == b'-' {
+            return None; // the next flag: this one takes no value
+        }
+        let span = value_span(b, v, false)?;
+        let quoted = span.start > 0 && matches!(b[span.start - 1], b'"' | b'\'');
+        plausible_value(&b[span.clone()], quoted).then_some((rule, span))
+    }
+
+    /// A `value` whose sibling `name` names a secret: Kubernetes and ECS environment lists
+    /// (`- name: DB_PASSWORD` / `value: "…"`, `{"name": "API_TOKEN", "value": "…"}`),
+    /// CloudFormation `Name`/`Value` pairs.
+    fn sibling_name(&self, b: &[u8], key_start: usize, key: &[u8]) -> Option<usize> {
+        if !key.eq_ignore_ascii_case(b"value") {
+            return None;
+        }
+        let from = key_start.saturating_sub(200);
+        // Not past the end of an earlier object, element or list item.
+        let window_start = b[from..key_start]
+            .iter()
+            .rposition(|&c| matches!(c, b'}' | b'>' | b']'))
+            .map_or(from, |p| from + p + 1);
+        let window = &b[window_start..key_start];
+        let at = window
+            .windows(4)
+            .rposition(|w| w.eq_ignore_ascii_case(b"name"))?;
+        if at > 0 && (window[at - 1].is_ascii_alphanumeric() || window[at - 1] == b'_') {
+            return None; // `username`, `secretKeyRef: name`
+        }
+        let mut k = at + 4;
+        if k < window.len() && matches!(window[k], b'"' | b'\'') {
+            k += 1;
+        }
+        while k < window.len() && window[k] == b' ' {
+            k += 1;
+        }
+        if k >= window.len() || !matches!(window[k], b':' | b'=') {
+            return None;
+        }
+        k += 1;
+        while k < window.len() && matches!(window[k], b' ' | b'"' | b'\'') {
+            k += 1;
+        }
+        let end = k + window[k..]
+            .iter()
+            .position(|&c| !(is_key_byte(c)))
+            .unwrap_or(window.len() - k);
+        (end > k).then(|| self.find(&window[k..end])).flatten()
     }
 
     /// At the `>` of `<password>hunter2</password>`: the element's text when its tag names a

@@ -32,6 +32,8 @@ pub(crate) const BUILTIN_KEY_RULES: &[(&str, &[&str])] = &[
             "*newrelic_license_key",
             "nr_license_key",
             "x_license_key",
+            "license_key",
+            "*nria_license_key",
             "*new_relic_api_key",
             "*new_relic_insert_key",
             "*new_relic_user_key",

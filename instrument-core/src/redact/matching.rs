@@ -62,7 +62,9 @@ impl Redactor {
                     self.keys.table_at(b, i, &mut |rule, span| {
                         push(&mut hits, text, span, Who::Key(rule as u16))
                     });
-                } else if matches!(b[i], b'=' | b':' | b'>') {
+                } else if matches!(b[i], b'=' | b':' | b'>')
+                    || (b[i] == b'-' && i > 0 && b[i - 1] == b'-')
+                {
                     if let Some((rule, span)) = self.keys.key_value_at(b, i) {
                         push(&mut hits, text, span, Who::Key(rule as u16));
                     }

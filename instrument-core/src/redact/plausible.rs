@@ -192,6 +192,11 @@ pub(crate) fn plausible_value(v: &[u8], quoted: bool) -> bool {
         v[0],
         b'$' | b'{' | b'#' | b'<' | b'!' | b'a' | b'v' | b's' | b'@' | b'p' | b'o' | b'E'
     ) && REFERENCES.iter().any(|r| v.starts_with(r))
+        // `$VAR`, `${…}`, `$(…)`; a `$2b$12$…` hash is no reference.
+        && !(v[0] == b'$'
+            && v.get(1).is_some_and(|c| {
+                !(c.is_ascii_alphabetic() || matches!(c, b'_' | b'{' | b'('))
+            }))
     {
         return false;
     }

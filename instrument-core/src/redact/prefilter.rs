@@ -51,8 +51,9 @@ static CLASS: [u8; 256] = {
     t
 };
 
-/// The byte-class pass. Returns the plausible rules; calls `kv(i)` at every `=`, `:`, `>` and
-/// `\n` (a possible `key=value`, `<key>value`, table header) when `want_kv`.
+/// The byte-class pass. Returns the plausible rules; calls `kv(i)` at every `=`, `:`, `>`, `\n`
+/// and the second `-` of `--` (a possible `key=value`, `<key>value`, table header,
+/// `--key value`) when `want_kv`.
 #[inline]
 pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
     let n = b.len();
@@ -131,6 +132,10 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
             C_SEP => {
                 if head_before(b, i) {
                     flags |= TOKENS;
+                }
+                // `--password hunter2`: a command-line flag and its value.
+                if want_kv && b[i] == b'-' && i > 0 && b[i - 1] == b'-' {
+                    kv(i);
                 }
             }
             C_GT | C_NL => {

@@ -149,6 +149,16 @@ for key, cls in [("token", "token"), ("password", "password"), ("client_secret",
         case(f"{key.upper()} {op} {v}", [(cls, v)], "makefile " + op)
     v = secret_value()
     case(f'some_{key}_{rng.randint(1, 999)} = "{v}"', [(cls, v)], "numbered name")
+    v = secret_value()
+    case(f"env:\n  - name: REGION\n    value: eu\n  - name: APP_{key.upper()}\n    value: \"{v}\"", [(cls, v)], "k8s env")
+    v = secret_value()
+    case(f'[{{"name": "APP_{key.upper()}", "value": "{v}"}}, {{"name": "REGION", "value": "eu"}}]', [(cls, v)], "ecs env")
+    flag = key.replace("_", "-")
+    for tmpl in [f"tool --{flag} {{v}} --verbose", f"tool --{flag} '{{v}}'", f"tool --{flag}={{v}}",
+                 f"export {key.upper()}=\"{{v}}\"", f'{{{{"{key}" : "{{v}}"}}}}', f'{key} = "{{v}}"',
+                 f"{key.title()}: {{v}}", f"?{key}={{v}}&page=2"]:
+        v = secret_value()
+        case(tmpl.format(v=v), [(cls, v)], "key forms")
 
 # Names about secrets, and values that are no secrets.
 for text in [
@@ -164,6 +174,9 @@ for text in [
     "GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}", "set password_hint to 'first pet'", "secretsManagerEndpoint=https://sm.example.com",
     "<passwordLength>16</passwordLength>", "user,token_count,region\nbob,5,eu", "var tokenLimit int = 100",
     "%API_TOKEN%", "api_token = System.getenv(\"API_TOKEN\")", "secret_version: 3", "auth_header_name: Authorization",
+    '[{"name": "PASSWORD_LENGTH", "value": "12"}]', "- name: API_TOKEN\n  value: $(API_TOKEN)",
+    "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: db\n      key: password",
+    "cmd --password-file /run/secrets/pw", "cmd --token --verbose", "cmd --password $DB_PASSWORD", "--secret-name db-creds",
 ]:
     negative(text, "key rule look-alike")
 
