@@ -71,7 +71,7 @@ impl Redactor {
                 }
             }
         }
-        self.run_rules(text, self.builtin_mask, &mut hits);
+        self.run_rules(text, self.builtin_mask, None, &mut hits);
         if !hits.is_empty() {
             self.resolve(text, &mut hits);
         }
@@ -163,16 +163,21 @@ impl Redactor {
         }
         let keys = &self.keys;
         let mut key_value = false;
-        let flags = prefilter::scan(b, want_kv, |i| {
-            if key_value {
-                return;
-            }
-            if b[i] == b'\n' {
-                keys.table_at(b, i, &mut |_, _| key_value = true);
-            } else {
-                key_value = keys.key_value_at(b, i).is_some();
-            }
-        });
+        let flags = prefilter::scan(
+            b,
+            want_kv,
+            |i| {
+                if key_value {
+                    return;
+                }
+                if b[i] == b'\n' {
+                    keys.table_at(b, i, &mut |_, _| key_value = true);
+                } else {
+                    key_value = keys.key_value_at(b, i).is_some();
+                }
+            },
+            None,
+        );
         flags & self.builtin_mask == 0 && !key_value
     }
 
@@ -181,27 +186,41 @@ impl Redactor {
         let b = text.as_bytes();
         let want_kv = self.key_values_in_text && !self.keys.is_empty();
         let mut flags = 0;
+        let mut lasts: prefilter::Lasts = [0; rules::ALL.len()];
         if self.builtin_mask != 0 || want_kv {
             let keys = &self.keys;
-            flags = prefilter::scan(b, want_kv, |i| {
-                if b[i] == b'\n' {
-                    keys.table_at(b, i, &mut |rule, span| {
-                        push(&mut hits, text, span, Who::Key(rule as u16))
-                    });
-                } else if let Some((rule, span)) = keys.key_value_at(b, i) {
-                    push(&mut hits, text, span, Who::Key(rule as u16));
-                }
-            });
+            flags = prefilter::scan(
+                b,
+                want_kv,
+                |i| {
+                    if b[i] == b'\n' {
+                        keys.table_at(b, i, &mut |rule, span| {
+                            push(&mut hits, text, span, Who::Key(rule as u16))
+                        });
+                    } else if let Some((rule, span)) = keys.key_value_at(b, i) {
+                        push(&mut hits, text, span, Who::Key(rule as u16));
+                    }
+                },
+                Some(&mut lasts),
+            );
         }
-        self.run_rules(text, flags & self.builtin_mask, &mut hits);
+        self.run_rules(text, flags & self.builtin_mask, Some(&lasts), &mut hits);
         if !hits.is_empty() {
             self.resolve(text, &mut hits);
         }
         hits
     }
 
-    /// Runs the regex and validator of every built-in rule in `todo` and of every custom rule.
-    pub(super) fn run_rules(&self, text: &str, mut todo: u32, hits: &mut Hits) {
+    /// Runs the regex and validator of every built-in rule in `todo` and of every custom rule;
+    /// a built-in rule's search stops after the last position the prefilter saw a candidate
+    /// of it start (`lasts`; the whole text without).
+    pub(super) fn run_rules(
+        &self,
+        text: &str,
+        mut todo: u32,
+        lasts: Option<&prefilter::Lasts>,
+        hits: &mut Hits,
+    ) {
         if todo & prefilter::TOKENS != 0 || self.tokens_always {
             todo &= !prefilter::TOKENS;
             if let Some(scanner) = &self.tokens {
@@ -217,7 +236,8 @@ impl Redactor {
                 ..
             }) = self.rules.get(usize::from(slot))
             {
-                b.find(text, &mut |r| push(hits, text, r, Who::Value(slot)));
+                let until = lasts.map_or(text.len(), |l| l[bit]);
+                b.find(text, until, &mut |r| push(hits, text, r, Who::Value(slot)));
             }
         }
         if self.has_custom {

@@ -14,6 +14,9 @@ use super::vendor;
 /// The flag of the vendor token scan (above every built-in rule's bit).
 pub(crate) const TOKENS: u32 = 1 << 31;
 
+/// Per built-in rule, the last position at which one of its candidates can start.
+pub(crate) type Lasts = [usize; super::rules::ALL.len()];
+
 const C_DIGIT: u8 = 1;
 const C_AT: u8 = 2;
 const C_PLUS_PAREN: u8 = 3;
@@ -54,10 +57,25 @@ static CLASS: [u8; 256] = {
 /// The byte-class pass. Returns the plausible rules; calls `kv(i)` at every `=`, `:`, `>`, `\n`
 /// and the second `-` of `--` (a possible `key=value`, `<key>value`, table header,
 /// `--key value`) when `want_kv`.
+///
+/// With `last`, also records per built-in rule the last position at which a candidate of that
+/// rule can start (its last trigger): the rule's search stops there.
 #[inline]
-pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
+pub(crate) fn scan(
+    b: &[u8],
+    want_kv: bool,
+    mut kv: impl FnMut(usize),
+    mut last: Option<&mut Lasts>,
+) -> u32 {
     let n = b.len();
     let mut flags = 0u32;
+    // Sets a rule's flag; a candidate triggered here starts at or before `at`.
+    let mut set = |flags: &mut u32, rule: Builtin, at: usize| {
+        *flags |= rule.bit();
+        if let Some(last) = last.as_deref_mut() {
+            last[rule as usize] = last[rule as usize].max(at);
+        }
+    };
     let mut ipv6_checked_to = 0usize;
     let mut scheme_seen = false;
     let mut i = 0;
@@ -81,15 +99,19 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
         match CLASS[b[i] as usize] {
             C_DIGIT => {
                 let (end, f) = digit_run(b, i);
-                flags |= f;
+                for rule in [Builtin::Card, Builtin::Phone, Builtin::Ssn, Builtin::Ipv4] {
+                    if f & rule.bit() != 0 {
+                        set(&mut flags, rule, end);
+                    }
+                }
                 i = end;
                 continue;
             }
             C_AT => {
-                flags |= Builtin::Email.bit();
+                set(&mut flags, Builtin::Email, i);
                 // Credentials in a URL need its `://` before the `@`.
                 if scheme_seen {
-                    flags |= Builtin::UrlCredentials.bit();
+                    set(&mut flags, Builtin::UrlCredentials, i);
                 }
             }
             C_PLUS_PAREN => {
@@ -100,7 +122,7 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
                     i + 4 < n && b[i + 1..i + 4].iter().all(u8::is_ascii_digit) && b[i + 4] == b')'
                 };
                 if plausible {
-                    flags |= Builtin::Phone.bit();
+                    set(&mut flags, Builtin::Phone, i);
                 }
             }
             C_COLON => {
@@ -114,7 +136,7 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
                     let (to, plausible) = ipv6_at(b, i);
                     ipv6_checked_to = to;
                     if plausible {
-                        flags |= Builtin::Ipv6.bit();
+                        set(&mut flags, Builtin::Ipv6, to);
                     }
                 }
                 if want_kv {
@@ -145,17 +167,17 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
             }
             C_LOWER_B => {
                 if b.get(i + 1) == Some(&b'e') && b[i + 1..].starts_with(b"earer") {
-                    flags |= Builtin::Bearer.bit();
+                    set(&mut flags, Builtin::Bearer, i);
                 }
                 if b[i + 1..].starts_with(b"asic") {
-                    flags |= Builtin::BasicAuth.bit();
+                    set(&mut flags, Builtin::BasicAuth, i);
                 }
             }
             C_LOWER_C => {
                 // `secret`, anchored at its rarer `c`.
                 if i >= 2 && b[i - 1] == b'e' && b[i - 2] == b's' && b[i + 1..].starts_with(b"ret")
                 {
-                    flags |= Builtin::AwsSecretAccessKey.bit();
+                    set(&mut flags, Builtin::AwsSecretAccessKey, i);
                 }
             }
             _ => {
@@ -187,19 +209,21 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
                         && matches!(b[i - k + 2], b'o' | b'0' | b'k')
                 };
                 if pretty(3) || pretty(4) {
-                    flags |= Builtin::Jwt.bit();
+                    set(&mut flags, Builtin::Jwt, i);
                 }
                 match b[i] {
-                    b'J' | b'A' if i >= 2 && &b[i - 2..i] == b"ey" => flags |= Builtin::Jwt.bit(),
-                    b'B' if rest.starts_with(b"asic") || rest.starts_with(b"ASIC") => {
-                        flags |= Builtin::BasicAuth.bit()
+                    b'J' | b'A' if i >= 2 && &b[i - 2..i] == b"ey" => {
+                        set(&mut flags, Builtin::Jwt, i)
                     }
-                    b'B' if rest.starts_with(b"EGIN") => flags |= Builtin::Pem.bit(),
+                    b'B' if rest.starts_with(b"asic") || rest.starts_with(b"ASIC") => {
+                        set(&mut flags, Builtin::BasicAuth, i)
+                    }
+                    b'B' if rest.starts_with(b"EGIN") => set(&mut flags, Builtin::Pem, i),
                     b'B' if rest.starts_with(b"earer") || rest.starts_with(b"EARER") => {
-                        flags |= Builtin::Bearer.bit()
+                        set(&mut flags, Builtin::Bearer, i)
                     }
                     b'S' if rest.starts_with(b"ecret") || rest.starts_with(b"ECRET") => {
-                        flags |= Builtin::AwsSecretAccessKey.bit()
+                        set(&mut flags, Builtin::AwsSecretAccessKey, i)
                     }
                     _ => {}
                 }
@@ -209,7 +233,7 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
                 if i + 4 <= n {
                     let w = &b[i..i + 4];
                     if w[1].is_ascii_uppercase() && w[2].is_ascii_digit() && w[3].is_ascii_digit() {
-                        flags |= Builtin::Iban.bit();
+                        set(&mut flags, Builtin::Iban, i);
                     }
                     if w[0] == b'A'
                         && i + 20 <= n
@@ -217,7 +241,7 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
                             .iter()
                             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
                     {
-                        flags |= Builtin::AwsAccessKeyId.bit();
+                        set(&mut flags, Builtin::AwsAccessKeyId, i);
                     }
                 }
             }

@@ -148,19 +148,24 @@ impl Builtin {
     }
 
     /// Runs the regex over `text` and calls `emit` with the span to redact of every validated
-    /// match.
-    pub(crate) fn find(self, text: &str, emit: &mut dyn FnMut(Range<usize>)) {
+    /// match. No candidate starts after `until` (the prefilter's last trigger of the rule).
+    pub(crate) fn find(self, text: &str, until: usize, emit: &mut dyn FnMut(Range<usize>)) {
         let b = text.as_bytes();
         let regex = self.regex();
         if self == Builtin::Card {
             // The card validator tries every range of groups of a digit run itself.
-            for m in regex.find_iter(text) {
+            let mut pos = 0;
+            while pos <= until && pos < text.len() {
+                let Some(m) = regex.find_at(text, pos) else {
+                    break;
+                };
                 card(b, m.range(), emit);
+                pos = m.end().max(m.start() + 1);
             }
             return;
         }
         let mut pos = 0;
-        while pos < text.len() {
+        while pos <= until && pos < text.len() {
             let Some(m) = regex.find_at(text, pos) else {
                 break;
             };
@@ -271,7 +276,7 @@ mod tests {
 
     fn spans(rule: Builtin, text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        rule.find(text, &mut |r| out.push(text[r].to_string()));
+        rule.find(text, text.len(), &mut |r| out.push(text[r].to_string()));
         out
     }
 

@@ -646,7 +646,7 @@ mod tests {
             for p in t.prefixes {
                 // A prefix and the start of a body of any alphabet.
                 let text = format!(" {p}a0");
-                let flags = super::super::prefilter::scan(text.as_bytes(), false, |_| {});
+                let flags = super::super::prefilter::scan(text.as_bytes(), false, |_| {}, None);
                 assert!(
                     flags & super::super::prefilter::TOKENS != 0,
                     "prefilter misses {p:?}"
