@@ -274,6 +274,10 @@ fn sts_jwt_idn_ssn_and_national_phones() {
         ("call 09-7625400 today", "call [REDACTED:phone] today"),
         ("tel 03-5550123", "tel [REDACTED:phone]"),
         ("Festnetz 089 1234567", "Festnetz [REDACTED:phone]"),
+        ("mobil 0176 12345678.", "mobil [REDACTED:phone]."),
+        ("office (02) 9876 5432", "office [REDACTED:phone]"),
+        ("Tel. (030) 1234567", "Tel. [REDACTED:phone]"),
+        ("call 07700 900123", "call [REDACTED:phone]"),
     ]);
     unchanged(&[
         "session IQoJb3JpZ2luX2Vj truncated",
@@ -284,6 +288,7 @@ fn sts_jwt_idn_ssn_and_national_phones() {
         "ssn count 078051121x",
         "on 09-2024 and 2024-09-12",
         "build 05-12345",
+        "see (0) items and (01) 23",
     ]);
 }
 
@@ -431,4 +436,23 @@ fn values_named_by_a_sibling_name() {
         r#"{"name": "PASSWORD_LENGTH", "value": "12"}"#,
         "- name: API_TOKEN\n  value: $(API_TOKEN)",
     ]);
+}
+
+#[test]
+fn masked_looking_values_stay_stable() {
+    // Found by the fuzz target: a bare value that looks masked (`\0*cvv=…`) ran into the next
+    // key's redacted value; the second scan must settle it in the first call.
+    let r = instrument::redact::Redactor::new(
+        &instrument::redact::RedactConfig::default()
+            .key_method("datadog_api_key", instrument::redact::Method::mask(2))
+            .method("github_token", instrument::redact::Method::mask(4)),
+    )
+    .unwrap();
+    for text in [
+        "5.388z/#cvv=\0*cvv=\0\0\u{4}0",
+        "cvv=\0*x password=*ab token=x1",
+    ] {
+        let once = r.redact(text);
+        assert_eq!(r.redact(&once), once, "{text:?}");
+    }
 }

@@ -365,8 +365,8 @@ pub(super) fn phone(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
             let trunk = usize::from(find_short(&b[r.clone()], b"(0)").is_some());
             (7 + trunk, 15 + trunk)
         }
-        // Trunk-0 national numbers have 9 (`09-7625400`) to 11 digits.
-        b'0' => (9, 11),
+        // Trunk-0 national numbers have 9 (`09-7625400`) to 12 digits (`0176 12345678`).
+        b'0' | b'(' => (9, 12),
         _ => (10, 11),
     };
     // Drop trailing groups while there are too many digits or the last group is glued to a word.

@@ -109,7 +109,8 @@ impl Redactor {
 
     /// Whether replacing `hits` cannot have changed what any rule sees elsewhere in `text`, so
     /// that a second scan would find nothing new: every match stands between hard delimiters
-    /// (spaces, quotes, brackets, `=`, `,`, `;`, …: what no validator reads as glue), spans no
+    /// (spaces, quotes, brackets, `,`, `;`, …: what no validator reads as glue; not `=`, after
+    /// which another key's bare value may have run into the match), spans no
     /// line break (tables and YAML blocks are read by lines), and nothing reads context at a
     /// distance that a shorter text could bring closer (`Bearer` looks back for
     /// `Authorization`, an XML `value=` for its tag's `key=`). Custom rules see any context.
@@ -129,7 +130,6 @@ impl Redactor {
                             | b'}'
                             | b'<'
                             | b'>'
-                            | b'='
                             | b'&'
                             | b'|'
                             | b'`'

@@ -119,7 +119,11 @@ pub(crate) fn scan(
                 let plausible = if b[i] == b'+' {
                     b.get(i + 1).is_some_and(u8::is_ascii_digit)
                 } else {
-                    i + 4 < n && b[i + 1..i + 4].iter().all(u8::is_ascii_digit) && b[i + 4] == b')'
+                    (i + 4 < n
+                        && b[i + 1..i + 4].iter().all(u8::is_ascii_digit)
+                        && b[i + 4] == b')')
+                        || (b.get(i + 1) == Some(&b'0')
+                            && b.get(i + 2).is_some_and(u8::is_ascii_digit))
                 };
                 if plausible {
                     set(&mut flags, Builtin::Phone, i);
@@ -300,7 +304,7 @@ fn head_before(b: &[u8], i: usize) -> bool {
     s < i && vendor::head_before_separator(&b[s..i])
 }
 
-/// A run of digit groups joined by ` `, `-` or `.` (up to three spaces, tabs or dashes in a
+/// A run of digit groups joined by ` `, `-`, `.` or `/` (up to three spaces, tabs or dashes in a
 /// row): which numeric rules it could hold.
 #[inline]
 fn digit_run(b: &[u8], start: usize) -> (usize, u32) {
@@ -331,7 +335,7 @@ fn digit_run(b: &[u8], start: usize) -> (usize, u32) {
             flags |= Builtin::Ssn.bit();
         }
         (l0, l1) = (l1, len);
-        if k + 1 < n && matches!(b[k], b' ' | b'-' | b'.') && b[k + 1].is_ascii_digit() {
+        if k + 1 < n && matches!(b[k], b' ' | b'-' | b'.' | b'/') && b[k + 1].is_ascii_digit() {
             sep = b[k];
             k += 1;
         } else if k < n && matches!(b[k], b' ' | b'-' | b'\t') {

@@ -219,7 +219,8 @@ for tmpl in ["my social security number is {v}", "SSN on file: {v}", "social sec
         case(tmpl.format(v=v), [("ssn", v)], "ssn phrase")
 negative("my social security office is 12 miles away", "ssn look-alike")
 
-for v in ["09-7625400", "03-5550123", "04-8123456", "02-6234567", "089 1234567", "030 2345678", "06 12345678", "0521 123456"]:
+for v in ["09-7625400", "03-5550123", "04-8123456", "02-6234567", "089 1234567", "030 2345678", "06 12345678", "0521 123456",
+          "0176 12345678", "(02) 9876 5432", "(030) 1234567", "07700 900123", "030/12345678"]:
     for tmpl in ["call {v} today", "tel: {v}", "Phone ({v})"]:
         case(tmpl.format(v=v), [("phone", v)], "national phone")
 for text in ["on 09-2024", "build 05-12345", "range 01-99"]:
