@@ -438,21 +438,53 @@ fn values_named_by_a_sibling_name() {
     ]);
 }
 
+/// Redactors like the fuzz target's: default, masking, hashing, vendor rules with `pii` off.
+fn fuzz_like_redactors() -> Vec<Redactor> {
+    use instrument::redact::{Method, RedactConfig};
+    vec![
+        Redactor::default(),
+        Redactor::new(
+            &RedactConfig::default()
+                .method("card", Method::mask(4))
+                .method("iban", Method::mask(4))
+                .method("phone", Method::mask(2))
+                .key_method("password", Method::mask(3)),
+        )
+        .unwrap(),
+        Redactor::new(
+            &RedactConfig::default()
+                .method("email", Method::Hash)
+                .key_method("token", Method::Hash)
+                .hash_key("k"),
+        )
+        .unwrap(),
+        Redactor::new(
+            &RedactConfig::default()
+                .disable("pii")
+                .method("github_token", Method::mask(4))
+                .key_method("datadog_api_key", Method::mask(2)),
+        )
+        .unwrap(),
+    ]
+}
+
 #[test]
-fn masked_looking_values_stay_stable() {
-    // Found by the fuzz target: a bare value that looks masked (`\0*cvv=…`) ran into the next
-    // key's redacted value; the second scan must settle it in the first call.
-    let r = instrument::redact::Redactor::new(
-        &instrument::redact::RedactConfig::default()
-            .key_method("datadog_api_key", instrument::redact::Method::mask(2))
-            .method("github_token", instrument::redact::Method::mask(4)),
-    )
-    .unwrap();
-    for text in [
+fn redacting_twice_changes_nothing_where_a_value_meets_a_match() {
+    // Found by the fuzz target: a masked-looking bare value (`\0*cvv=…`) ran into the next
+    // key's redacted value, and a bare value ran through `(` into a phone number; the second
+    // scan must settle both in the first call.
+    let texts = [
         "5.388z/#cvv=\0*cvv=\0\0\u{4}0",
         "cvv=\0*x password=*ab token=x1",
-    ] {
-        let once = r.redact(text);
-        assert_eq!(r.redact(&once), once, "{text:?}");
+        "password: \"* 1.2.3.4\"",
+        "\u{6}\0\0\0\0u(+222222236 =,\u{b}30555/cvv555:5*\u{4}\0\0\u{6}\0\0\0\0u(+222222236 =,\u{b}3055555555*",
+        "cvv: 5*u(+14155552671 = x",
+        "token: (+14155552671) = y",
+    ];
+    for r in fuzz_like_redactors() {
+        for text in texts {
+            let once = r.redact(text);
+            assert_eq!(r.redact(&once), once, "{text:?}");
+        }
     }
 }

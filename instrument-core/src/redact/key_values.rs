@@ -341,7 +341,7 @@ fn is_key_byte(b: u8) -> bool {
 
 /// Bytes that end an unquoted value.
 #[inline]
-fn ends_bare(b: u8) -> bool {
+pub(super) fn ends_bare(b: u8) -> bool {
     b.is_ascii_whitespace()
         || matches!(
             b,

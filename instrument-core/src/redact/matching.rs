@@ -108,36 +108,20 @@ impl Redactor {
     }
 
     /// Whether replacing `hits` cannot have changed what any rule sees elsewhere in `text`, so
-    /// that a second scan would find nothing new: every match stands between hard delimiters
-    /// (spaces, quotes, brackets, `,`, `;`, …: what no validator reads as glue; not `=`, after
-    /// which another key's bare value may have run into the match), spans no
-    /// line break (tables and YAML blocks are read by lines), and nothing reads context at a
-    /// distance that a shorter text could bring closer (`Bearer` looks back for
-    /// `Authorization`, an XML `value=` for its tag's `key=`). Custom rules see any context.
+    /// that a second scan would find nothing new: every match stands between bytes that end a
+    /// bare value (spaces, quotes, closing brackets, `,`, `;`, `&`, `<`, `>`: no earlier value
+    /// ran into it, and no later candidate starts glued to it), spans no line break (tables and
+    /// YAML blocks are read by lines), and nothing reads context at a distance that a shorter
+    /// text could bring closer (`Bearer` looks back for `Authorization`, an XML `value=` for
+    /// its tag's `key=`). Custom rules see any context, and a masked-looking value (kept as
+    /// already masked) can stop looking masked once a match inside it is replaced: with those,
+    /// the second scan always runs.
     fn context_unchanged(&self, text: &str, hits: &[Hit]) -> bool {
         let b = text.as_bytes();
-        let hard = |c: Option<&u8>| {
-            c.is_none_or(|&c| {
-                c.is_ascii_whitespace()
-                    || matches!(
-                        c,
-                        b'"' | b'\''
-                            | b','
-                            | b';'
-                            | b'('
-                            | b')'
-                            | b'{'
-                            | b'}'
-                            | b'<'
-                            | b'>'
-                            | b'&'
-                            | b'|'
-                            | b'`'
-                    )
-            })
-        };
+        let hard = |c: Option<&u8>| c.is_none_or(|&c| key_values::ends_bare(c));
         !self.has_custom
             && !self.tokens_always
+            && self.max_keep.is_none()
             && hits.iter().all(|h| {
                 hard(h.start.checked_sub(1).map(|p| &b[p]))
                     && hard(b.get(h.end))
