@@ -404,6 +404,8 @@ fn command_line_flags() {
     unchanged(&[
         "cmd --password-file /run/secrets/pw",
         "cmd --token --verbose",
+        "curl --auth basic -u x",
+        "Authorization: Bearer",
         "cmd --password $DB_PASSWORD",
         "a--token b",
         "--secret-name db-creds",

@@ -28,7 +28,11 @@ const FORMATS: &[(&str, &str, &[&str])] = &[
     (
         "slack_token",
         "xoxb-2644826410-4902184729152-Hx8fK2pQ9mZ4vR7tW1yB3nLs",
-        &["xoxb-your-bot-token", "xoxb-XXXXXXXXXX-XXXXXXXXXXXXX-XXXXXXXXXXXXXXXXXXXXXXXX"],
+        &[
+            "xoxb-your-bot-token",
+            "xoxb-your-slack-bot-token-goes-here",
+            "xoxb-XXXXXXXXXX-XXXXXXXXXXXXX-XXXXXXXXXXXXXXXXXXXXXXXX",
+        ],
     ),
     ("slack_token", "xoxp-1234567890-2345678901-3456789012-0a1b2c3d4e5f60718293a4b5c6d7e8f9", &["xoxp-"]),
     ("stripe_key", "sk_live_51HqZ2bK9pQ2mW7vR4tY8zN3bL6sJdF0", &["sk_live_xxxxxxxxxxxxxxxxxxxxxxxx", "sk_live_abc"]),
@@ -50,7 +54,7 @@ const FORMATS: &[(&str, &str, &[&str])] = &[
     (
         "pypi_token",
         "pypi-AgEIcHlwaS5vcmcNPMFAXWog-oCGh5ut-ut4_wHdNc_hKyRSTk8sWGzXLmQNWupZy4zMQRhfEZmZtgKH8jQ5x",
-        &["pypi-mirror-url"],
+        &["pypi-mirror-url", "pypi-simple-index-mirror-for-internal-packages-and-more-of-them"],
     ),
     (
         "sendgrid_api_key",

@@ -412,7 +412,7 @@ fn value_span(b: &[u8], v: usize, whole_line: bool) -> Option<Range<usize>> {
             if end < n
                 && b[end] == b' '
                 && SCHEMES.iter().any(|s| b[v..end].eq_ignore_ascii_case(s))
-                && b.get(end + 1).is_some_and(|&c| !ends_bare(c))
+                && b.get(end + 1).is_some_and(|&c| !ends_bare(c) && c != b'-')
             {
                 return non_empty(end + 1..bare_end(b, end + 1));
             }

@@ -161,7 +161,8 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 ///   `#{…}`, `<%= … %>`, `!Ref Param`, `arn:aws:secretsmanager:…`, `vault:…`;
 /// * code: `X25519.secret_length`, `self.password`, `os.getenv(`, `getPassword()`;
 /// * a constant's name: `K8S_CRED`, `'PASSWORD'`, `NEXUS-GPT4-API-KEY`;
-/// * a placeholder: `null`, `true`, `none`, `<token>`, `***`, `xxxxxx`, one or two digits.
+/// * a placeholder: `null`, `true`, `none`, `<token>`, `***`, `xxxxxx`, one or two digits, an
+///   authentication scheme's name (`basic`, `bearer`).
 ///
 /// `quoted`: the value stood in quotes (a quoted dotted word is data, not code).
 pub(crate) fn plausible_value(v: &[u8], quoted: bool) -> bool {
@@ -224,6 +225,15 @@ pub(crate) fn plausible_value(v: &[u8], quoted: bool) -> bool {
         b"optional",
         b"string",
         b"str",
+        // authentication schemes, not credentials (`--auth basic`, `Authorization: Bearer`)
+        b"basic",
+        b"bearer",
+        b"digest",
+        b"negotiate",
+        b"ntlm",
+        b"oauth",
+        b"oauth2",
+        b"kerberos",
     ];
     if v.len() <= 9 && PLACEHOLDERS.iter().any(|p| v.eq_ignore_ascii_case(p)) {
         return false;

@@ -128,6 +128,8 @@ pub(crate) struct VendorToken {
     pub(crate) length: [usize; 2],
     /// Separators inside the body at these offsets (`SG.` keys: `.` after 22 characters).
     pub(crate) layout: &'static [(usize, u8)],
+    /// The body starts with a digit (Slack: `xoxb-<team number>-…`).
+    pub(crate) digit_first: bool,
     pub(crate) checksum: Option<Checksum>,
     pub(crate) keep_prefix: bool,
     pub(crate) examples: &'static [&'static str],
@@ -146,6 +148,7 @@ const fn token(
         alphabet,
         length,
         layout: &[],
+        digit_first: false,
         checksum: None,
         keep_prefix: false,
         examples: &[],
@@ -203,8 +206,11 @@ pub(crate) const VENDOR_TOKENS: &[VendorToken] = &[
             "xoxb-2644826410-4902184729152-Hx8fK2pQ9mZ4vR7tW1yB3nLs",
             "xoxp-1234567890-1234567890-1234567890-0123456789abcdef0123456789abcdef",
         ],
+        // The body starts with the team's number.
+        digit_first: true,
         look_alikes: &[
             "xoxb-your-token-here",
+            "xoxb-your-slack-bot-token-goes-here",
             "xoxb-XXXXXXXXXXXX-XXXXXXXXXXXX-XXXXXXXXXXXXXXXXXXXXXXXX",
         ],
         ..token(
@@ -301,8 +307,12 @@ pub(crate) const VENDOR_TOKENS: &[VendorToken] = &[
         examples: &[
             "pypi-AgEIcHlwaS5vcmcNPMFAXWog-oCGh5ut-ut4_wHdNc_hKyRSTk8sWGzXLmQNWupZy4zMQRhfEZmZtgKH8jQ5x",
         ],
-        look_alikes: &["pypi-simple-index", "pypi-AgEIcHlwaS5vcmc"],
-        ..token("pypi_token", &["pypi-"], Alphabet::Base64Url, [50, 300])
+        look_alikes: &[
+            "pypi-simple-index",
+            "pypi-AgEIcHlwaS5vcmc",
+            "pypi-simple-index-mirror-for-internal-packages-and-more-of-them",
+        ],
+        ..token("pypi_token", &["pypi-AgE"], Alphabet::Base64Url, [44, 300])
     },
     VendorToken {
         // `SG.`, 22 characters, `.`, 43 characters.
@@ -383,6 +393,7 @@ pub(crate) struct Shape {
     pub(crate) alphabet: Alphabet,
     pub(crate) length: [usize; 2],
     pub(crate) layout: Vec<(usize, u8)>,
+    pub(crate) digit_first: bool,
     pub(crate) checksum: Option<Checksum>,
     pub(crate) keep_prefix: bool,
     /// The value rule (`Redactor::rules` index) a match is reported as.
@@ -502,7 +513,7 @@ fn body(b: &[u8], p: Range<usize>, shape: &Shape) -> Option<Range<usize>> {
         return None;
     }
     let bytes = &b[start..k];
-    if !varied(bytes) {
+    if !varied(bytes) || (shape.digit_first && !b[start].is_ascii_digit()) {
         return None;
     }
     if let Some(Checksum::Crc32Base62) = shape.checksum {

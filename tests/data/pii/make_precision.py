@@ -266,7 +266,8 @@ for text in [
     "ghp_" + "x" * 36, "glpat-xxxxxxxxxxxxxxxxxxxx", "xoxb-your-token-here", "sk_live_" + "0" * 24, "AIza_short_key",
     "sk-learn is a library", "npm_config_registry", "pypi-simple", "SG.example.com", "SKU-12345", "ACCOUNT_ID",
     "NRAK-EXAMPLE", "AccountKey=<key>", "sig=abc", "https://hooks.slack.com/services/", "DD_API_KEY=${DD_API_KEY}",
-    "sk-proj-placeholder", "whsec_test", "github_pat_example",
+    "sk-proj-placeholder", "whsec_test", "github_pat_example", "xoxb-your-slack-bot-token-goes-here",
+    "pypi-simple-index-mirror-for-internal-packages-and-more-of-them", "curl --auth basic -u x",
 ]:
     negative(text, "vendor look-alike")
 # A GitHub/npm token with a wrong checksum.
