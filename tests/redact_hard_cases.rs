@@ -6,24 +6,9 @@ use std::borrow::Cow;
 
 use instrument::redact::{Method, RedactConfig, RedactError, Redactor};
 
-#[track_caller]
-fn check(r: &Redactor, cases: &[(&str, &str)]) {
-    let mut failures = Vec::new();
-    for (input, expected) in cases {
-        let out = r.redact(input);
-        if out != *expected {
-            failures.push(format!(
-                "  {input:?}\n    got      {out:?}\n    expected {expected:?}"
-            ));
-        }
-        // Idempotent, always.
-        let again = r.redact(&out);
-        if again != out {
-            failures.push(format!("  not idempotent: {out:?} -> {again:?}"));
-        }
-    }
-    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
-}
+#[path = "support/redact_check.rs"]
+mod redact_check;
+use redact_check::check;
 
 #[test]
 fn structured_text() {

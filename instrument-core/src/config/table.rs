@@ -285,9 +285,9 @@ settings! {
     }
     REDACT_DISABLE: Vec<String> = "redact_disable" in Redaction {
         variables: ["INSTRUMENT_REDACT_DISABLE"],
-        accepts: "comma-separated rule names (`ipv4,ipv6`)",
+        accepts: "comma-separated rule or group names (`ipv4,vendor_secrets`)",
         default: "none",
-        doc: "Redaction rules to turn off (names are checked when the redactor is built).",
+        doc: "Redaction rules, or groups (`pii`, `secrets`, `vendor_secrets`, `keys`, `custom`), to turn off (names are checked when the redactor is built).",
         parse: parse::list,
     }
     REDACT_KEYS: Vec<String> = "redact_keys" in Redaction {

@@ -1,6 +1,35 @@
 //! Building a [`Redactor`] from a [`RedactConfig`]: rules checked and compiled once.
 
+use super::config::GROUPS;
+use super::vendor::{Shape, VENDOR_TOKENS};
 use super::*;
+
+/// Priority of vendor token rules: above the generic built-ins (a `Bearer sk_live_…` is named
+/// `stripe_key`), below custom rules.
+const VENDOR_PRIORITY: u8 = 110;
+
+/// The group of a key rule (see [`GROUPS`]).
+pub(super) fn key_group(name: &str) -> &'static str {
+    match name {
+        "datadog_api_key" | "new_relic_license_key" => "vendor_secrets",
+        _ if BUILTIN_KEY_RULES.iter().any(|(n, _)| *n == name) => "keys",
+        _ => "custom",
+    }
+}
+
+fn is_vendor(name: &str) -> bool {
+    VENDOR_TOKENS.iter().any(|t| t.name == name)
+}
+
+fn known_rules() -> String {
+    let mut names: Vec<&str> = rules::ALL.map(Builtin::name).to_vec();
+    for t in VENDOR_TOKENS {
+        if !names.contains(&t.name) {
+            names.push(t.name);
+        }
+    }
+    names.join(", ")
+}
 
 impl Redactor {
     /// Builds a redactor from a configuration, checking every name, pattern, glob and the hash
@@ -27,16 +56,23 @@ impl Redactor {
             _ => Ok(()),
         };
 
+        for name in config.groups.keys() {
+            if !GROUPS.contains(&name.as_str()) {
+                return Err(RedactError::UnknownGroup {
+                    group: name.clone(),
+                });
+            }
+        }
+        let group_on = |g: &str| config.groups.get(g).and_then(|c| c.enabled) != Some(false);
         for (name, rc) in &config.rules {
             check_name(name)?;
-            match (Builtin::by_name(name), &rc.pattern) {
-                (Some(_), Some(_)) => {
-                    return Err(RedactError::BuiltinPattern { rule: name.clone() })
-                }
-                (None, None) => {
+            let builtin = Builtin::by_name(name).is_some() || is_vendor(name);
+            match (builtin, &rc.pattern) {
+                (true, Some(_)) => return Err(RedactError::BuiltinPattern { rule: name.clone() }),
+                (false, None) => {
                     return Err(RedactError::UnknownRule {
                         rule: name.clone(),
-                        known: rules::ALL.map(Builtin::name).join(", "),
+                        known: known_rules(),
                     })
                 }
                 _ => {}
@@ -48,20 +84,92 @@ impl Redactor {
         let mut builtin_mask = 0u32;
         for b in rules::ALL {
             let rc = config.rules.get(b.name());
-            if rc.and_then(|r| r.enabled) == Some(false) {
+            if !rc
+                .and_then(|r| r.enabled)
+                .unwrap_or_else(|| group_on(b.group()))
+            {
                 continue;
             }
             let method = rc.and_then(|r| r.method).unwrap_or_default();
             needs_key(b.name(), method)?;
             builtin_slot[b as usize] = value_rules.len() as u16;
             builtin_mask |= b.bit();
-            value_rules.push(ValueRule {
-                name: b.name().to_string(),
-                replacement: format!("[REDACTED:{}]", b.name()),
+            value_rules.push(ValueRule::new(
+                b.name(),
                 method,
-                priority: b.priority(),
-                kind: Kind::Builtin(b),
-            });
+                b.priority(),
+                Kind::Builtin(b),
+            ));
+        }
+        let mut token_shapes: Vec<(Shape, Vec<String>)> = Vec::new();
+        for t in VENDOR_TOKENS {
+            let rc = config.rules.get(t.name);
+            if !rc
+                .and_then(|r| r.enabled)
+                .unwrap_or_else(|| group_on("vendor_secrets"))
+            {
+                continue;
+            }
+            let method = rc.and_then(|r| r.method).unwrap_or_default();
+            needs_key(t.name, method)?;
+            let slot = match value_rules.iter().position(|r| r.name == t.name) {
+                Some(i) => i,
+                None => {
+                    value_rules.push(ValueRule::new(t.name, method, VENDOR_PRIORITY, Kind::Token));
+                    value_rules.len() - 1
+                }
+            };
+            token_shapes.push((
+                Shape {
+                    alphabet: t.alphabet,
+                    length: t.length,
+                    layout: t.layout.to_vec(),
+                    digit_first: t.digit_first,
+                    checksum: t.checksum,
+                    keep_prefix: t.keep_prefix,
+                    slot: slot as u16,
+                },
+                t.prefixes.iter().map(|p| p.to_string()).collect(),
+            ));
+        }
+        let builtin_tokens = !token_shapes.is_empty();
+        let mut tokens_always = false;
+        for (name, tc) in &config.tokens {
+            check_name(name)?;
+            if Builtin::by_name(name).is_some() || is_vendor(name) {
+                return Err(RedactError::BuiltinPattern { rule: name.clone() });
+            }
+            let [min, max] = tc.length;
+            if tc.prefixes.is_empty()
+                || tc.prefixes.iter().any(String::is_empty)
+                || min == 0
+                || min > max
+            {
+                return Err(RedactError::InvalidToken { rule: name.clone() });
+            }
+            if !tc.enabled.unwrap_or_else(|| group_on("custom")) {
+                continue;
+            }
+            let method = tc.method.unwrap_or_default();
+            needs_key(name, method)?;
+            tokens_always = true;
+            value_rules.push(ValueRule::new(name, method, CUSTOM_PRIORITY, Kind::Token));
+            token_shapes.push((
+                Shape {
+                    alphabet: tc.alphabet,
+                    length: tc.length,
+                    layout: Vec::new(),
+                    digit_first: false,
+                    checksum: tc.checksum,
+                    keep_prefix: tc.keep_prefix,
+                    slot: (value_rules.len() - 1) as u16,
+                },
+                tc.prefixes.clone(),
+            ));
+        }
+        let tokens = TokenScanner::new(token_shapes);
+        if builtin_tokens && tokens.is_some() {
+            builtin_mask |= prefilter::TOKENS;
         }
         let mut has_custom = false;
         for (name, rc) in &config.rules {
@@ -76,20 +184,19 @@ impl Redactor {
             if regex.is_match("") {
                 return Err(RedactError::EmptyMatch { rule: name.clone() });
             }
-            if rc.enabled == Some(false) {
+            if !rc.enabled.unwrap_or_else(|| group_on("custom")) {
                 continue;
             }
             let method = rc.method.unwrap_or_default();
             needs_key(name, method)?;
             let group = regex.capture_names().position(|n| n == Some("value"));
             has_custom = true;
-            value_rules.push(ValueRule {
-                name: name.clone(),
-                replacement: format!("[REDACTED:{name}]"),
+            value_rules.push(ValueRule::new(
+                name,
                 method,
-                priority: CUSTOM_PRIORITY,
-                kind: Kind::Custom { regex, group },
-            });
+                CUSTOM_PRIORITY,
+                Kind::Custom { regex, group },
+            ));
         }
 
         let mut key_rules = Vec::new();
@@ -127,7 +234,10 @@ impl Redactor {
                 (name.clone(), Some(kc), globs)
             });
         for (name, kc, globs) in builtin_keys.chain(custom_keys) {
-            if kc.and_then(|k| k.enabled) == Some(false) {
+            if !kc
+                .and_then(|k| k.enabled)
+                .unwrap_or_else(|| group_on(key_group(&name)))
+            {
                 continue;
             }
             let method = kc.and_then(|k| k.method).unwrap_or_default();
@@ -161,6 +271,8 @@ impl Redactor {
             builtin_slot,
             builtin_mask,
             has_custom,
+            tokens,
+            tokens_always,
             keys: KeySet::new(key_rules),
             key_values_in_text: config.key_values_in_text,
             mac,

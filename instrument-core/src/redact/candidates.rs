@@ -6,6 +6,19 @@ use std::ops::Range;
 
 use super::checksum;
 
+/// The first `needle` in a short `hay`: cheaper than building a `memmem` searcher for the few
+/// bytes a candidate spans.
+#[inline]
+pub(super) fn find_short(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The last `needle` in a short `hay`.
+#[inline]
+pub(super) fn rfind_short(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
 #[inline]
 pub(super) fn is_word(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
@@ -42,22 +55,77 @@ pub(super) fn number_ends(b: &[u8], end: usize) -> bool {
     }
 }
 
-/// Through the matching `-----END … PRIVATE KEY…-----`, or to the end of the text when the key
-/// was cut off.
+/// Through the matching `-----END … PRIVATE KEY…-----` (`---- END … ----` in SSH2 files), or to
+/// the end of the text when the key was cut off.
 pub(super) fn pem(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
-    let end = memchr::memmem::find(&b[r.end..], b"-----END")
+    let end = memchr::memmem::find_iter(&b[r.end..], b"END ")
+        .map(|e| r.end + e)
+        .find(|&e| b[..e].ends_with(b"-----") || b[..e].ends_with(b"---- "))
         .and_then(|e| {
-            let after = r.end + e + 8;
-            memchr::memmem::find(&b[after..b.len().min(after + 64)], b"-----")
-                .map(|f| after + f + 5)
+            let after = e + 4;
+            let window = &b[after..b.len().min(after + 64)];
+            let dashes = memchr::memmem::find(window, b"----")?;
+            let mut end = after + dashes + 4;
+            if b.get(end) == Some(&b'-') {
+                end += 1;
+            }
+            Some(end)
         })
         .unwrap_or(b.len());
     Some(r.start..end)
 }
 
+/// The base64 after `Basic` when it decodes to `user:password`.
+pub(super) fn basic_auth(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
+    if prev(b, r.start).is_some_and(|c| c.is_ascii_alphanumeric())
+        || next(b, r.end).is_some_and(|c| c.is_ascii_alphanumeric() || c == b'/' || c == b'+')
+    {
+        return None;
+    }
+    let mut t = r.start + 5;
+    while b[t] == b' ' || b[t] == b'\t' {
+        t += 1;
+    }
+    let mut out = [0u8; 256];
+    let n = checksum::base64_decode(&b[t..r.end], &mut out)?;
+    let decoded = std::str::from_utf8(&out[..n]).ok()?;
+    let colon = decoded.find(':')?;
+    (colon > 0 && decoded.chars().all(|c| !c.is_control())).then_some(t..r.end)
+}
+
+/// Whether the digit group at `start` is one of the space-separated upper-case groups of an
+/// IBAN-shaped token (`DK51 0040 0440 1162 43`, `NL91 ABNA 0417 1643 01` with a wrong check
+/// digit): its groups belong to that structured token, not to a phone number or a card.
+pub(super) fn in_iban_shaped_run(b: &[u8], start: usize) -> bool {
+    let group_byte = |c: u8| c.is_ascii_digit() || c.is_ascii_uppercase();
+    let mut k = start;
+    for _ in 0..10 {
+        while k > 0 && group_byte(b[k - 1]) {
+            k -= 1;
+        }
+        let g = &b[k..];
+        if g.len() >= 4
+            && g[0].is_ascii_uppercase()
+            && g[1].is_ascii_uppercase()
+            && g[2].is_ascii_digit()
+            && g[3].is_ascii_digit()
+            && !(k > 0 && b[k - 1].is_ascii_alphanumeric())
+            && checksum::iban_length([g[0], g[1]]).is_some()
+        {
+            return true;
+        }
+        if k >= 2 && b[k - 1] == b' ' && group_byte(b[k - 2]) {
+            k -= 1;
+        } else {
+            return false;
+        }
+    }
+    false
+}
+
 /// The password of `scheme://user:password@host`, or a long user-only userinfo (a token).
 pub(super) fn url_credentials(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
-    let ui_start = r.start + memchr::memmem::find(&b[r.clone()], b"://")? + 3;
+    let ui_start = r.start + find_short(&b[r.clone()], b"://")? + 3;
     let ui_end = r.end - 1; // the '@'
     let ui = &b[ui_start..ui_end];
     match memchr::memchr(b':', ui) {
@@ -149,9 +217,14 @@ pub(super) fn card(b: &[u8], r: Range<usize>, emit: &mut dyn FnMut(Range<usize>)
         }
         groups[g] = (s, k);
         g += 1;
-        k += 1; // the separator
+        while k < r.end && !b[k].is_ascii_digit() {
+            k += 1; // the separators
+        }
     }
     let groups = &groups[..g];
+    if g > 0 && in_iban_shaped_run(b, groups[0].0) {
+        return;
+    }
     let mut first = 0;
     'outer: while first < groups.len() {
         if first == 0 && !number_starts(b, groups[0].0) {
@@ -225,13 +298,14 @@ pub(super) fn email(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
     if &b[start..at] == b"git" && next(b, r.end) == Some(b':') {
         return None; // git@github.com:org/repo.git
     }
-    if prev(b, start) == Some(b':') || b[..start].ends_with(b"//") {
-        // userinfo of scheme://user:pass@host or scheme://user@host
-        let token_start = b[..start]
-            .iter()
-            .rposition(|c| c.is_ascii_whitespace())
-            .map_or(0, |p| p + 1);
-        if memchr::memmem::find(&b[token_start..start], b"://").is_some() {
+    // The userinfo of scheme://user:pass@host or scheme://user@host, whatever the password
+    // holds (`app:$ecret@host`, `svc:pa!ss@host`): no `/` between `://` and the `@`.
+    let token_start = b[..start]
+        .iter()
+        .rposition(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'<' | b'('))
+        .map_or(0, |p| p + 1);
+    if let Some(s) = rfind_short(&b[token_start..start], b"://") {
+        if !b[token_start + s + 3..start].contains(&b'/') {
             return None;
         }
     }
@@ -277,7 +351,7 @@ pub(super) fn phone(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
         b'+' => !prev(b, r.start).is_some_and(|c| is_word(c) || c == b'+'),
         _ => number_starts(b, r.start) && prev(b, r.start) != Some(b'+'),
     };
-    if !start_ok {
+    if !start_ok || in_iban_shaped_run(b, r.start) {
         return None;
     }
     let digits = |end: usize| {
@@ -288,9 +362,11 @@ pub(super) fn phone(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
     };
     let (min, max) = match b[r.start] {
         b'+' => {
-            let trunk = usize::from(memchr::memmem::find(&b[r.clone()], b"(0)").is_some());
+            let trunk = usize::from(find_short(&b[r.clone()], b"(0)").is_some());
             (7 + trunk, 15 + trunk)
         }
+        // Trunk-0 national numbers have 9 (`09-7625400`) to 12 digits (`0176 12345678`).
+        b'0' | b'(' => (9, 12),
         _ => (10, 11),
     };
     // Drop trailing groups while there are too many digits or the last group is glued to a word.
@@ -340,6 +416,22 @@ pub(super) fn ipv6(text: &str, r: Range<usize>) -> Option<Range<usize>> {
     ipv6_worth(addr).then_some(r)
 }
 
+/// A CIDR prefix length after an address: `/0` to `/32`, then the end of the number.
+fn cidr_suffix(b: &[u8], end: usize) -> bool {
+    if next(b, end) != Some(b'/') {
+        return false;
+    }
+    let digits = b[end + 1..]
+        .iter()
+        .take(3)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let len = b[end + 1..end + 1 + digits]
+        .iter()
+        .fold(0u32, |a, &c| a * 10 + u32::from(c - b'0'));
+    (1..=2).contains(&digits) && len <= 32 && number_ends(b, end + 1 + digits)
+}
+
 /// `::` and `::1` say nothing about anyone.
 pub(super) fn ipv6_worth(addr: Ipv6Addr) -> bool {
     !addr.is_unspecified() && !addr.is_loopback()
@@ -348,7 +440,7 @@ pub(super) fn ipv6_worth(addr: Ipv6Addr) -> bool {
 /// Four octets ≤ 255, not part of a longer dotted number (a version, an OID); not `0.0.0.0`,
 /// loopback or broadcast, which say nothing about anyone.
 pub(super) fn ipv4(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
-    if !number_starts(b, r.start) || !number_ends(b, r.end) {
+    if !number_starts(b, r.start) || !(number_ends(b, r.end) || cidr_suffix(b, r.end)) {
         return None;
     }
     let mut octets = [0u32; 4];

@@ -178,6 +178,72 @@ pub(crate) fn ssn_valid(d: &[u8; 9]) -> bool {
     area != 0 && area != 666 && area < 900 && group != 0 && serial != 0
 }
 
+/// CRC-32 (IEEE 802.3, the zlib one), bitwise: only ever run over a few dozen bytes.
+pub(crate) fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// GitHub's and npm's token checksum: the last 6 characters of `body` are the base62
+/// (`0-9A-Za-z`) CRC-32 of the characters before them.
+pub(crate) fn crc32_base62(body: &[u8]) -> bool {
+    if body.len() <= 6 {
+        return false;
+    }
+    let (random, sum) = body.split_at(body.len() - 6);
+    let mut value = 0u64;
+    for &c in sum {
+        let digit = match c {
+            b'0'..=b'9' => c - b'0',
+            b'A'..=b'Z' => c - b'A' + 10,
+            b'a'..=b'z' => c - b'a' + 36,
+            _ => return false,
+        };
+        value = value * 62 + u64::from(digit);
+    }
+    value == u64::from(crc32(random))
+}
+
+/// Decodes standard base64 (padding optional) into `out`; the number of bytes written, `None`
+/// if `text` is not base64 or does not fit.
+pub(crate) fn base64_decode(text: &[u8], out: &mut [u8]) -> Option<usize> {
+    let text = text
+        .strip_suffix(b"==")
+        .or_else(|| text.strip_suffix(b"="))
+        .unwrap_or(text);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    let mut n = 0;
+    for &c in text {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        acc = acc << 6 | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            *out.get_mut(n)? = (acc >> bits) as u8;
+            n += 1;
+        }
+    }
+    Some(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +271,18 @@ mod tests {
         assert!(card_iin(b"378282246310005"));
         assert!(!card_iin(b"1715611095261"));
         assert!(!card_iin(b"7964793175446139"));
+    }
+
+    #[test]
+    fn github_checksum() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert!(crc32_base62(b"lhQCvpm8FOFlEsD4qmq5ShuHRWYl393GJdmC"));
+        assert!(!crc32_base62(b"lhQCvpm8FOFlEsD4qmq5ShuHRWYl393GJdmD"));
+        assert!(!crc32_base62(b"abc"));
+        let mut out = [0u8; 16];
+        let n = base64_decode(b"dXNlcjpwYXNz", &mut out).unwrap();
+        assert_eq!(&out[..n], b"user:pass");
+        assert!(base64_decode(b"a b", &mut out).is_none());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::method::Method;
+use super::vendor::TokenRuleConfig;
 use crate::config::{table, RedactionConfig, Settings};
 
 /// Settings of one value rule: a built-in one by its name, or a custom one with a `pattern`.
@@ -47,6 +48,26 @@ pub struct KeyRuleConfig {
     pub globs: Option<Vec<String>>,
 }
 
+/// The rule groups, each of which can be turned off at once (`INSTRUMENT_REDACT_DISABLE=vendor_secrets`,
+/// or `"groups": {"vendor_secrets": {"enabled": false}}`): `pii` (email, card, iban, ssn, phone,
+/// ipv4, ipv6), `secrets` (pem, url_credentials, jwt, AWS keys, bearer, basic_auth),
+/// `vendor_secrets` (vendor token formats and vendor key names), `keys` (the other key rules),
+/// `custom` (rules from `rules` with a `pattern` and from `tokens`).
+///
+/// ```
+/// use instrument_core::redact::GROUPS;
+/// assert!(GROUPS.contains(&"vendor_secrets"));
+/// ```
+pub const GROUPS: [&str; 5] = ["pii", "secrets", "vendor_secrets", "keys", "custom"];
+
+/// Settings of a rule group (see [`GROUPS`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GroupConfig {
+    /// `false` turns every rule of the group off, but those turned on one by one. Default: on.
+    pub enabled: Option<bool>,
+}
+
 /// The whole redaction configuration. `RedactConfig::default()` turns every built-in rule on with
 /// [`Method::Replace`].
 ///
@@ -77,6 +98,11 @@ pub struct RedactConfig {
     pub rules: BTreeMap<String, RuleConfig>,
     /// Key rules by name: overrides of built-in key rules, and custom ones (with `globs`).
     pub keys: BTreeMap<String, KeyRuleConfig>,
+    /// Custom vendor token rules by name (prefixes and shape). Built-in ones are overridden in
+    /// `rules` by name (`github_token`, …).
+    pub tokens: BTreeMap<String, TokenRuleConfig>,
+    /// Rule groups by name (see [`GROUPS`]): `{"vendor_secrets": {"enabled": false}}`.
+    pub groups: BTreeMap<String, GroupConfig>,
     /// Apply key rules to `key=value`, `key: value` and `"key":"value"` inside text (messages,
     /// `Debug` output). Default: on.
     pub key_values_in_text: bool,
@@ -90,6 +116,8 @@ impl Default for RedactConfig {
         RedactConfig {
             rules: BTreeMap::new(),
             keys: BTreeMap::new(),
+            tokens: BTreeMap::new(),
+            groups: BTreeMap::new(),
             key_values_in_text: true,
             hash_key: None,
         }
@@ -101,6 +129,8 @@ impl fmt::Debug for RedactConfig {
         f.debug_struct("RedactConfig")
             .field("rules", &self.rules)
             .field("keys", &self.keys)
+            .field("tokens", &self.tokens)
+            .field("groups", &self.groups)
             .field("key_values_in_text", &self.key_values_in_text)
             .field("hash_key", &self.hash_key.as_ref().map(|_| "<set>"))
             .finish()
@@ -108,9 +138,19 @@ impl fmt::Debug for RedactConfig {
 }
 
 impl RedactConfig {
-    /// Turns a rule (value rule or, if no value rule has that name, key rule) off.
+    /// Turns a rule group (see [`GROUPS`]) or a rule (value rule or, if no value rule has that
+    /// name, key rule) off.
+    ///
+    /// ```
+    /// use instrument_core::redact::{RedactConfig, Redactor};
+    /// let r = Redactor::new(&RedactConfig::default().disable("vendor_secrets")).unwrap();
+    /// assert_eq!(r.redact("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"), "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");
+    /// ```
     pub fn disable(mut self, rule: &str) -> Self {
-        if super::rules::Builtin::by_name(rule).is_none()
+        if GROUPS.contains(&rule) {
+            self.groups.entry(rule.to_string()).or_default().enabled = Some(false);
+        } else if super::rules::Builtin::by_name(rule).is_none()
+            && !super::vendor::VENDOR_TOKENS.iter().any(|t| t.name == rule)
             && super::keys::BUILTIN_KEY_RULES
                 .iter()
                 .any(|(n, _)| *n == rule)
@@ -259,6 +299,18 @@ pub enum RedactError {
         rule: String,
         /// The built-in rule names.
         known: String,
+    },
+    /// A name in `groups` is not a rule group.
+    #[error("unknown redaction rule group `{group}`: the groups are pii, secrets, vendor_secrets, keys, custom")]
+    UnknownGroup {
+        /// The name as given.
+        group: String,
+    },
+    /// A custom token rule without prefixes, with an empty prefix, or with `length` min > max.
+    #[error("token rule `{rule}`: give at least one non-empty prefix and a length [min, max] with 1 <= min <= max")]
+    InvalidToken {
+        /// The rule's name.
+        rule: String,
     },
     /// A name in `keys` is neither a built-in key rule nor a custom one with `globs`.
     #[error(

@@ -5,21 +5,66 @@
 //! `_`, camelCase split — so `apiKey`, `API_KEY`, `x-api-key` and `http.header.api_key` all meet
 //! the glob `*api_key*`.
 
-use std::ops::Range;
-
 use smallvec::SmallVec;
 
 use super::method::Method;
 
 /// The built-in key rules: name and globs (over normalised names).
 pub(crate) const BUILTIN_KEY_RULES: &[(&str, &[&str])] = &[
+    // Vendor keys known by their names only (32 or 40 hex digits look like any hash). Listed
+    // first: `DD_API_KEY` is a Datadog key before it is an `api_key`.
+    (
+        "datadog_api_key",
+        &[
+            "dd_api_key",
+            "dd_app_key",
+            "dd_application_key",
+            "*datadog_api_key",
+            "*datadog_app_key",
+            "*datadog_application_key",
+            "dd_client_token",
+        ],
+    ),
+    (
+        "new_relic_license_key",
+        &[
+            "*new_relic_license_key",
+            "*newrelic_license_key",
+            "nr_license_key",
+            "x_license_key",
+            "license_key",
+            "*nria_license_key",
+            "*new_relic_api_key",
+            "*new_relic_insert_key",
+            "*new_relic_user_key",
+        ],
+    ),
     (
         "password",
         &["*password*", "*passwd*", "pwd", "*_pwd", "*passphrase*"],
     ),
     ("secret", &["*secret*", "*credential*"]),
     ("private_key", &["*private_key*", "*privatekey*"]),
-    ("token", &["*token"]),
+    (
+        "token",
+        &[
+            "token",
+            "*_token",
+            "*accesstoken",
+            "*authtoken",
+            "*apitoken",
+            "*bearertoken",
+            "*refreshtoken",
+            "*sessiontoken",
+            "*idtoken",
+            "*oauthtoken",
+            "*bottoken",
+            "*usertoken",
+            "*csrftoken",
+            "*xsrftoken",
+            "*securitytoken",
+        ],
+    ),
     ("authorization", &["*authorization", "auth", "*_auth"]),
     ("cookie", &["*cookie*"]),
     ("api_key", &["*api_key*", "*apikey*"]),
@@ -40,6 +85,9 @@ pub(crate) const BUILTIN_KEY_RULES: &[(&str, &[&str])] = &[
         ],
     ),
 ];
+
+/// Marker prefixes written by the redactor; matches inside an exact marker are dropped.
+pub(crate) const MARKERS: [&[u8]; 2] = [b"[REDACTED:", b"[HASH:"];
 
 /// A normalised name, on the stack for any realistic length.
 pub(crate) type NormName = SmallVec<[u8; 64]>;
@@ -165,7 +213,7 @@ pub(crate) struct KeySet {
 }
 
 /// Keys longer than this inside text are not considered (field names are never this long).
-const MAX_KEY: usize = 96;
+pub(crate) const MAX_KEY: usize = 96;
 
 impl KeySet {
     pub(crate) fn new(rules: Vec<KeyRule>) -> KeySet {
@@ -174,10 +222,19 @@ impl KeySet {
             .flat_map(|r| r.globs.iter().map(|g| g.min_len))
             .min()
             .unwrap_or(usize::MAX);
-        let letters = rules
+        // Only the minimal sets matter for "is some glob's set inside the name's": a name with a
+        // superset's letters has the subset's too.
+        let all: Vec<u32> = rules
             .iter()
             .flat_map(|r| r.globs.iter().map(|g| g.letters))
             .collect();
+        let mut letters: Vec<u32> = all
+            .iter()
+            .copied()
+            .filter(|&s| !all.iter().any(|&t| t != s && t & !s == 0))
+            .collect();
+        letters.sort_unstable();
+        letters.dedup();
         KeySet {
             rules,
             min_len,
@@ -201,215 +258,25 @@ impl KeySet {
         }
         let mut norm = NormName::new();
         normalize(name, &mut norm);
+        // A numbered name is its name: `api_token_2`, `password1`.
+        while norm.len() > 1
+            && (norm[norm.len() - 1].is_ascii_digit() || norm[norm.len() - 1] == b'_')
+        {
+            norm.pop();
+        }
+        if norm.ends_with(b"_v") {
+            norm.truncate(norm.len() - 2); // `token_v2`
+        }
         if norm.len() < self.min_len {
             return None;
         }
-        self.rules.iter().position(|r| {
+        let rule = self.rules.iter().position(|r| {
             r.globs
                 .iter()
                 .any(|g| g.letters & !have == 0 && g.matches(&norm))
-        })
+        })?;
+        (!super::plausible::describes_a_secret(&norm)).then_some(rule)
     }
-
-    /// At a `=` or `:` at byte `i` of `b`: if the key before it matches a rule, that rule and the
-    /// span of the value after it.
-    pub(crate) fn key_value_at(&self, b: &[u8], i: usize) -> Option<(usize, Range<usize>)> {
-        let sep = b[i];
-        let prev = if i > 0 { b[i - 1] } else { 0 };
-        let next = b.get(i + 1).copied().unwrap_or(0);
-        let mut v = i + 1;
-        match sep {
-            b':' => {
-                if next == b':' || prev == b':' {
-                    return None; // Rust paths, IPv6
-                }
-                if next == b'=' {
-                    v += 1; // :=
-                }
-            }
-            b'=' => {
-                if next == b'=' || matches!(prev, b'=' | b'!' | b'<' | b'>' | b':') {
-                    return None; // comparisons
-                }
-                if next == b'>' {
-                    v += 1; // =>
-                }
-            }
-            _ => return None,
-        }
-        // The key: back over spaces, an optional (escaped) closing quote, then key bytes.
-        let mut j = i;
-        let mut spaces = 0;
-        while j > 0 && b[j - 1] == b' ' && spaces < 2 {
-            j -= 1;
-            spaces += 1;
-        }
-        if j > 0 && (b[j - 1] == b'"' || b[j - 1] == b'\'') {
-            j -= 1;
-            if j > 0 && b[j - 1] == b'\\' {
-                j -= 1;
-            }
-        }
-        let key_end = j;
-        while j > 0 && is_key_byte(b[j - 1]) {
-            j -= 1;
-            if key_end - j > MAX_KEY {
-                return None;
-            }
-        }
-        let key = &b[j..key_end];
-        if key.is_empty() {
-            return None;
-        }
-        let rule = self.find(key)?;
-        // The value: forward over spaces.
-        let mut spaces = 0;
-        while v < b.len() && (b[v] == b' ' || b[v] == b'\t') && spaces < 3 {
-            v += 1;
-            spaces += 1;
-        }
-        value_span(b, v, self.rules[rule].whole_line).map(|span| (rule, span))
-    }
-}
-
-/// Bytes of a key inside text.
-#[inline]
-fn is_key_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
-}
-
-/// Bytes that end an unquoted value.
-#[inline]
-fn ends_bare(b: u8) -> bool {
-    b.is_ascii_whitespace()
-        || matches!(
-            b,
-            b',' | b';' | b'&' | b')' | b']' | b'}' | b'"' | b'\'' | b'<' | b'>'
-        )
-}
-
-/// Authorization schemes: `Authorization: Bearer xyz` redacts `xyz` and keeps the scheme.
-const SCHEMES: &[&[u8]] = &[
-    b"bearer",
-    b"basic",
-    b"digest",
-    b"negotiate",
-    b"token",
-    b"ntlm",
-    b"aws4-hmac-sha256",
-];
-
-/// Marker prefixes written by the redactor; matches inside an exact marker are dropped.
-pub(crate) const MARKERS: [&[u8]; 2] = [b"[REDACTED:", b"[HASH:"];
-
-/// The span of the value starting at `v` (quoted, bracketed, wrapped or bare); `None` if empty.
-fn value_span(b: &[u8], v: usize, whole_line: bool) -> Option<Range<usize>> {
-    let n = b.len();
-    if v >= n {
-        return None;
-    }
-    let non_empty = |r: Range<usize>| (r.start < r.end).then_some(r);
-    match b[v] {
-        b'\\' if b.get(v + 1) == Some(&b'"') => {
-            // A JSON/Debug string inside an escaped string: \"value\"
-            let start = v + 2;
-            let end = memchr::memmem::find(&b[start..], b"\\\"").map_or(n, |e| start + e);
-            non_empty(start..end)
-        }
-        q @ (b'"' | b'\'') => {
-            let start = v + 1;
-            let mut k = start;
-            while k < n && b[k] != q {
-                k += if b[k] == b'\\' { 2 } else { 1 };
-            }
-            non_empty(start..k.min(n))
-        }
-        open @ (b'{' | b'[' | b'(') => {
-            let start = v + 1;
-            non_empty(start..balanced_end(b, start, open))
-        }
-        _ => {
-            // A wrapper: Some("x"), Secret("x"), Token { .. }
-            let mut k = v;
-            while k < n && (b[k].is_ascii_alphanumeric() || b[k] == b'_') {
-                k += 1;
-            }
-            if k > v && k < n {
-                if b[k] == b'(' {
-                    return value_span(b, k + 1, whole_line);
-                }
-                if b[k] == b' ' && b.get(k + 1) == Some(&b'{') {
-                    return non_empty(k + 2..balanced_end(b, k + 2, b'{'));
-                }
-            }
-            if whole_line {
-                let end = b[v..]
-                    .iter()
-                    .position(|&c| matches!(c, b'\n' | b'\r' | b'"' | b'\''))
-                    .map_or(b.len(), |e| v + e);
-                return non_empty(v..end);
-            }
-            let end = bare_end(b, v);
-            // A scheme word then the credential.
-            if end < n
-                && b[end] == b' '
-                && SCHEMES.iter().any(|s| b[v..end].eq_ignore_ascii_case(s))
-                && b.get(end + 1).is_some_and(|&c| !ends_bare(c))
-            {
-                return non_empty(end + 1..bare_end(b, end + 1));
-            }
-            non_empty(v..end)
-        }
-    }
-}
-
-/// End of an unquoted value starting at `v`: at a terminator, or at an escape sequence of an
-/// enclosing escaped string (`\"`, `\n`).
-fn bare_end(b: &[u8], v: usize) -> usize {
-    let mut k = v;
-    while k < b.len() {
-        let c = b[k];
-        if ends_bare(c)
-            || (c == b'\\' && matches!(b.get(k + 1), Some(b'"' | b'\'' | b'n' | b'r' | b't')))
-        {
-            break;
-        }
-        k += 1;
-    }
-    k
-}
-
-/// The index of the bracket closing `open` (whose contents start at `start`), skipping quoted
-/// strings; the end of the text if it is never closed.
-fn balanced_end(b: &[u8], start: usize, open: u8) -> usize {
-    let close = match open {
-        b'{' => b'}',
-        b'[' => b']',
-        _ => b')',
-    };
-    let mut depth = 1usize;
-    let mut k = start;
-    while k < b.len() {
-        match b[k] {
-            c if c == open => depth += 1,
-            c if c == close => {
-                depth -= 1;
-                if depth == 0 {
-                    return k;
-                }
-            }
-            q @ (b'"' | b'\'') => {
-                k += 1;
-                while k < b.len() && b[k] != q {
-                    k += if b[k] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'\\' => k += 1,
-            _ => {}
-        }
-        k += 1;
-    }
-    b.len()
 }
 
 #[cfg(test)]
@@ -450,68 +317,5 @@ mod tests {
         let g = Glob::new("c?v");
         assert!(g.matches(b"cvv"));
         assert!(!g.matches(b"cvvv"));
-    }
-
-    fn set() -> KeySet {
-        KeySet::new(
-            BUILTIN_KEY_RULES
-                .iter()
-                .map(|(name, globs)| KeyRule {
-                    name: name.to_string(),
-                    globs: globs.iter().map(|g| Glob::new(g)).collect(),
-                    method: Method::Replace,
-                    replacement: format!("[REDACTED:{name}]"),
-                    whole_line: *name == "cookie",
-                })
-                .collect(),
-        )
-    }
-
-    fn kv(text: &str) -> Option<(&'static str, &str)> {
-        let s = set();
-        let b = text.as_bytes();
-        (0..b.len())
-            .filter(|&i| b[i] == b'=' || b[i] == b':')
-            .find_map(|i| s.key_value_at(b, i))
-            .map(|(r, span)| (BUILTIN_KEY_RULES[r].0, &text[span]))
-    }
-
-    #[test]
-    fn key_values_in_text() {
-        assert_eq!(
-            kv("login password=hunter2 ok"),
-            Some(("password", "hunter2"))
-        );
-        assert_eq!(
-            kv(r#"{"apiKey":"k-123","x":1}"#),
-            Some(("api_key", "k-123"))
-        );
-        assert_eq!(
-            kv(r#"Login { user: "bob", password: "a b\"c" }"#),
-            Some(("password", r#"a b\"c"#))
-        );
-        assert_eq!(
-            kv("Authorization: Bearer abc.def"),
-            Some(("authorization", "abc.def"))
-        );
-        assert_eq!(kv("pwd => Some(\"x\")"), Some(("password", "x")));
-        assert_eq!(kv("creds: Secret { inner: \"x\" } tail"), None);
-        assert_eq!(
-            kv("credentials: Creds { inner: \"x\" } tail"),
-            Some(("secret", " inner: \"x\" "))
-        );
-        assert_eq!(kv(r#"body="{\"token\":\"abc\"}""#), Some(("token", "abc")));
-        assert_eq!(kv("token_count=5 max_tokens: 7"), None);
-        assert_eq!(kv("password == other"), None);
-        // Exact markers are recognised by the redactor, which drops matches inside them.
-        assert_eq!(
-            kv("password=[REDACTED:password]"),
-            Some(("password", "REDACTED:password"))
-        );
-        assert_eq!(kv("std::token::x"), None);
-        assert_eq!(
-            kv("Cookie: a=1; sid=s3cr3t\nnext"),
-            Some(("cookie", "a=1; sid=s3cr3t"))
-        );
     }
 }

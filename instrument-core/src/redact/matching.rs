@@ -11,9 +11,24 @@ pub(super) struct ValueRule {
     pub(super) kind: Kind,
 }
 
+impl ValueRule {
+    /// A rule whose replacement is `[REDACTED:<name>]`.
+    pub(super) fn new(name: &str, method: Method, priority: u8, kind: Kind) -> ValueRule {
+        ValueRule {
+            name: name.to_string(),
+            replacement: format!("[REDACTED:{name}]"),
+            method,
+            priority,
+            kind,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub(super) enum Kind {
     Builtin(Builtin),
+    /// A vendor token rule (built in or from `RedactConfig::tokens`), found by the token scan.
+    Token,
     Custom {
         regex: Regex,
         /// The `value` capture group, when the pattern has one.
@@ -43,14 +58,20 @@ impl Redactor {
         let b = text.as_bytes();
         if self.key_values_in_text {
             for i in 0..b.len() {
-                if b[i] == b'=' || b[i] == b':' {
+                if b[i] == b'\n' {
+                    self.keys.table_at(b, i, &mut |rule, span| {
+                        push(&mut hits, text, span, Who::Key(rule as u16))
+                    });
+                } else if matches!(b[i], b'=' | b':' | b'>')
+                    || (b[i] == b'-' && i > 0 && b[i - 1] == b'-')
+                {
                     if let Some((rule, span)) = self.keys.key_value_at(b, i) {
                         push(&mut hits, text, span, Who::Key(rule as u16));
                     }
                 }
             }
         }
-        self.run_rules(text, self.builtin_mask, &mut hits);
+        self.run_rules(text, self.builtin_mask, None, &mut hits);
         if !hits.is_empty() {
             self.resolve(text, &mut hits);
         }
@@ -61,7 +82,8 @@ impl Redactor {
     /// matches. A replacement changes the context of its neighbours: in `+0480893::48` the `::48`
     /// is glued to a digit and no address, but after `[REDACTED:phone]::48` it stands alone. The
     /// fixpoint makes `redact(redact(x)) == redact(x)`. The extra scan only happens when
-    /// something was redacted, and markers trigger no rule, so it is cheap.
+    /// something was redacted and a replacement can have changed what a rule sees (see
+    /// [`Redactor::context_unchanged`]); markers trigger no rule, so it is cheap.
     pub(super) fn settle(
         &self,
         text: &str,
@@ -70,6 +92,9 @@ impl Redactor {
     ) -> String {
         let mut out = String::with_capacity(text.len() + 16 * hits.len());
         self.emit(text, hits, &mut |s| out.push_str(s));
+        if self.context_unchanged(text, hits) {
+            return out;
+        }
         for _ in 0..MAX_EXTRA_PASSES {
             let more = find(self, &out);
             if more.is_empty() {
@@ -82,13 +107,37 @@ impl Redactor {
         out
     }
 
+    /// Whether replacing `hits` cannot have changed what any rule sees elsewhere in `text`, so
+    /// that a second scan would find nothing new: every match stands between bytes that end a
+    /// bare value (spaces, quotes, closing brackets, `,`, `;`, `&`, `<`, `>`: no earlier value
+    /// ran into it, and no later candidate starts glued to it), spans no line break (tables and
+    /// YAML blocks are read by lines), and nothing reads context at a distance that a shorter
+    /// text could bring closer (`Bearer` looks back for `Authorization`, an XML `value=` for
+    /// its tag's `key=`). Custom rules see any context, and a masked-looking value (kept as
+    /// already masked) can stop looking masked once a match inside it is replaced: with those,
+    /// the second scan always runs.
+    fn context_unchanged(&self, text: &str, hits: &[Hit]) -> bool {
+        let b = text.as_bytes();
+        let hard = |c: Option<&u8>| c.is_none_or(|&c| key_values::ends_bare(c));
+        !self.has_custom
+            && !self.tokens_always
+            && self.max_keep.is_none()
+            && hits.iter().all(|h| {
+                hard(h.start.checked_sub(1).map(|p| &b[p]))
+                    && hard(b.get(h.end))
+                    && memchr::memchr(b'\n', &b[h.start..h.end]).is_none()
+            })
+            && memchr::memchr(b'<', b).is_none()
+            && !mentions_bearer(b)
+    }
+
     /// All validated, merged matches of `text`, in order.
     /// Whether the prefilter alone rules out every match: no enabled built-in rule is
     /// plausible, no `key=value` pair names a key rule, and there is no custom rule. The common
     /// case for log text, decided in one pass with no hit list built.
     #[inline]
     pub(super) fn surely_clean(&self, text: &str) -> bool {
-        if self.has_custom {
+        if self.has_custom || self.tokens_always {
             return false;
         }
         let b = text.as_bytes();
@@ -98,9 +147,21 @@ impl Redactor {
         }
         let keys = &self.keys;
         let mut key_value = false;
-        let flags = prefilter::scan(b, want_kv, |i| {
-            key_value = key_value || keys.key_value_at(b, i).is_some();
-        });
+        let flags = prefilter::scan(
+            b,
+            want_kv,
+            |i| {
+                if key_value {
+                    return;
+                }
+                if b[i] == b'\n' {
+                    keys.table_at(b, i, &mut |_, _| key_value = true);
+                } else {
+                    key_value = keys.key_value_at(b, i).is_some();
+                }
+            },
+            None,
+        );
         flags & self.builtin_mask == 0 && !key_value
     }
 
@@ -109,23 +170,47 @@ impl Redactor {
         let b = text.as_bytes();
         let want_kv = self.key_values_in_text && !self.keys.is_empty();
         let mut flags = 0;
+        let mut lasts: prefilter::Lasts = [0; rules::ALL.len()];
         if self.builtin_mask != 0 || want_kv {
             let keys = &self.keys;
-            flags = prefilter::scan(b, want_kv, |i| {
-                if let Some((rule, span)) = keys.key_value_at(b, i) {
-                    push(&mut hits, text, span, Who::Key(rule as u16));
-                }
-            });
+            flags = prefilter::scan(
+                b,
+                want_kv,
+                |i| {
+                    if b[i] == b'\n' {
+                        keys.table_at(b, i, &mut |rule, span| {
+                            push(&mut hits, text, span, Who::Key(rule as u16))
+                        });
+                    } else if let Some((rule, span)) = keys.key_value_at(b, i) {
+                        push(&mut hits, text, span, Who::Key(rule as u16));
+                    }
+                },
+                Some(&mut lasts),
+            );
         }
-        self.run_rules(text, flags & self.builtin_mask, &mut hits);
+        self.run_rules(text, flags & self.builtin_mask, Some(&lasts), &mut hits);
         if !hits.is_empty() {
             self.resolve(text, &mut hits);
         }
         hits
     }
 
-    /// Runs the regex and validator of every built-in rule in `todo` and of every custom rule.
-    pub(super) fn run_rules(&self, text: &str, mut todo: u32, hits: &mut Hits) {
+    /// Runs the regex and validator of every built-in rule in `todo` and of every custom rule;
+    /// a built-in rule's search stops after the last position the prefilter saw a candidate
+    /// of it start (`lasts`; the whole text without).
+    pub(super) fn run_rules(
+        &self,
+        text: &str,
+        mut todo: u32,
+        lasts: Option<&prefilter::Lasts>,
+        hits: &mut Hits,
+    ) {
+        if todo & prefilter::TOKENS != 0 || self.tokens_always {
+            todo &= !prefilter::TOKENS;
+            if let Some(scanner) = &self.tokens {
+                scanner.find(text, &mut |slot, r| push(hits, text, r, Who::Value(slot)));
+            }
+        }
         while todo != 0 {
             let bit = todo.trailing_zeros() as usize;
             todo &= todo - 1;
@@ -135,7 +220,8 @@ impl Redactor {
                 ..
             }) = self.rules.get(usize::from(slot))
             {
-                b.find(text, &mut |r| push(hits, text, r, Who::Value(slot)));
+                let until = lasts.map_or(text.len(), |l| l[bit]);
+                b.find(text, until, &mut |r| push(hits, text, r, Who::Value(slot)));
             }
         }
         if self.has_custom {
@@ -174,10 +260,12 @@ impl Redactor {
     pub(super) fn resolve(&self, text: &str, hits: &mut Hits) {
         let b = text.as_bytes();
         let mut markers: SmallVec<[Range<usize>; 4]> = SmallVec::new();
-        for (k, m) in MARKERS.iter().enumerate() {
-            for s in memchr::memmem::find_iter(b, m) {
-                if let Some(len) = marker_len(&b[s..], m.len(), k == 1) {
-                    markers.push(s..s + len);
+        for s in memchr::memchr_iter(b'[', b) {
+            for (k, m) in MARKERS.iter().enumerate() {
+                if b[s..].starts_with(m) {
+                    if let Some(len) = marker_len(&b[s..], m.len(), k == 1) {
+                        markers.push(s..s + len);
+                    }
                 }
             }
         }
@@ -217,6 +305,16 @@ impl Redactor {
         }
         hits.truncate(out);
     }
+}
+
+/// Whether `b` holds `earer` or `EARER` (a `Bearer` that looks back for `Authorization`).
+fn mentions_bearer(b: &[u8]) -> bool {
+    use memchr::memmem::Finder;
+    static FINDERS: OnceLock<[Finder<'static>; 2]> = OnceLock::new();
+    FINDERS
+        .get_or_init(|| [Finder::new(b"earer"), Finder::new(b"EARER")])
+        .iter()
+        .any(|f| f.find(b).is_some())
 }
 
 /// Adds a match, widened to character boundaries; empty spans are ignored.

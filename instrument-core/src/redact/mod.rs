@@ -64,10 +64,13 @@
 mod build;
 mod candidates;
 mod checksum;
+mod columns;
 mod config;
+mod key_values;
 mod keys;
 mod matching;
 mod method;
+mod plausible;
 mod prefilter;
 #[doc(hidden)]
 pub mod reference;
@@ -75,6 +78,7 @@ mod replace;
 mod rules;
 #[cfg(test)]
 mod tests;
+mod vendor;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -86,14 +90,16 @@ use regex::Regex;
 use sha2::Sha256;
 use smallvec::SmallVec;
 
-pub use config::{KeyRuleConfig, RedactConfig, RedactError, RuleConfig};
+pub use config::{GroupConfig, KeyRuleConfig, RedactConfig, RedactError, RuleConfig, GROUPS};
 pub use method::Method;
+pub use vendor::{Alphabet, Checksum, TokenRuleConfig};
 
 use config::check_name;
 use keys::{Glob, KeyRule, KeySet, BUILTIN_KEY_RULES, MARKERS};
 use matching::{Hit, Kind, ValueRule, Who};
 use replace::{already_masked, marker_len};
 use rules::Builtin;
+use vendor::TokenScanner;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -101,9 +107,11 @@ type HmacSha256 = Hmac<Sha256>;
 const CUSTOM_PRIORITY: u8 = 120;
 const KEY_PRIORITY: u8 = 50;
 
-/// Passes over a redacted text to reach a fixpoint (see `Redactor::settle`); one is enough for
-/// anything but adversarial custom rules.
-const MAX_EXTRA_PASSES: usize = 3;
+/// Passes over a redacted text to reach a fixpoint (see `Redactor::settle`). One is enough for
+/// real text; a chain of glued values (`534::8+555555555534::8+5555…`) frees one link per pass.
+/// Every pass replaces bytes no marker held before, so chains end; the bound only guards
+/// against a masked value that some rule keeps matching.
+const MAX_EXTRA_PASSES: usize = 256;
 
 /// Hex digits of the truncated HMAC in `[HASH:<rule>:<hex>]`.
 const HASH_HEX: usize = 16;
@@ -151,6 +159,10 @@ pub struct Redactor {
     builtin_mask: u32,
     /// Whether any custom rule is enabled.
     has_custom: bool,
+    /// The vendor token rules, found by one literal scan.
+    tokens: Option<TokenScanner>,
+    /// Whether a custom token rule is enabled (its prefix is unknown to the prefilter).
+    tokens_always: bool,
     /// The largest `keep` of any [`Method::Mask`] rule: a value that already looks masked by
     /// it is left alone, so masking is idempotent whichever rule masked first.
     max_keep: Option<usize>,
@@ -223,6 +235,8 @@ impl Redactor {
             builtin_slot: [u16::MAX; rules::ALL.len()],
             builtin_mask: 0,
             has_custom: false,
+            tokens: None,
+            tokens_always: false,
             max_keep: None,
             keys: KeySet::default(),
             key_values_in_text: false,

@@ -6,7 +6,16 @@
 //! Every condition here is *necessary* for its rule's validated match (tests check that the
 //! prefilter never changes a result); none is sufficient.
 
+use super::keys::MARKERS;
+use super::replace::marker_len;
 use super::rules::Builtin;
+use super::vendor;
+
+/// The flag of the vendor token scan (above every built-in rule's bit).
+pub(crate) const TOKENS: u32 = 1 << 31;
+
+/// Per built-in rule, the last position at which one of its candidates can start.
+pub(crate) type Lasts = [usize; super::rules::ALL.len()];
 
 const C_DIGIT: u8 = 1;
 const C_AT: u8 = 2;
@@ -16,6 +25,9 @@ const C_EQ: u8 = 5;
 const C_UPPER: u8 = 6;
 const C_LOWER_B: u8 = 7;
 const C_LOWER_C: u8 = 8;
+const C_SEP: u8 = 9;
+const C_GT: u8 = 10;
+const C_NL: u8 = 12;
 
 /// Byte classes; 0 is "nothing starts here".
 static CLASS: [u8; 256] = {
@@ -32,6 +44,9 @@ static CLASS: [u8; 256] = {
             b'A'..=b'Z' => C_UPPER,
             b'b' => C_LOWER_B,
             b'c' => C_LOWER_C,
+            b'_' | b'-' => C_SEP,
+            b'>' => C_GT,
+            b'\n' => C_NL,
             _ => 0,
         };
         i += 1;
@@ -39,13 +54,30 @@ static CLASS: [u8; 256] = {
     t
 };
 
-/// The byte-class pass. Returns the plausible rules; calls `kv(i)` at every `=` and `:` (a
-/// possible `key=value`) when `want_kv`.
+/// The byte-class pass. Returns the plausible rules; calls `kv(i)` at every `=`, `:`, `>`, `\n`
+/// and the second `-` of `--` (a possible `key=value`, `<key>value`, table header,
+/// `--key value`) when `want_kv`.
+///
+/// With `last`, also records per built-in rule the last position at which a candidate of that
+/// rule can start (its last trigger): the rule's search stops there.
 #[inline]
-pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
+pub(crate) fn scan(
+    b: &[u8],
+    want_kv: bool,
+    mut kv: impl FnMut(usize),
+    mut last: Option<&mut Lasts>,
+) -> u32 {
     let n = b.len();
     let mut flags = 0u32;
+    // Sets a rule's flag; a candidate triggered here starts at or before `at`.
+    let mut set = |flags: &mut u32, rule: Builtin, at: usize| {
+        *flags |= rule.bit();
+        if let Some(last) = last.as_deref_mut() {
+            last[rule as usize] = last[rule as usize].max(at);
+        }
+    };
     let mut ipv6_checked_to = 0usize;
+    let mut scheme_seen = false;
     let mut i = 0;
     while i < n {
         // Skip uninteresting bytes four at a time: most of any text.
@@ -67,28 +99,48 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
         match CLASS[b[i] as usize] {
             C_DIGIT => {
                 let (end, f) = digit_run(b, i);
-                flags |= f;
+                for rule in [Builtin::Card, Builtin::Phone, Builtin::Ssn, Builtin::Ipv4] {
+                    if f & rule.bit() != 0 {
+                        set(&mut flags, rule, end);
+                    }
+                }
                 i = end;
                 continue;
             }
-            C_AT => flags |= Builtin::Email.bit() | Builtin::UrlCredentials.bit(),
+            C_AT => {
+                set(&mut flags, Builtin::Email, i);
+                // Credentials in a URL need its `://` before the `@`.
+                if scheme_seen {
+                    set(&mut flags, Builtin::UrlCredentials, i);
+                }
+            }
             C_PLUS_PAREN => {
                 // `+` and a digit (E.164), or `(415)`
                 let plausible = if b[i] == b'+' {
                     b.get(i + 1).is_some_and(u8::is_ascii_digit)
                 } else {
-                    i + 4 < n && b[i + 1..i + 4].iter().all(u8::is_ascii_digit) && b[i + 4] == b')'
+                    (i + 4 < n
+                        && b[i + 1..i + 4].iter().all(u8::is_ascii_digit)
+                        && b[i + 4] == b')')
+                        || (b.get(i + 1) == Some(&b'0')
+                            && b.get(i + 2).is_some_and(u8::is_ascii_digit))
                 };
                 if plausible {
-                    flags |= Builtin::Phone.bit();
+                    set(&mut flags, Builtin::Phone, i);
                 }
             }
             C_COLON => {
+                if b[i + 1..].starts_with(b"//") {
+                    scheme_seen = true;
+                }
+                if b[i + 1..].starts_with(b"//hooks.slack.com/") {
+                    flags |= TOKENS;
+                }
                 if i >= ipv6_checked_to {
                     let (to, plausible) = ipv6_at(b, i);
                     ipv6_checked_to = to;
                     if plausible {
-                        flags |= Builtin::Ipv6.bit();
+                        set(&mut flags, Builtin::Ipv6, to);
                     }
                 }
                 if want_kv {
@@ -96,41 +148,96 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
                 }
             }
             C_EQ => {
+                if head_before(b, i) {
+                    flags |= TOKENS;
+                }
+                if want_kv {
+                    kv(i);
+                }
+            }
+            C_SEP => {
+                if head_before(b, i) {
+                    flags |= TOKENS;
+                }
+                // `--password hunter2`: a command-line flag and its value.
+                if want_kv && b[i] == b'-' && i > 0 && b[i - 1] == b'-' {
+                    kv(i);
+                }
+            }
+            C_GT | C_NL => {
                 if want_kv {
                     kv(i);
                 }
             }
             C_LOWER_B => {
                 if b.get(i + 1) == Some(&b'e') && b[i + 1..].starts_with(b"earer") {
-                    flags |= Builtin::Bearer.bit();
+                    set(&mut flags, Builtin::Bearer, i);
+                }
+                if b[i + 1..].starts_with(b"asic") {
+                    set(&mut flags, Builtin::BasicAuth, i);
                 }
             }
             C_LOWER_C => {
                 // `secret`, anchored at its rarer `c`.
                 if i >= 2 && b[i - 1] == b'e' && b[i - 2] == b's' && b[i + 1..].starts_with(b"ret")
                 {
-                    flags |= Builtin::AwsSecretAccessKey.bit();
+                    set(&mut flags, Builtin::AwsSecretAccessKey, i);
                 }
             }
             _ => {
                 // C_UPPER: IBAN country + check digits, AWS key ID prefixes, and the literals
                 // of the JWT, PEM, bearer and secret-key patterns.
                 let rest = &b[i + 1..];
+                if i >= 1 && b[i - 1] == b'[' && matches!(b[i], b'R' | b'H') {
+                    // Inside an exact marker nothing is redacted (the redactor drops matches
+                    // there): skip it.
+                    let marker = &b[i - 1..];
+                    let len = if marker.starts_with(MARKERS[0]) {
+                        marker_len(marker, MARKERS[0].len(), false)
+                    } else if marker.starts_with(MARKERS[1]) {
+                        marker_len(marker, MARKERS[1].len(), true)
+                    } else {
+                        None
+                    };
+                    if let Some(len) = len {
+                        i += len - 1;
+                        continue;
+                    }
+                }
+                // A JWT whose header is pretty-printed JSON has an upper-case 4th or 5th
+                // character: `ewogI…`, `ewoJ…`, `ew0K…`.
+                let pretty = |k: usize| {
+                    i >= k
+                        && b[i - k] == b'e'
+                        && b[i - k + 1] == b'w'
+                        && matches!(b[i - k + 2], b'o' | b'0' | b'k')
+                };
+                if pretty(3) || pretty(4) {
+                    set(&mut flags, Builtin::Jwt, i);
+                }
                 match b[i] {
-                    b'J' if i >= 2 && &b[i - 2..i] == b"ey" => flags |= Builtin::Jwt.bit(),
-                    b'B' if rest.starts_with(b"EGIN") => flags |= Builtin::Pem.bit(),
+                    b'J' | b'A' if i >= 2 && &b[i - 2..i] == b"ey" => {
+                        set(&mut flags, Builtin::Jwt, i)
+                    }
+                    b'B' if rest.starts_with(b"asic") || rest.starts_with(b"ASIC") => {
+                        set(&mut flags, Builtin::BasicAuth, i)
+                    }
+                    b'B' if rest.starts_with(b"EGIN") => set(&mut flags, Builtin::Pem, i),
                     b'B' if rest.starts_with(b"earer") || rest.starts_with(b"EARER") => {
-                        flags |= Builtin::Bearer.bit()
+                        set(&mut flags, Builtin::Bearer, i)
                     }
                     b'S' if rest.starts_with(b"ecret") || rest.starts_with(b"ECRET") => {
-                        flags |= Builtin::AwsSecretAccessKey.bit()
+                        set(&mut flags, Builtin::AwsSecretAccessKey, i)
                     }
                     _ => {}
+                }
+                if vendor::upper_prefix_at(b, i) {
+                    flags |= TOKENS;
                 }
                 if i + 4 <= n {
                     let w = &b[i..i + 4];
                     if w[1].is_ascii_uppercase() && w[2].is_ascii_digit() && w[3].is_ascii_digit() {
-                        flags |= Builtin::Iban.bit();
+                        set(&mut flags, Builtin::Iban, i);
                     }
                     if w[0] == b'A'
                         && i + 20 <= n
@@ -138,7 +245,7 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
                             .iter()
                             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
                     {
-                        flags |= Builtin::AwsAccessKeyId.bit();
+                        set(&mut flags, Builtin::AwsAccessKeyId, i);
                     }
                 }
             }
@@ -148,7 +255,57 @@ pub(crate) fn scan(b: &[u8], want_kv: bool, mut kv: impl FnMut(usize)) -> u32 {
     flags
 }
 
-/// A run of digit groups joined by single ` `, `-` or `.`: which numeric rules it could hold.
+/// At a `_`, `-` or `=`: whether the word before it is the head of a vendor token prefix
+/// (`ghp_`, `xoxb-`, `sig=`).
+#[inline]
+fn head_before(b: &[u8], i: usize) -> bool {
+    // The last two bytes of every head: most `_` and `-` are rejected here.
+    if i < 2
+        || !matches!(
+            &b[i - 2..i],
+            b"hp"
+                | b"ho"
+                | b"hu"
+                | b"hs"
+                | b"hr"
+                | b"ub"
+                | b"at"
+                | b"dt"
+                | b"rt"
+                | b"tt"
+                | b"as"
+                | b"bt"
+                | b"xb"
+                | b"xp"
+                | b"xa"
+                | b"xo"
+                | b"xr"
+                | b"xs"
+                | b"xe"
+                | b"sk"
+                | b"rk"
+                | b"ec"
+                | b"pm"
+                | b"pi"
+                | b"AK"
+                | b"II"
+                | b"JS"
+                | b"IQ"
+                | b"ey"
+                | b"ig"
+        )
+    {
+        return false;
+    }
+    let mut s = i;
+    while s > 0 && i - s < 16 && b[s - 1].is_ascii_alphanumeric() {
+        s -= 1;
+    }
+    s < i && vendor::head_before_separator(&b[s..i])
+}
+
+/// A run of digit groups joined by ` `, `-`, `.` or `/` (up to three spaces, tabs or dashes in a
+/// row): which numeric rules it could hold.
 #[inline]
 fn digit_run(b: &[u8], start: usize) -> (usize, u32) {
     let n = b.len();
@@ -178,9 +335,21 @@ fn digit_run(b: &[u8], start: usize) -> (usize, u32) {
             flags |= Builtin::Ssn.bit();
         }
         (l0, l1) = (l1, len);
-        if k + 1 < n && matches!(b[k], b' ' | b'-' | b'.') && b[k + 1].is_ascii_digit() {
+        if k + 1 < n && matches!(b[k], b' ' | b'-' | b'.' | b'/') && b[k + 1].is_ascii_digit() {
             sep = b[k];
             k += 1;
+        } else if k < n && matches!(b[k], b' ' | b'-' | b'\t') {
+            // Wider gaps (fixed-width columns, text copied from a PDF) join card groups only.
+            let mut g = k;
+            while g < n && g - k < 3 && matches!(b[g], b' ' | b'-' | b'\t') {
+                g += 1;
+            }
+            if g < n && b[g].is_ascii_digit() {
+                sep = b' ';
+                k = g;
+            } else {
+                break;
+            }
         } else {
             break;
         }
@@ -188,7 +357,8 @@ fn digit_run(b: &[u8], start: usize) -> (usize, u32) {
     if total >= 13 {
         flags |= Builtin::Card.bit();
     }
-    if groups >= 2 && total >= 10 {
+    // Phone numbers have 10 digits and more, trunk-0 national ones 9 (`09-7625400`).
+    if groups >= 2 && (total >= 10 || (total == 9 && b[start] == b'0')) {
         flags |= Builtin::Phone.bit();
     }
     if max_dot_chain >= 4 {
@@ -216,6 +386,6 @@ fn ipv6_at(b: &[u8], i: usize) -> (usize, bool) {
     }
     let run = &b[s..e];
     let colons = run.iter().filter(|&&c| c == b':').count();
-    let plausible = colons >= 6 || memchr::memmem::find(run, b"::").is_some();
+    let plausible = colons >= 6 || run.windows(2).any(|w| w == b"::");
     (e, plausible)
 }

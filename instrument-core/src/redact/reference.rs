@@ -1,5 +1,6 @@
-//! A naive redactor for benchmarks: one typical regex per rule, applied in turn with
-//! `replace_all`, no prefilter, no validation. Not public API.
+//! A naive redactor for benchmarks: one typical regex per rule of the same rule set (value
+//! rules, vendor token formats, key names), applied in turn with `replace_all`, no prefilter, no
+//! validation. Not public API.
 
 use std::borrow::Cow;
 
@@ -43,6 +44,42 @@ const NAIVE: &[(&str, &str)] = &[
         r"(?i)\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}:?){0,6}",
     ),
     ("ipv4", r"\b(?:\d{1,3}\.){3}\d{1,3}\b"),
+    ("basic_auth", r"(?i)\bbasic\s+[A-Za-z0-9+/]{8,}={0,2}"),
+    (
+        "github_token",
+        r"\bgh[pousr]_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{82}\b",
+    ),
+    ("gitlab_token", r"\bgl(?:pat|dt|rt|ptt)-[A-Za-z0-9_\-]{20,}"),
+    ("slack_token", r"\bxox[abposre]-[A-Za-z0-9\-]{10,}"),
+    (
+        "slack_webhook",
+        r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/+]+",
+    ),
+    ("stripe_key", r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{24,}"),
+    ("stripe_webhook_secret", r"\bwhsec_[A-Za-z0-9+/]{32,}"),
+    ("google_api_key", r"\bAIza[0-9A-Za-z_\-]{35}\b"),
+    ("anthropic_api_key", r"\bsk-ant-[A-Za-z0-9_\-]{40,}"),
+    (
+        "openai_api_key",
+        r"\bsk-(?:proj-|svcacct-|admin-)[A-Za-z0-9_\-]{40,}|\bsk-[A-Za-z0-9]{48}\b",
+    ),
+    ("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b"),
+    ("pypi_token", r"\bpypi-[A-Za-z0-9_\-]{50,}"),
+    (
+        "sendgrid_api_key",
+        r"\bSG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}\b",
+    ),
+    ("twilio_key", r"\b(?:SK|AC)[0-9a-f]{32}\b"),
+    (
+        "azure_storage_key",
+        r"(?:AccountKey|SharedAccessKey)=[A-Za-z0-9+/]{43,86}={0,2}",
+    ),
+    ("azure_sas_signature", r"\bsig=[A-Za-z0-9%+/]{40,}"),
+    ("new_relic_key", r"\bNR(?:AK|II|JS|IQ)-[A-Za-z0-9_\-]{19,}"),
+    (
+        "aws_session_token",
+        r"(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdz|FQoGZXIvYXdz|AQoDYXdz)[A-Za-z0-9+/]{80,}={0,2}",
+    ),
     (
         "key_value",
         r#"(?i)\b(?:password|passwd|pwd|secret|token|authorization|cookie|api_?key|private_?key|ssn|card_?number)\b["']?\s*[:=]\s*["']?[^\s"',;&]+"#,

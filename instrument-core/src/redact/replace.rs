@@ -19,7 +19,7 @@ impl Redactor {
                 let r = &self.rules[usize::from(i)];
                 let builtin = match r.kind {
                     Kind::Builtin(b) => Some(b),
-                    Kind::Custom { .. } => None,
+                    Kind::Custom { .. } | Kind::Token => None,
                 };
                 (&r.name, &r.replacement, r.method, builtin)
             }

@@ -26,9 +26,10 @@ pub(crate) enum Builtin {
     Phone,
     Ipv6,
     Ipv4,
+    BasicAuth,
 }
 
-pub(crate) const ALL: [Builtin; 13] = [
+pub(crate) const ALL: [Builtin; 14] = [
     Builtin::Pem,
     Builtin::UrlCredentials,
     Builtin::Jwt,
@@ -42,6 +43,7 @@ pub(crate) const ALL: [Builtin; 13] = [
     Builtin::Phone,
     Builtin::Ipv6,
     Builtin::Ipv4,
+    Builtin::BasicAuth,
 ];
 
 impl Builtin {
@@ -60,6 +62,7 @@ impl Builtin {
             Builtin::Phone => "phone",
             Builtin::Ipv6 => "ipv6",
             Builtin::Ipv4 => "ipv4",
+            Builtin::BasicAuth => "basic_auth",
         }
     }
 
@@ -78,14 +81,28 @@ impl Builtin {
         100 - self as u8
     }
 
+    /// The group the rule belongs to: `pii` (personal data) or `secrets`.
+    pub(crate) const fn group(self) -> &'static str {
+        match self {
+            Builtin::Iban
+            | Builtin::Card
+            | Builtin::Email
+            | Builtin::Ssn
+            | Builtin::Phone
+            | Builtin::Ipv6
+            | Builtin::Ipv4 => "pii",
+            _ => "secrets",
+        }
+    }
+
     /// The candidate regex. ASCII boundaries are checked by the validators (the `regex` crate has
     /// no look-around), which keeps every pattern DFA-friendly.
     pub(crate) const fn pattern(self) -> &'static str {
         match self {
-            Builtin::Pem => r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----",
+            Builtin::Pem => r"-{4,5} ?BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)? ?-{4,5}",
             Builtin::UrlCredentials => r#"[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#"'<>\[\]]+@"#,
             Builtin::Jwt => {
-                r"eyJ[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)?"
+                r"e(?:yJ|yA|w[o0k][A-Z]|w[o0k][A-Za-z0-9_\-][A-Z])[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)?"
             }
             Builtin::AwsSecretAccessKey => {
                 r#"(?:[Ss]ecret|SECRET)[_\-]?(?:(?:[Aa]ccess|ACCESS)[_\-]?)?(?:[Kk]ey|KEY)["'\\]{0,2}\s{0,3}(?::=|=>|[:=>])\s{0,3}["'\\]{0,2}[A-Za-z0-9/+]{40}"#
@@ -95,12 +112,12 @@ impl Builtin {
             }
             Builtin::Bearer => r"(?:[Bb]earer|BEARER)[ \t]+[A-Za-z0-9\-._~+/]+=*",
             Builtin::Iban => r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){8,32}",
-            Builtin::Card => r"[0-9](?:[ \-]?[0-9]){12,}",
+            Builtin::Card => r"[0-9](?:[ \t\-]{0,3}[0-9]){12,}",
             Builtin::Email => {
-                r"[\p{L}\p{N}._%+\-]+@[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?)*\.\p{L}{2,}"
+                r"[\p{L}\p{N}._%+\-]+@[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?)*\.(?:[Xx][Nn]--[A-Za-z0-9\-]{2,59}|\p{L}{2,})"
             }
             Builtin::Ssn => {
-                r"(?i:ssn|social[ _\-]?security(?:[ _\-]?(?:number|no))?)[^0-9A-Za-z\r\n]{0,4}[0-9]{3}[ \-]?[0-9]{2}[ \-]?[0-9]{4}|[0-9]{3}[ \-][0-9]{2}[ \-][0-9]{4}"
+                r"(?i:ssn|social[ _\-]?security(?:[ _\-]?(?:number|num|no))?)(?:[^0-9A-Za-z\r\n]{1,3}(?i:is|was|reads|of|on|file|number|num|no|nr)){0,3}[^0-9A-Za-z\r\n]{0,4}[0-9]{3}[ \-]?[0-9]{2}[ \-]?[0-9]{4}|[0-9]{3}[ \-][0-9]{2}[ \-][0-9]{4}"
             }
             Builtin::Phone => concat!(
                 // international: +CC and groups, an optional (0) trunk
@@ -111,9 +128,14 @@ impl Builtin {
                 r"|0[1-9](?:[ .\-][0-9]{2}){4}",
                 // trunk-0 national numbers with separators: 020 7946 0958, 030 12345678
                 r"|0[1-9][0-9]{1,4}[ \-][0-9]{2,4}(?:[ \-]?[0-9]{2,4}){1,2}",
+                // two-digit area code and a seven-digit number: 09-7625400
+                r"|0[1-9][0-9]{0,3}[ \-/][0-9]{5,8}",
+                // the area code in parentheses: (02) 9876 5432, (030) 1234567
+                r"|\(0[1-9][0-9]{0,3}\)[ \-]?[0-9]{3,8}(?:[ \-][0-9]{3,4})?",
             ),
             Builtin::Ipv6 => r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.[0-9]{1,3}){0,3}",
             Builtin::Ipv4 => r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}",
+            Builtin::BasicAuth => r"(?:[Bb]asic|BASIC)[ \t]+[A-Za-z0-9+/]{4,}={0,2}",
         }
     }
 
@@ -128,19 +150,24 @@ impl Builtin {
     }
 
     /// Runs the regex over `text` and calls `emit` with the span to redact of every validated
-    /// match.
-    pub(crate) fn find(self, text: &str, emit: &mut dyn FnMut(Range<usize>)) {
+    /// match. No candidate starts after `until` (the prefilter's last trigger of the rule).
+    pub(crate) fn find(self, text: &str, until: usize, emit: &mut dyn FnMut(Range<usize>)) {
         let b = text.as_bytes();
         let regex = self.regex();
         if self == Builtin::Card {
             // The card validator tries every range of groups of a digit run itself.
-            for m in regex.find_iter(text) {
+            let mut pos = 0;
+            while pos <= until && pos < text.len() {
+                let Some(m) = regex.find_at(text, pos) else {
+                    break;
+                };
                 card(b, m.range(), emit);
+                pos = m.end().max(m.start() + 1);
             }
             return;
         }
         let mut pos = 0;
-        while pos < text.len() {
+        while pos <= until && pos < text.len() {
             let Some(m) = regex.find_at(text, pos) else {
                 break;
             };
@@ -156,6 +183,13 @@ impl Builtin {
                 // inside it (`010-01-0001 200-200-0000`): look again one character later.
                 None if self.restarts_inside() => {
                     pos = r.start + 1;
+                    // Where the rule's validator refuses a start after a letter or digit, no
+                    // candidate can start inside a word: skip to its end.
+                    if self.starts_after_word_boundary() {
+                        while pos < b.len() && b[pos - 1].is_ascii_alphanumeric() {
+                            pos += 1;
+                        }
+                    }
                     while !text.is_char_boundary(pos) {
                         pos += 1;
                     }
@@ -170,6 +204,22 @@ impl Builtin {
     /// not be retried inside.
     const fn restarts_inside(self) -> bool {
         !matches!(self, Builtin::Email | Builtin::UrlCredentials)
+    }
+
+    /// Rules whose validator refuses every candidate that starts right after an ASCII letter or
+    /// digit (`ssn` accepts a glued label, `aws_secret_access_key` a camel-case name).
+    const fn starts_after_word_boundary(self) -> bool {
+        matches!(
+            self,
+            Builtin::Jwt
+                | Builtin::AwsAccessKeyId
+                | Builtin::Bearer
+                | Builtin::Iban
+                | Builtin::Phone
+                | Builtin::Ipv6
+                | Builtin::Ipv4
+                | Builtin::BasicAuth
+        )
     }
 
     fn validate(self, text: &str, r: Range<usize>) -> Option<Range<usize>> {
@@ -193,6 +243,7 @@ impl Builtin {
             Builtin::Phone => phone(b, r),
             Builtin::Ipv6 => ipv6(text, r),
             Builtin::Ipv4 => ipv4(b, r),
+            Builtin::BasicAuth => basic_auth(b, r),
         }
     }
 
@@ -227,7 +278,7 @@ mod tests {
 
     fn spans(rule: Builtin, text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        rule.find(text, &mut |r| out.push(text[r].to_string()));
+        rule.find(text, text.len(), &mut |r| out.push(text[r].to_string()));
         out
     }
 
