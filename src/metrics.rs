@@ -88,9 +88,12 @@ pub fn counter(name: &str) -> Counter {
 #[must_use]
 pub fn counter_with(name: &str, dimensions: &[(&str, &str)]) -> Counter {
     Counter(
-        current()
-            .map(|h| h.counter(name, dimensions))
-            .unwrap_or_default(),
+        tracing::dispatcher::get_default(|dispatch| {
+            dispatch
+                .downcast_ref::<EmfLayer>()
+                .map(|layer| layer.counter(name, dimensions))
+        })
+        .unwrap_or_default(),
     )
 }
 

@@ -204,6 +204,8 @@ pub(crate) struct Aggregator {
     counters: Mutex<HashMap<(u32, u32), CounterCell>>,
     /// Contexts runtime histogram and gauge handles use, kept alive while the layer lives.
     kept: Mutex<Vec<Arc<Context>>>,
+    /// Dimensionless runtime counters' cells by name: the per-use lookup, without allocating.
+    named_counters: RwLock<HashMap<Box<str>, Arc<AtomicU64>>>,
 }
 
 /// A runtime counter's cell, with the context it counts in (kept alive by it).
@@ -271,7 +273,26 @@ impl Aggregator {
             rollups: Rollups::default(),
             counters: Mutex::default(),
             kept: Mutex::default(),
+            named_counters: RwLock::default(),
         }
+    }
+
+    /// The cell of the dimensionless runtime counter `name`, if it has been made.
+    pub(crate) fn named_counter(&self, name: &str) -> Option<Arc<AtomicU64>> {
+        let named = self
+            .named_counters
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        named.get(name).cloned()
+    }
+
+    /// Remembers `cell` as the dimensionless runtime counter `name`.
+    pub(crate) fn name_counter(&self, name: &str, cell: &Arc<AtomicU64>) {
+        let mut named = self
+            .named_counters
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        named.entry(name.into()).or_insert_with(|| cell.clone());
     }
 
     /// The atomic cell of a runtime counter of `metric` in `context` (one per pair, shared by

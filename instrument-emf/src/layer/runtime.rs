@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::state::EmfState;
-use super::EmfHandle;
+use super::{EmfHandle, EmfLayer};
 use crate::aggregator::{Context, Kind, MetricDef};
 use crate::dropped::DropReason;
 use crate::unit::Unit;
@@ -95,19 +95,7 @@ impl EmfHandle {
     /// ```
     #[must_use]
     pub fn counter(&self, name: &str, dimensions: &[(&str, &str)]) -> RuntimeCounter {
-        let state = &self.shared;
-        let Some(context) = state.runtime_context(dimensions) else {
-            return RuntimeCounter::default();
-        };
-        let metric = state.aggregator.metric(&MetricDef {
-            name: name.into(),
-            unit: Unit::from_name_suffix(name).unwrap_or(Unit::Count),
-            resolution: 60,
-            kind: Kind::Counter,
-        });
-        RuntimeCounter {
-            cell: Some(state.aggregator.counter_cell(&context, metric)),
-        }
+        self.shared.counter(name, dimensions)
     }
 
     /// A histogram named `name` in `unit`, with `dimensions`, resolved now (see
@@ -149,7 +137,39 @@ impl EmfHandle {
     }
 }
 
+impl EmfLayer {
+    /// [`EmfHandle::counter`], without a handle (what `instrument::metrics` calls per use).
+    #[must_use]
+    pub fn counter(&self, name: &str, dimensions: &[(&str, &str)]) -> RuntimeCounter {
+        self.shared.counter(name, dimensions)
+    }
+}
+
 impl EmfState {
+    /// A runtime counter: a dimensionless one by name from a read-locked map (no allocation),
+    /// else resolved through the aggregator.
+    fn counter(&self, name: &str, dimensions: &[(&str, &str)]) -> RuntimeCounter {
+        if dimensions.is_empty() {
+            if let Some(cell) = self.aggregator.named_counter(name) {
+                return RuntimeCounter { cell: Some(cell) };
+            }
+        }
+        let Some(context) = self.runtime_context(dimensions) else {
+            return RuntimeCounter::default();
+        };
+        let metric = self.aggregator.metric(&MetricDef {
+            name: name.into(),
+            unit: Unit::from_name_suffix(name).unwrap_or(Unit::Count),
+            resolution: 60,
+            kind: Kind::Counter,
+        });
+        let cell = self.aggregator.counter_cell(&context, metric);
+        if dimensions.is_empty() {
+            self.aggregator.name_counter(name, &cell);
+        }
+        RuntimeCounter { cell: Some(cell) }
+    }
+
     /// The context of a runtime metric: the root (default dimensions) plus `dimensions`, their
     /// values redacted like span dimensions; `None` over the cardinality bound (counted).
     fn runtime_context(&self, dimensions: &[(&str, &str)]) -> Option<Arc<Context>> {
