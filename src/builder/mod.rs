@@ -17,6 +17,11 @@ use tracing_subscriber::Layer;
 use crate::guard::{Flushers, Guard};
 use crate::InitError;
 
+mod metric_shape;
+mod outputs;
+
+use outputs::{stdout_closed, NullSink, SharedWriter};
+
 type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// The configuration [`Builder::install`] resolved for the process-wide pipeline.
@@ -152,91 +157,6 @@ where
     pub fn log_buffer(self, max_bytes: usize) -> Self {
         self.setting(&table::LOG_BUFFER, true)
             .setting(&table::LOG_BUFFER_MAX_BYTES, max_bytes)
-    }
-
-    /// A custom dimension of every metric (repeatable; `INSTRUMENT_DIMENSIONS=
-    /// "InstanceId=i-123,Team=payments"` in the environment, which code replaces): an
-    /// `InstanceId` or `Environment` without a span around every task.
-    ///
-    /// ```
-    /// let capture = instrument::testing::Capture::with(|b| {
-    ///     b.service("fleet").dimension("InstanceId", "i-0abc").dimension("Team", "payments")
-    /// });
-    /// capture.run(|| tracing::info!(counter.jobs = 1));
-    /// let doc = &capture.emf_documents()[0];
-    /// assert_eq!(doc["InstanceId"], "i-0abc");
-    /// assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0], serde_json::json!(["service", "InstanceId", "Team"]));
-    /// ```
-    pub fn dimension(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        let mut all = self.settings.dimensions.take().unwrap_or_default();
-        all.push(format!("{}={}", name.into(), value.into()));
-        self.setting(&table::DIMENSIONS, all)
-    }
-
-    /// Which of `service`, `environment` and the custom dimensions are dimensions of every
-    /// metric, in order, each optionally under another key: `"environment as Environment"`.
-    /// An empty list publishes every metric without default dimensions
-    /// (`INSTRUMENT_DEFAULT_DIMENSIONS`, `none` there). Naming one that has no value is an error
-    /// at `build`/`install`.
-    ///
-    /// ```
-    /// let capture = instrument::testing::Capture::with(|b| {
-    ///     b.service("booking")
-    ///         .environment("prod")
-    ///         .dimension("InstanceId", "i-0abc")
-    ///         .default_dimensions(["environment as Environment", "InstanceId"])
-    /// });
-    /// capture.run(|| tracing::info!(counter.jobs = 1));
-    /// let doc = &capture.emf_documents()[0];
-    /// assert_eq!(doc["Environment"], "prod");
-    /// assert!(doc.get("service").is_none());
-    /// assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0], serde_json::json!(["Environment", "InstanceId"]));
-    /// ```
-    pub fn default_dimensions<I, D>(self, dimensions: I) -> Self
-    where
-        I: IntoIterator<Item = D>,
-        D: Into<String>,
-    {
-        let items = dimensions.into_iter().map(Into::into).collect();
-        self.setting(&table::DEFAULT_DIMENSIONS, items)
-    }
-
-    /// The dimension sets every metric is also published under (`INSTRUMENT_ROLLUPS`, default
-    /// `[[]]`): each is the default dimensions plus those listed that the metric has. The
-    /// default publishes every metric under the default dimensions alone too, so an HTTP
-    /// API's error-rate alarm or a p95 over every route reads one series; `[[], ["route"]]`
-    /// adds one per route; an empty list publishes each metric under its full set only.
-    /// Values are aggregated and written once, however many sets.
-    ///
-    /// ```
-    /// let capture = instrument::testing::Capture::with(|b| {
-    ///     b.service("api").rollups([vec![], vec!["route"]])
-    /// });
-    /// capture.run(|| {
-    ///     tracing::info!(dimension.route = "/book", dimension.method = "POST", counter.requests = 1)
-    /// });
-    /// let doc = &capture.emf_documents()[0];
-    /// assert_eq!(
-    ///     doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-    ///     serde_json::json!([["service", "route", "method"], ["service"], ["service", "route"]])
-    /// );
-    /// ```
-    pub fn rollups<I, S, D>(self, sets: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: IntoIterator<Item = D>,
-        D: Into<String>,
-    {
-        let items = sets
-            .into_iter()
-            .map(|set| {
-                set.into_iter()
-                    .map(Into::into)
-                    .collect::<Vec<String>>()
-                    .join(",")
-            })
-            .collect();
-        self.setting(&table::ROLLUPS, items)
     }
 
     /// Turns PII redaction on or off.
@@ -642,45 +562,5 @@ where
             crate::sigterm::install(Arc::downgrade(&guard.flushers));
         }
         Ok(guard)
-    }
-}
-
-/// Shares one `MakeWriter` between the layer and the guard that flushes it.
-struct SharedWriter<W>(Arc<W>);
-
-impl<'a, W: MakeWriter<'a>> MakeWriter<'a> for SharedWriter<W> {
-    type Writer = W::Writer;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.0.make_writer()
-    }
-
-    fn make_writer_for(&'a self, meta: &tracing_core::Metadata<'_>) -> Self::Writer {
-        self.0.make_writer_for(meta)
-    }
-}
-
-/// Where metrics go when they are off: nowhere (nothing reaches it).
-struct NullSink;
-
-impl Sink for NullSink {
-    fn write(&self, _document: &[u8]) {}
-}
-
-/// Whether the writer `W` is the default (the process's stdout) and stdout is closed (`>&-`):
-/// Rust's `Stdout` then reports every write as a success, and everything would be lost
-/// silently.
-fn stdout_closed<W: 'static>() -> bool {
-    if std::any::TypeId::of::<W>() != std::any::TypeId::of::<fn() -> std::io::Stdout>() {
-        return false;
-    }
-    #[cfg(unix)]
-    {
-        // SAFETY: F_GETFD on a file descriptor number has no effect but its answer.
-        unsafe { libc::fcntl(1, libc::F_GETFD) == -1 }
-    }
-    #[cfg(not(unix))]
-    {
-        false
     }
 }
