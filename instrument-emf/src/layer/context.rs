@@ -80,14 +80,8 @@ impl EmfState {
             return context;
         }
         let mut def = parent.def.clone();
-        let redact = |value: &'_ str| -> String {
-            match &self.redactor {
-                Some(r) => r.redact(value).into_owned(),
-                None => value.to_string(),
-            }
-        };
         for (name, range) in &collected.dims {
-            def = def.with_dimension(name, &redact(collected.str(*range)));
+            def = def.with_dimension(name, &self.dimension_value(collected.str(*range)));
         }
         for (name, range) in &collected.props {
             // Request and trace IDs are identifiers, not PII.
@@ -111,6 +105,15 @@ impl EmfState {
             });
         });
         context
+    }
+
+    /// A dimension value as published: redacted, when redaction is on (span dimensions and
+    /// runtime metrics' dimensions alike).
+    pub(super) fn dimension_value(&self, value: &str) -> String {
+        match &self.redactor {
+            Some(r) => r.redact(value).into_owned(),
+            None => value.to_string(),
+        }
     }
 
     pub(super) fn error_context(

@@ -178,11 +178,7 @@ impl EmfState {
         }
         let mut def = self.root_ref().def.clone();
         for (name, value) in dimensions {
-            let value = match &self.redactor {
-                Some(r) => r.redact(value).into_owned(),
-                None => (*value).to_string(),
-            };
-            def = def.with_dimension(name, &value);
+            def = def.with_dimension(name, &self.dimension_value(value));
         }
         let context = self.aggregator.context(def);
         if context.is_none() {
