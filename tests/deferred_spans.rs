@@ -147,6 +147,20 @@ fn descend(depth: u32) -> u32 {
     }
 }
 
+/// A trait whose default method is one callsite shared by every implementing type, each
+/// call named for its type.
+trait Priced {
+    #[track_performance]
+    fn price(&self) -> u64 {
+        7
+    }
+}
+
+struct Seat;
+struct Meal;
+impl Priced for Seat {}
+impl Priced for Meal {}
+
 // ---------------------------------------------------------------------------------------------
 // Harness.
 
@@ -323,6 +337,21 @@ fn quiet_calls_defer_and_count_exactly() {
     }
     let ns: Vec<&Value> = o.logs.iter().map(|l| &l["n"]).collect();
     assert_eq!(ns, [1, 2], "the span's argument, on the completion line");
+}
+
+#[test]
+fn one_callsite_named_per_type_counts_each_name_apart() {
+    let o = same_both_ways("info", || {
+        for _ in 0..3 {
+            Seat.price();
+            Meal.price();
+            Seat.price();
+        }
+    });
+    assert_eq!(count(&o, "Seat::price.success", "service=svc"), 6.0);
+    assert_eq!(count(&o, "Meal::price.success", "service=svc"), 3.0);
+    assert_eq!(latencies(&o, "Seat::price.latency", "service=svc"), 6);
+    assert_eq!(latencies(&o, "Meal::price.latency", "service=svc"), 3);
 }
 
 #[test]

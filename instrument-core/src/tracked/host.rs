@@ -104,6 +104,9 @@ impl Host {
 pub struct CallRecord<'a> {
     /// The span's callsite.
     pub meta: &'static Metadata<'static>,
+    /// The callsite's schema (its facts and its [`index`](crate::callsite::Schema::index) for
+    /// per-callsite handles).
+    pub schema: &'static crate::callsite::Schema,
     /// The `function` value.
     pub function: &'static str,
     /// How it ended.

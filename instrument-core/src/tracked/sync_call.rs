@@ -20,7 +20,7 @@
 #![allow(clippy::module_name_repetitions)]
 
 use std::fmt;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
 
 use tracing::callsite::{Callsite as _, DefaultCallsite};
 use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
@@ -33,14 +33,15 @@ use super::clock::Stamp;
 use super::frames::{self, NewFrame, State};
 use super::host::{CallRecord, Host};
 use super::outcome::{Classified, Detail, Outcome};
+use crate::callsite::Schema;
 
 /// A synchronous tracked call site that may defer its span. Not public API.
 #[doc(hidden)]
 pub struct DeferredSite {
     callsite: &'static DefaultCallsite,
     site: &'static Site,
-    /// 0: not known yet; 1: never defer; 2: defer, no context; 3: defer, carries context.
-    class: AtomicU8,
+    /// The callsite's schema, held from the first call on (the one home of its facts).
+    schema: OnceLock<&'static Schema>,
 }
 
 impl fmt::Debug for DeferredSite {
@@ -57,7 +58,7 @@ impl DeferredSite {
         DeferredSite {
             callsite,
             site,
-            class: AtomicU8::new(0),
+            schema: OnceLock::new(),
         }
     }
 
@@ -69,26 +70,11 @@ impl DeferredSite {
         level_enabled(self.callsite.metadata()) && !self.callsite.interest().is_never()
     }
 
-    /// `Some(carries context)` when calls of this site may be deferred: the callsite's
-    /// [`defer_class`](crate::callsite::Schema::defer_class), kept here so that a call reads
-    /// one atomic, not the schema table.
+    /// The callsite's schema: found in the process-wide table by the first call, then held.
     #[inline]
-    fn class(&self) -> Option<bool> {
-        match self.class.load(Ordering::Relaxed) {
-            1 => None,
-            2 => Some(false),
-            3 => Some(true),
-            _ => {
-                let class = crate::callsite::schema(self.callsite.metadata()).defer_class();
-                let code = match class {
-                    None => 1,
-                    Some(false) => 2,
-                    Some(true) => 3,
-                };
-                self.class.store(code, Ordering::Relaxed);
-                class
-            }
-        }
+    fn schema(&self) -> &'static Schema {
+        self.schema
+            .get_or_init(|| crate::callsite::schema(self.callsite.metadata()))
     }
 }
 
@@ -258,7 +244,7 @@ impl<'a> SyncCall<'a> {
                     // answer behind for the next event (`enabled` runs when the span opens, if
                     // it ever does).
                     let wanted = interest.is_always() || host.wants_tracked();
-                    if let (true, Some(carries_context)) = (wanted, site.class()) {
+                    if let (true, Some(carries_context)) = (wanted, site.schema().defer_class()) {
                         if frames::pending_context() {
                             // The pipeline reads inherited dimensions from open spans.
                             host.calls().open_pending();
@@ -399,6 +385,7 @@ impl Ran<'_> {
                     if let Some(host) = host {
                         host.calls().record(&CallRecord {
                             meta,
+                            schema: self.site.schema(),
                             function: self.function,
                             outcome: kind,
                             error_type,

@@ -232,6 +232,7 @@ impl EmfLayerBuilder {
                 flusher: Mutex::new(None),
                 flusher_started: std::sync::atomic::AtomicBool::new(false),
                 redactor: self.redactor,
+                handles: Box::default(),
             }),
         }
     }

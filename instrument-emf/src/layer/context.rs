@@ -7,7 +7,6 @@ use std::sync::Arc;
 use tracing_core::{Metadata, Subscriber};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
-use super::callsites::CACHE_ENTRIES;
 use super::state::EmfState;
 use super::EmfSpan;
 use crate::aggregator::Context;
@@ -22,7 +21,13 @@ pub(super) struct ContextEntry {
     pub(super) context: Arc<Context>,
 }
 
+/// The most contexts a thread remembers (then the oldest goes).
+const CACHE_ENTRIES: usize = 64;
+
 thread_local! {
+    /// The contexts this thread made last, by (layer, callsite, parent context, dimension
+    /// values): a span with the same dimensions as a recent one finds its context without the
+    /// aggregator's lock.
     static CONTEXTS: RefCell<(Vec<ContextEntry>, String)> = const { RefCell::new((Vec::new(), String::new())) };
 }
 

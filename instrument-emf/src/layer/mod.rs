@@ -4,15 +4,17 @@
 //! |---|---|
 //! | `builder` | configuring and building the layer |
 //! | `state` | the layer's state ([`EmfState`](state::EmfState)): where flushes go, metric fields into the aggregator, cold starts |
-//! | `callsites` | what the layer knows of each callsite, decided once; the per-layer filter |
+//! | `handles` | what the layer resolved per callsite (a tracked function's metric ids), held like handles |
+//! | `filter` | the per-layer filter: the callsites the metrics layer reads, at any level |
 //! | `context` | dimension and property contexts: inherited from parent spans, per error type |
 //! | `tracked` | tracked calls: their metric ids, and one way to record a finished call for both the span path and the deferred path |
 //! | `flush` | draining the aggregator into the exporter: on demand, on an interval, at shutdown |
 
 mod builder;
-mod callsites;
 mod context;
+mod filter;
 mod flush;
+mod handles;
 mod runtime;
 mod state;
 mod tracked;
@@ -20,8 +22,8 @@ mod tracked;
 use std::sync::Arc;
 use std::time::Duration;
 
-use instrument_core::lambda;
 use instrument_core::tracked::CallRecord;
+use instrument_core::{callsite, lambda};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Subscriber};
 use tracing_subscriber::layer::{Context as LayerContext, Layer};
@@ -31,7 +33,7 @@ use crate::aggregator::Context;
 use crate::dropped::Dropped;
 
 pub use builder::EmfLayerBuilder;
-pub use callsites::MetricsFilter;
+pub use filter::MetricsFilter;
 pub use flush::IntervalFlush;
 pub use runtime::{RuntimeCounter, RuntimeValues};
 
@@ -145,7 +147,7 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
         let shared = &self.shared;
         let meta = attrs.metadata();
-        let facts = shared.facts(meta);
+        let facts = callsite::schema(meta);
         if !facts.metrics {
             return;
         }
@@ -156,13 +158,13 @@ where
             // The hot path: a tracked call starting. Only its name matters here.
             let mut function = FunctionIds {
                 shared,
-                meta,
+                schema: facts,
                 ids: None,
             };
             attrs.record(&mut function);
             let ids = function
                 .ids
-                .unwrap_or_else(|| shared.tracked_ids(meta, meta.name()));
+                .unwrap_or_else(|| shared.tracked_ids(facts, meta.name()));
             let state = EmfSpan {
                 context: shared.parent_context(span.parent()),
                 tracked: Some(Tracked {
@@ -184,7 +186,7 @@ where
             let tracked = if facts.is_tracked() {
                 let function = collected.function.map_or(meta.name(), |r| collected.str(r));
                 Some(Tracked {
-                    ids: shared.tracked_ids(meta, function),
+                    ids: shared.tracked_ids(facts, function),
                     outcome: None,
                     latency: None,
                     error_context: None,
@@ -209,7 +211,7 @@ where
         let Some(span) = ctx.span(id) else {
             return;
         };
-        let facts = shared.facts(span.metadata());
+        let facts = callsite::schema(span.metadata());
         if !facts.metrics {
             return;
         }
@@ -243,7 +245,7 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
         let shared = &self.shared;
-        let facts = shared.facts(event.metadata());
+        let facts = callsite::schema(event.metadata());
         if !facts.metrics {
             return;
         }
@@ -264,7 +266,7 @@ where
         let Some(span) = ctx.span(&id) else {
             return;
         };
-        let ends_invocation = shared.facts(span.metadata()).invocation
+        let ends_invocation = callsite::schema(span.metadata()).invocation
             && span.extensions().get::<lambda::Invocation>().is_some();
         let state = span.extensions_mut().remove::<EmfSpan>();
         if let Some(EmfSpan {

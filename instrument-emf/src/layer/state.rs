@@ -78,6 +78,8 @@ pub(super) struct EmfState {
     pub(super) flusher: Mutex<Option<IntervalFlush>>,
     pub(super) flusher_started: std::sync::atomic::AtomicBool,
     pub(super) redactor: Option<Arc<Redactor>>,
+    /// Boxed, as `dropped`: what the layer resolved per callsite.
+    pub(super) handles: Box<super::handles::Handles>,
 }
 
 thread_local! {
@@ -170,7 +172,7 @@ impl EmfState {
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        if !self.facts(span.metadata()).invocation {
+        if !instrument_core::callsite::schema(span.metadata()).invocation {
             return;
         }
         let Some(invocation) = lambda::invocation(span, &self.cold_start) else {

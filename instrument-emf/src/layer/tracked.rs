@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use instrument_core::callsite::Schema;
 use instrument_core::tracked::{CallRecord, Outcome};
 use instrument_vocab::field;
-use tracing_core::{Metadata, Subscriber};
+use tracing_core::Subscriber;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use super::state::{with_scratch, EmfState};
@@ -92,11 +93,11 @@ impl EmfState {
     ) where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let meta = ended.meta;
-        let (facts, ids) = self.facts_and_ids(meta, ended.function);
+        let (meta, facts) = (ended.meta, ended.schema);
         if !facts.metrics {
             return;
         }
+        let ids = self.tracked_ids(facts, ended.function);
         // The root context is borrowed, not cloned: the common case (no open span with a
         // context) touches no reference count.
         let inherited = parent.and_then(|span| {
@@ -186,17 +187,17 @@ impl tracing_core::field::Visit for TrackedVisitor<'_> {
 }
 
 /// Resolves a tracked call's metric ids from its `function` field, copying nothing (the ids
-/// are cached per callsite and checked against the name).
+/// are held per callsite and checked against the name).
 pub(super) struct FunctionIds<'a> {
     pub(super) shared: &'a EmfState,
-    pub(super) meta: &'static Metadata<'static>,
+    pub(super) schema: &'static Schema,
     pub(super) ids: Option<TrackedIds>,
 }
 
 impl tracing_core::field::Visit for FunctionIds<'_> {
     fn record_str(&mut self, field: &tracing_core::Field, value: &str) {
         if field.name() == field::FUNCTION && self.ids.is_none() {
-            self.ids = Some(self.shared.tracked_ids(self.meta, value));
+            self.ids = Some(self.shared.tracked_ids(self.schema, value));
         }
     }
 

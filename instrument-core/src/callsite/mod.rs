@@ -12,7 +12,10 @@
 //! * each field's [`Role`] for metrics, by [`Field::index`](tracing_core::field::Field::index):
 //!   a metric, unit, resolution, dimension, property, a tracked-call field, or nothing;
 //! * what follows from those: whether the metrics layer wants the callsite at all, whether a
-//!   tracked call carries nothing but its own fields, and how a deferred call treats it.
+//!   tracked call carries nothing but its own fields, and how a deferred call treats it;
+//! * its [`index`](Schema::index), a dense number by which a consumer keeps what it resolved
+//!   for the callsite (its handles) in a [`PerCallsite`] table: resolved once, found with no
+//!   lookup. A tracked call's `DeferredSite` holds its schema the same way.
 //!
 //! ```
 //! use instrument_core::callsite::{self, Role};
@@ -41,6 +44,10 @@ use tracing_core::Metadata;
 
 use crate::log::field_info::{FieldInfo, KeyRuleSlot};
 use crate::redact::{KeyMatch, Redactor};
+
+mod handles;
+
+pub use handles::PerCallsite;
 
 /// What a callsite is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +116,8 @@ pub struct Schema {
     pub metric_only: bool,
     /// The callsite.
     id: Identifier,
+    /// This callsite's number: dense, in the order callsites are first met, never reused.
+    index: u32,
     /// Each field's facts for the log line, by `Field::index()`.
     log: Box<[FieldInfo]>,
     /// Each field's key-rule verdict, for the redactor that asked last.
@@ -116,7 +125,7 @@ pub struct Schema {
 }
 
 impl Schema {
-    fn of(meta: &Metadata<'_>) -> Schema {
+    fn of(meta: &Metadata<'_>, index: u32) -> Schema {
         let fields = meta.fields();
         let is_span = meta.is_span();
         let tracked = is_span && field::TRACKED.iter().all(|f| fields.field(f).is_some());
@@ -162,9 +171,18 @@ impl Schema {
             only_tracked: tracked && !other && !invocation,
             roles,
             id: meta.callsite(),
+            index,
             log: fields.iter().map(|f| FieldInfo::of(f.name())).collect(),
             key_rules: fields.iter().map(|_| KeyRuleSlot::default()).collect(),
         }
+    }
+
+    /// This callsite's number, dense and process-unique: what [`PerCallsite`] tables are
+    /// indexed by.
+    #[inline]
+    #[must_use]
+    pub fn index(&self) -> u32 {
+        self.index
     }
 
     /// Whether this is a tracked call's span.
@@ -286,7 +304,8 @@ fn shared(meta: &Metadata<'_>) -> &'static Schema {
     let mut table = table()
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let index = u32::try_from(table.len()).unwrap_or(u32::MAX);
     table
         .entry(id)
-        .or_insert_with(|| Box::leak(Box::new(Schema::of(meta))))
+        .or_insert_with(|| Box::leak(Box::new(Schema::of(meta, index))))
 }
