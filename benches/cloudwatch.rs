@@ -36,7 +36,7 @@ use instrument_emf::cloudwatch::sdk;
 use instrument_emf::cloudwatch::sdk::config::{BehaviorVersion, Credentials, Region};
 use instrument_emf::cloudwatch::sdk::types::{Dimension, MetricDatum, StandardUnit};
 use instrument_emf::cloudwatch::{CloudwatchExporter, CloudwatchOptions, MAX_VALUES_PER_DATUM};
-use instrument_emf::{Dropped, EmfLayer, Exporter, Group};
+use instrument_emf::{CheckedGroup, Dropped, EmfLayer, Exporter};
 use tracing::field::Empty;
 use tracing_subscriber::prelude::*;
 
@@ -129,18 +129,19 @@ struct Tee {
 }
 
 impl Exporter for Tee {
-    fn export(&self, namespace: &str, group: &Group<'_>, timestamp_ms: u64, dropped: &Dropped) {
+    fn export(
+        &self,
+        namespace: &str,
+        group: &CheckedGroup<'_>,
+        timestamp_ms: u64,
+        dropped: &Dropped,
+    ) {
         self.sink.export(namespace, group, timestamp_ms, dropped);
-        let all: Vec<usize> = (0..group.dimensions.len()).collect();
-        let sets: Vec<&[usize]> = if group.dimension_sets.is_empty() {
-            vec![&all]
-        } else {
-            group.dimension_sets.iter().map(Vec::as_slice).collect()
-        };
+        let sets: Vec<&[usize]> = group.sets().iter().map(Vec::as_slice).collect();
         let mut naive = self.naive.lock().expect("naive requests");
-        for metric in &group.metrics {
+        for metric in group.metrics() {
             let mut distinct: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
-            for v in metric.values {
+            for v in metric.values.iter() {
                 distinct.entry(v.to_bits()).or_insert((*v, 0.0)).1 += 1.0;
             }
             let entries: Vec<(f64, f64)> = distinct.into_values().collect();
@@ -155,7 +156,7 @@ impl Exporter for Tee {
                             .set_values(Some(chunk.iter().map(|e| e.0).collect()))
                             .set_counts(Some(chunk.iter().map(|e| e.1).collect()));
                         for &i in *set {
-                            let (name, value) = group.dimensions[i];
+                            let (name, value) = group.dimension(i);
                             b = b.dimensions(Dimension::builder().name(name).value(value).build());
                         }
                         b.build()

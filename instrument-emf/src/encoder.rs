@@ -4,21 +4,21 @@
 //! 100 metric definitions per directive and 100 values per metric, at most 30 dimensions per
 //! set, dimension values of 1 to 1024 characters, metric names of 1 to 255 characters, the 27
 //! units, `StorageResolution` 1 or 60, finite values, every referenced member present at the root
-//! with the right type, and at most 256 KB per document. Too much data is *split* into several
-//! valid documents; invalid input is dropped or repaired and counted in [`Dropped`].
-
-use std::borrow::Cow;
-use std::collections::HashSet;
+//! with the right type, and at most 256 KB per document. The rules that are CloudWatch's for
+//! any metric data are applied once by [`CheckedGroup`] (the flush checks every group before
+//! any exporter sees it); the document's own limits are applied here: too much data is *split*
+//! into several valid documents. Invalid input is dropped or repaired and counted in
+//! [`Dropped`].
 
 use instrument_core::json;
 
+use crate::checked::CheckedGroup;
 use crate::dropped::{DropReason, Dropped};
-use crate::limits::{kept_values, metric_name_problem, CheckedDimensions};
 use crate::unit::Unit;
 
 pub use crate::limits::{
-    MAX_DIMENSIONS, MAX_DIMENSION_NAME, MAX_DIMENSION_VALUE, MAX_DOCUMENT_BYTES, MAX_METRICS,
-    MAX_METRIC_NAME, MAX_VALUES,
+    MAX_DIMENSIONS, MAX_DIMENSION_NAME, MAX_DIMENSION_VALUE, MAX_DOCUMENT_BYTES, MAX_MAGNITUDE,
+    MAX_METRICS, MAX_METRIC_NAME, MAX_VALUES,
 };
 
 /// One metric of a [`Group`]: a counter or gauge has one value, a distribution many.
@@ -69,12 +69,6 @@ pub struct Encoder {
     max_bytes: usize,
 }
 
-/// A dimension or property after validation.
-struct Member<'a> {
-    name: &'a str,
-    value: &'a str,
-}
-
 impl Encoder {
     /// An encoder for `namespace` (an invalid namespace — empty, over 255 characters, not
     /// ASCII — is replaced by `instrument`, so documents stay valid).
@@ -118,64 +112,42 @@ impl Encoder {
         dropped: &Dropped,
         emit: &mut dyn FnMut(&[u8]),
     ) {
-        // Dimensions: valid names, repaired values, unique names; sets of at most 30.
-        let mut taken: HashSet<&str> = HashSet::new();
-        taken.insert("_aws");
-        let checked = CheckedDimensions::of(group, dropped, |name| taken.insert(name));
-        let dims: Vec<Member<'_>> = checked
-            .members
-            .iter()
-            .map(|(name, value)| Member { name, value })
-            .collect();
-        let sets = checked.sets;
-        // Only dimensions some set references appear at the root.
-        let referenced: Vec<bool> = (0..dims.len())
-            .map(|i| sets.iter().any(|s| s.contains(&i)))
-            .collect();
+        self.encode_checked(
+            &CheckedGroup::new(group, dropped),
+            timestamp_ms,
+            dropped,
+            emit,
+        );
+    }
 
-        // Properties: never shadow a dimension or `_aws`.
-        let mut props: Vec<Member<'_>> = Vec::with_capacity(group.properties.len());
-        for (name, value) in &group.properties {
-            if name.is_empty() || !taken.insert(name) {
-                dropped.add(DropReason::NameConflict, 1);
-                continue;
-            }
-            props.push(Member { name, value });
-        }
-
-        // Metrics: valid names, unique, finite values.
-        let mut metrics: Vec<(usize, Cow<'_, [f64]>)> = Vec::with_capacity(group.metrics.len());
-        for (i, metric) in group.metrics.iter().enumerate() {
-            if metric_name_problem(metric.name).is_some() {
-                dropped.add(DropReason::InvalidMetricName, 1);
-                continue;
-            }
-            if !taken.insert(metric.name) {
-                dropped.add(DropReason::NameConflict, 1);
-                continue;
-            }
-            let finite = kept_values(metric.values, f64::is_finite, dropped);
-            if !finite.is_empty() {
-                metrics.push((i, finite));
-            }
-        }
+    /// [`encode`](Self::encode) for a group already checked (what an [`Exporter`] receives).
+    ///
+    /// [`Exporter`]: crate::Exporter
+    pub fn encode_checked(
+        &self,
+        group: &CheckedGroup<'_>,
+        timestamp_ms: u64,
+        dropped: &Dropped,
+        emit: &mut dyn FnMut(&[u8]),
+    ) {
+        let metrics = group.metrics();
         if metrics.is_empty() {
             return;
         }
-
+        // Only dimensions some set references appear at the root.
+        let referenced: Vec<bool> = (0..group.dimension_count())
+            .map(|i| group.sets().iter().any(|s| s.contains(&i)))
+            .collect();
         // Rounds of at most 100 values per metric, chunks of at most 100 metrics.
         let rounds = metrics
             .iter()
-            .map(|(_, v)| v.len().div_ceil(MAX_VALUES))
+            .map(|m| m.values.len().div_ceil(MAX_VALUES))
             .max()
             .unwrap_or(0);
         let doc = DocParts {
             encoder: self,
             group,
-            dims: &dims,
             referenced: &referenced,
-            sets: &sets,
-            props: &props,
             timestamp_ms,
         };
         let mut buf = Vec::with_capacity(4096);
@@ -183,8 +155,9 @@ impl Encoder {
             let lo = round * MAX_VALUES;
             let slices: Vec<(usize, &[f64])> = metrics
                 .iter()
-                .filter(|(_, v)| v.len() > lo)
-                .map(|(i, v)| (*i, &v[lo..v.len().min(lo + MAX_VALUES)]))
+                .enumerate()
+                .filter(|(_, m)| m.values.len() > lo)
+                .map(|(i, m)| (i, &m.values[lo..m.values.len().min(lo + MAX_VALUES)]))
                 .collect();
             for chunk in slices.chunks(MAX_METRICS) {
                 doc.emit_sized(chunk, true, &mut buf, dropped, emit);
@@ -195,11 +168,8 @@ impl Encoder {
 
 struct DocParts<'e, 'a> {
     encoder: &'e Encoder,
-    group: &'e Group<'a>,
-    dims: &'e [Member<'a>],
+    group: &'e CheckedGroup<'a>,
     referenced: &'e [bool],
-    sets: &'e [Vec<usize>],
-    props: &'e [Member<'a>],
     timestamp_ms: u64,
 }
 
@@ -229,8 +199,11 @@ impl DocParts<'_, '_> {
                 let (a, b) = values.split_at(values.len() / 2);
                 self.emit_sized(&[(*i, a)], with_props, buf, dropped, emit);
                 self.emit_sized(&[(*i, b)], with_props, buf, dropped, emit);
-            } else if with_props && !self.props.is_empty() {
-                dropped.add(DropReason::DocumentTooLarge, self.props.len() as u64);
+            } else if with_props && !self.group.properties().is_empty() {
+                dropped.add(
+                    DropReason::DocumentTooLarge,
+                    self.group.properties().len() as u64,
+                );
                 self.emit_sized(metrics, false, buf, dropped, emit);
             } else {
                 dropped.add(DropReason::DocumentTooLarge, 1);
@@ -244,7 +217,7 @@ impl DocParts<'_, '_> {
         out.extend_from_slice(b",\"CloudWatchMetrics\":[{\"Namespace\":");
         json::write_str(out, &self.encoder.namespace);
         out.extend_from_slice(b",\"Dimensions\":[");
-        for (s, set) in self.sets.iter().enumerate() {
+        for (s, set) in self.group.sets().iter().enumerate() {
             if s > 0 {
                 out.push(b',');
             }
@@ -253,13 +226,13 @@ impl DocParts<'_, '_> {
                 if k > 0 {
                     out.push(b',');
                 }
-                json::write_str(out, self.dims[d].name);
+                json::write_str(out, self.group.dimension(d).0);
             }
             out.push(b']');
         }
         out.extend_from_slice(b"],\"Metrics\":[");
         for (k, (i, _)) in metrics.iter().enumerate() {
-            let m = &self.group.metrics[*i];
+            let m = &self.group.metrics()[*i];
             if k > 0 {
                 out.push(b',');
             }
@@ -273,25 +246,26 @@ impl DocParts<'_, '_> {
             out.push(b'}');
         }
         out.extend_from_slice(b"]}]}");
-        for (d, dim) in self.dims.iter().enumerate() {
-            if self.referenced[d] {
+        for (d, referenced) in self.referenced.iter().enumerate() {
+            if *referenced {
+                let (name, value) = self.group.dimension(d);
                 out.push(b',');
-                json::write_str(out, dim.name);
+                json::write_str(out, name);
                 out.push(b':');
-                json::write_str(out, dim.value);
+                json::write_str(out, value);
             }
         }
         if with_props {
-            for prop in self.props {
+            for (name, value) in self.group.properties() {
                 out.push(b',');
-                json::write_str(out, prop.name);
+                json::write_str(out, name);
                 out.push(b':');
-                json::write_str(out, prop.value);
+                json::write_str(out, value);
             }
         }
         for (i, values) in metrics {
             out.push(b',');
-            json::write_str(out, self.group.metrics[*i].name);
+            json::write_str(out, self.group.metrics()[*i].name);
             out.push(b':');
             if let [one] = values {
                 write_value(out, *one);

@@ -1,14 +1,16 @@
 //! Where a flush's aggregates go: the extension point between the aggregator and a destination.
 //!
-//! A flush hands every aggregated [`Group`] (dimensions, metric names, units, resolutions and
-//! the window's values) to an [`Exporter`]. [`EmfExporter`] encodes them as EMF documents for a
+//! A flush hands every aggregated group (dimensions, metric names, units, resolutions and the
+//! window's values), checked once against CloudWatch's rules ([`CheckedGroup`]), to an
+//! [`Exporter`]. [`EmfExporter`] encodes them as EMF documents for a
 //! [`Sink`] (stdout, the CloudWatch agent, …); the `cloudwatch-api` feature's
 //! `CloudwatchExporter` turns them into PutMetricData requests. Neither parses the other's output.
 
 use std::sync::Arc;
 
+use crate::checked::CheckedGroup;
 use crate::dropped::{DropReason, Dropped};
-use crate::encoder::{Encoder, Group};
+use crate::encoder::Encoder;
 use crate::sink::Sink;
 
 /// Receives a flush's aggregated groups.
@@ -19,15 +21,15 @@ use crate::sink::Sink;
 ///
 /// ```
 /// use std::sync::Mutex;
-/// use instrument_emf::{Dropped, EmfLayer, Exporter, Group};
+/// use instrument_emf::{CheckedGroup, Dropped, EmfLayer, Exporter};
 ///
 /// /// Counts metric values per flush.
 /// #[derive(Default)]
 /// struct CountValues(Mutex<usize>);
 ///
 /// impl Exporter for CountValues {
-///     fn export(&self, _namespace: &str, group: &Group<'_>, _timestamp_ms: u64, _dropped: &Dropped) {
-///         *self.0.lock().unwrap() += group.metrics.iter().map(|m| m.values.len()).sum::<usize>();
+///     fn export(&self, _namespace: &str, group: &CheckedGroup<'_>, _timestamp_ms: u64, _dropped: &Dropped) {
+///         *self.0.lock().unwrap() += group.metrics().iter().map(|m| m.values.len()).sum::<usize>();
 ///     }
 /// }
 ///
@@ -36,9 +38,16 @@ use crate::sink::Sink;
 /// ```
 pub trait Exporter: Send + Sync + 'static {
     /// Takes one group of aggregates, all recorded in `namespace` and stamped `timestamp_ms`
-    /// (milliseconds since the Unix epoch). Invalid input is dropped or repaired and counted in
+    /// (milliseconds since the Unix epoch), already within CloudWatch's rules; what the
+    /// destination itself cannot take (e.g. a document over its size limit) is counted in
     /// `dropped`.
-    fn export(&self, namespace: &str, group: &Group<'_>, timestamp_ms: u64, dropped: &Dropped);
+    fn export(
+        &self,
+        namespace: &str,
+        group: &CheckedGroup<'_>,
+        timestamp_ms: u64,
+        dropped: &Dropped,
+    );
 
     /// Called at the end of each flush: deliver what is buffered (a bounded wait at most).
     fn flush(&self) {}
@@ -56,7 +65,13 @@ pub trait Exporter: Send + Sync + 'static {
 }
 
 impl<T: Exporter + ?Sized> Exporter for Arc<T> {
-    fn export(&self, namespace: &str, group: &Group<'_>, timestamp_ms: u64, dropped: &Dropped) {
+    fn export(
+        &self,
+        namespace: &str,
+        group: &CheckedGroup<'_>,
+        timestamp_ms: u64,
+        dropped: &Dropped,
+    ) {
         (**self).export(namespace, group, timestamp_ms, dropped)
     }
     fn flush(&self) {
@@ -74,14 +89,15 @@ impl<T: Exporter + ?Sized> Exporter for Arc<T> {
 /// What [`EmfLayer::builder`](crate::EmfLayer::builder) uses.
 ///
 /// ```
-/// use instrument_emf::{Dropped, EmfExporter, Exporter, Group, MemorySink, Metric, Unit};
+/// use instrument_emf::{CheckedGroup, Dropped, EmfExporter, Exporter, Group, MemorySink, Metric, Unit};
 /// let sink = MemorySink::default();
 /// let exporter = EmfExporter::new("Shop", sink.clone());
 /// let group = Group {
 ///     metrics: vec![Metric { name: "orders", unit: Unit::Count, resolution: 60, values: &[3.0] }],
 ///     ..Group::default()
 /// };
-/// exporter.export("Shop", &group, 1_795_000_000_000, &Dropped::default());
+/// let dropped = Dropped::default();
+/// exporter.export("Shop", &CheckedGroup::new(&group, &dropped), 1_795_000_000_000, &dropped);
 /// let doc: serde_json::Value = serde_json::from_slice(&sink.documents()[0]).unwrap();
 /// assert_eq!(doc["orders"], 3.0);
 /// ```
@@ -110,9 +126,15 @@ impl<S: Sink> EmfExporter<S> {
 }
 
 impl<S: Sink> Exporter for EmfExporter<S> {
-    fn export(&self, _namespace: &str, group: &Group<'_>, timestamp_ms: u64, dropped: &Dropped) {
+    fn export(
+        &self,
+        _namespace: &str,
+        group: &CheckedGroup<'_>,
+        timestamp_ms: u64,
+        dropped: &Dropped,
+    ) {
         self.encoder
-            .encode(group, timestamp_ms, dropped, &mut |doc| {
+            .encode_checked(group, timestamp_ms, dropped, &mut |doc| {
                 self.sink.write(doc)
             });
     }

@@ -36,6 +36,7 @@
 
 mod agent;
 mod aggregator;
+mod checked;
 mod dropped;
 mod encoder;
 mod export;
@@ -50,10 +51,11 @@ pub mod validate;
 pub mod cloudwatch;
 
 pub use agent::{AgentError, AgentOptions, AgentSink, AgentStats};
+pub use checked::{CheckedGroup, CheckedMetric};
 pub use dropped::{DropReason, Dropped};
 pub use encoder::{
     Encoder, Group, Metric, MAX_DIMENSIONS, MAX_DIMENSION_NAME, MAX_DIMENSION_VALUE,
-    MAX_DOCUMENT_BYTES, MAX_METRICS, MAX_METRIC_NAME, MAX_VALUES,
+    MAX_DOCUMENT_BYTES, MAX_MAGNITUDE, MAX_METRICS, MAX_METRIC_NAME, MAX_VALUES,
 };
 pub use export::{EmfExporter, Exporter};
 pub use layer::{

@@ -1,7 +1,8 @@
 //! CloudWatch's rules for metric data, in one place: the limits, what makes a name or a value
-//! acceptable, and the repair or drop of what is not. The EMF encoder and the PutMetricData
-//! exporter check every group with these functions, and [`validate`](crate::validate) checks
-//! documents with the same predicates, so the three cannot disagree.
+//! acceptable, and the repair or drop of what is not. Every flushed group is checked with these
+//! functions once, in [`CheckedGroup::new`](crate::CheckedGroup::new), upstream of every
+//! exporter, and [`validate`](crate::validate) checks documents with the same predicates, so
+//! they cannot disagree.
 //!
 //! ```
 //! use instrument_emf::{MAX_DIMENSION_VALUE, MAX_METRIC_NAME};
@@ -178,6 +179,14 @@ impl<'a> CheckedDimensions<'a> {
         }
         CheckedDimensions { members, sets }
     }
+}
+
+/// The largest magnitude CloudWatch accepts for a value (2^360).
+pub const MAX_MAGNITUDE: f64 = 2.348_542_582_773_833_3e108;
+
+/// A value CloudWatch accepts: finite and at most 2^360 in magnitude.
+pub(crate) fn valid_value(v: f64) -> bool {
+    v.is_finite() && v.abs() <= MAX_MAGNITUDE
 }
 
 /// `values` without those `ok` rejects (counted as non-finite), borrowed when all pass.

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use cloudwatch_support as cw;
 use instrument_emf::cloudwatch::{CloudwatchExporter, CloudwatchOptions, RELATIVE_ERROR};
-use instrument_emf::{DropReason, Dropped, EmfLayer, Exporter, Group, Metric, Unit};
+use instrument_emf::{CheckedGroup, DropReason, Dropped, EmfLayer, Exporter, Group, Metric, Unit};
 use serde_json::json;
 use tracing::field::Empty;
 use tracing_subscriber::prelude::*;
@@ -160,7 +160,12 @@ fn export_metrics(sink: &CloudwatchExporter, namespace: &str, test: &str, n: usi
         ..Group::default()
     };
     let dropped = Dropped::default();
-    sink.export(namespace, &group, now_ms(), &dropped);
+    sink.export(
+        namespace,
+        &CheckedGroup::new(&group, &dropped),
+        now_ms(),
+        &dropped,
+    );
     sink.flush();
     dropped
 }
@@ -211,7 +216,12 @@ fn datums_carry_at_most_150_distinct_values_149_150_151() {
             }],
             ..Group::default()
         };
-        sink.export(&namespace, &group, now_ms(), &Dropped::default());
+        sink.export(
+            &namespace,
+            &CheckedGroup::new(&group, &Dropped::default()),
+            now_ms(),
+            &Dropped::default(),
+        );
         sink.close();
         let requests = cw::requests(&url, &namespace);
         assert_eq!(requests.len(), 1);
@@ -268,7 +278,12 @@ fn requests_stay_under_1_mb_and_go_compressed() {
             .collect(),
         ..Group::default()
     };
-    sink.export(&namespace, &group, now_ms(), &Dropped::default());
+    sink.export(
+        &namespace,
+        &CheckedGroup::new(&group, &Dropped::default()),
+        now_ms(),
+        &Dropped::default(),
+    );
     sink.close();
     let stats = sink.stats();
     assert_eq!((stats.datums_sent, stats.lost), (200, 0), "{stats:?}");

@@ -1,16 +1,13 @@
-//! Aggregated groups → PutMetricData datums, valid by construction.
+//! Checked groups → PutMetricData datums, valid by construction.
 //!
-//! CloudWatch's limits per datum are enforced here, never left to the API (which rejects the
-//! whole request): metric names of 1–255 characters, at most 30 dimensions, dimension names of
-//! 1–255 ASCII characters not starting with `:`, dimension values of 1–1024 characters, finite
-//! values within ±2^360, at most 150 distinct values (see [`buckets`](super::buckets)),
-//! `StorageResolution` 1 or 60. What cannot be repaired is dropped and counted.
+//! A [`CheckedGroup`] already meets CloudWatch's rules (names, dimension values and sets,
+//! finite values within ±2^360, resolution 1 or 60: checked once at the flush); what is left
+//! here is PutMetricData's own shape: one datum per metric and dimension set, at most 150
+//! distinct values per datum (see [`buckets`](super::buckets)).
 
 use std::sync::Arc;
 
-use crate::dropped::{DropReason, Dropped};
-use crate::encoder::Group;
-use crate::limits::{kept_values, metric_name_problem, CheckedDimensions};
+use crate::checked::CheckedGroup;
 use crate::unit::Unit;
 
 use super::buckets::{self, MAX_VALUES_PER_DATUM};
@@ -22,7 +19,7 @@ pub const MAX_NAME: usize = crate::limits::MAX_METRIC_NAME;
 /// The longest dimension value, in characters.
 pub use crate::limits::MAX_DIMENSION_VALUE;
 /// CloudWatch rejects values outside ±2^360.
-pub const MAX_MAGNITUDE: f64 = 2.348_542_582_773_833_3e108;
+pub use crate::limits::MAX_MAGNITUDE;
 
 /// A datum's dimensions (name, value), shared by the datums of one dimension set.
 pub(crate) type Dimensions = Arc<[(Box<str>, Box<str>)]>;
@@ -82,34 +79,21 @@ impl Datum {
     }
 }
 
-/// A value CloudWatch accepts.
-pub(crate) fn valid_value(v: f64) -> bool {
-    v.is_finite() && v.abs() <= MAX_MAGNITUDE
-}
-
 /// Appends the datums of `group` to `out`: one per metric and dimension set (more for
 /// distributions with more than 150 distinct values after bucketing).
 pub(crate) fn from_group(
     namespace: &Arc<str>,
-    group: &Group<'_>,
+    group: &CheckedGroup<'_>,
     timestamp_ms: u64,
-    dropped: &Dropped,
     out: &mut Vec<Datum>,
 ) {
-    // Dimensions: valid names, repaired values, the first of each name; sets of at most 30.
-    let mut taken: Vec<&str> = Vec::with_capacity(group.dimensions.len());
-    let checked = CheckedDimensions::of(group, dropped, |name| {
-        let fresh = !taken.contains(&name);
-        taken.push(name);
-        fresh
-    });
-    let mut dimension_sets: Vec<Dimensions> = Vec::with_capacity(checked.sets.len());
-    for set in &checked.sets {
+    let mut dimension_sets: Vec<Dimensions> = Vec::with_capacity(group.sets().len());
+    for set in group.sets() {
         let resolved: Dimensions = set
             .iter()
             .map(|&i| {
-                let (name, value) = &checked.members[i];
-                (Box::<str>::from(*name), Box::<str>::from(&**value))
+                let (name, value) = group.dimension(i);
+                (Box::<str>::from(name), Box::<str>::from(value))
             })
             .collect::<Vec<_>>()
             .into();
@@ -118,21 +102,8 @@ pub(crate) fn from_group(
         }
     }
 
-    for metric in &group.metrics {
-        if metric_name_problem(metric.name).is_some() {
-            dropped.add(DropReason::InvalidMetricName, 1);
-            continue;
-        }
-        let resolution = match metric.resolution {
-            1 => 1,
-            60 => 60,
-            _ => {
-                dropped.add(DropReason::InvalidResolution, 1);
-                60
-            }
-        };
-        let values = kept_values(metric.values, valid_value, dropped);
-        let chunks: Vec<Values> = match &*values {
+    for metric in group.metrics() {
+        let chunks: Vec<Values> = match &*metric.values {
             [] => continue,
             [one] => vec![Values::One(*one)],
             many => buckets::compress(many)
@@ -150,7 +121,7 @@ pub(crate) fn from_group(
                     namespace: namespace.clone(),
                     name: metric.name.into(),
                     unit: metric.unit,
-                    resolution,
+                    resolution: metric.resolution,
                     timestamp_ms,
                     dimensions: dimensions.clone(),
                     values: values.clone(),
@@ -163,11 +134,13 @@ pub(crate) fn from_group(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encoder::Metric;
+    use crate::dropped::{DropReason, Dropped};
+    use crate::encoder::{Group, Metric};
 
     fn datums(group: &Group<'_>, dropped: &Dropped) -> Vec<Datum> {
         let mut out = Vec::new();
-        from_group(&Arc::from("Test"), group, 1_000, dropped, &mut out);
+        let checked = CheckedGroup::new(group, dropped);
+        from_group(&Arc::from("Test"), &checked, 1_000, &mut out);
         out
     }
 

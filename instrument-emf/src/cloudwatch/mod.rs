@@ -60,8 +60,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::checked::CheckedGroup;
 use crate::dropped::{DropReason, Dropped};
-use crate::encoder::Group;
 use crate::export::Exporter;
 
 /// The AWS SDK for CloudWatch this sink is built on, for [`CloudwatchExporter::with_client`].
@@ -349,10 +349,16 @@ impl CloudwatchExporter {
 }
 
 impl Exporter for CloudwatchExporter {
-    fn export(&self, namespace: &str, group: &Group<'_>, timestamp_ms: u64, dropped: &Dropped) {
+    fn export(
+        &self,
+        namespace: &str,
+        group: &CheckedGroup<'_>,
+        timestamp_ms: u64,
+        _dropped: &Dropped,
+    ) {
         let namespace = self.namespace(namespace);
-        let mut datums = Vec::with_capacity(group.metrics.len());
-        datum::from_group(&namespace, group, timestamp_ms, dropped, &mut datums);
+        let mut datums = Vec::with_capacity(group.metrics().len());
+        datum::from_group(&namespace, group, timestamp_ms, &mut datums);
         self.queue.push(datums);
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::state::{now_ms, EmfState};
 use crate::aggregator::{Cell, MetricDef};
+use crate::checked::CheckedGroup;
 use crate::dropped::DropReason;
 use crate::encoder::{Group, Metric};
 use crate::export::Exporter;
@@ -137,6 +138,18 @@ impl EmfState {
         }
     }
 
+    /// The snapshot step: `group` is checked against CloudWatch's rules once, here, and the
+    /// exporter receives what passed (repairs and drops counted in `instrument.dropped`).
+    fn export(&self, group: &Group<'_>, timestamp_ms: u64) {
+        let checked = CheckedGroup::new(group, &self.dropped);
+        self.exporting.exporter().export(
+            self.exporting.namespace(),
+            &checked,
+            timestamp_ms,
+            &self.dropped,
+        );
+    }
+
     /// Reports what was dropped since the last flush as `instrument.dropped`; returns the
     /// reasons due a warning line.
     pub(super) fn emit_dropped(&self) -> Vec<(DropReason, u64)> {
@@ -165,12 +178,7 @@ impl EmfState {
                 }],
                 ..Group::default()
             };
-            self.exporting.exporter().export(
-                self.exporting.namespace(),
-                &group,
-                timestamp,
-                &self.dropped,
-            );
+            self.export(&group, timestamp);
         }
         pending
             .into_iter()
@@ -248,12 +256,7 @@ impl EmfState {
                     })
                     .collect(),
             };
-            self.exporting.exporter().export(
-                self.exporting.namespace(),
-                &group,
-                timestamp,
-                &self.dropped,
-            );
+            self.export(&group, timestamp);
         }
     }
 }
