@@ -206,9 +206,11 @@ impl<'a> SyncCall<'a> {
         result
     }
 
-    /// Records how the call ended; `classify` only runs when the call is tracked.
+    /// Records how the call ended; `classify` only runs when the call is tracked. By reference:
+    /// taking the call by value would move it (a few cache lines) before the one comparison a
+    /// disabled call costs. A second `finish` records nothing.
     #[inline]
-    pub fn finish<'r>(mut self, classify: impl FnOnce() -> Classified<'r>) {
+    pub fn finish<'r>(&mut self, classify: impl FnOnce() -> Classified<'r>) {
         // The whole cost of a call nobody wants: one comparison.
         if matches!(self.inner, Inner::Disabled) {
             return;
