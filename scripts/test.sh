@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: every crate, every feature, unit, integration and doc tests,
-# one smoke pass of every benchmark (each bench body runs once, untimed), and short fuzz runs
-# of the redactor and the JSON writer where a nightly toolchain is available (cargo-fuzz needs one).
+# one smoke pass of every benchmark (each bench body runs once, untimed), and a short run of
+# every fuzz target where a nightly toolchain is available (cargo-fuzz needs one).
 # Anything the tests need (servers on 127.0.0.1, …) is started from here: moto for the
 # CloudWatch API tests, stopped on exit (also on failure).
 # Ends with one summary line of all cargo test results.
@@ -80,9 +80,8 @@ if cargo +nightly --version >/dev/null 2>&1; then
   if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked --quiet
   fi
-  echo "fuzz: smoke runs of the redactor (30 s) and the JSON writer (15 s) (fuzz/README.md)"
-  (cd fuzz && cargo +nightly fuzz run redact -- -max_total_time=30 -max_len=1024 2>&1 | tail -n 5)
-  (cd fuzz && cargo +nightly fuzz run json -- -max_total_time=15 -max_len=4096 2>&1 | tail -n 3)
+  echo "fuzz: a smoke pass of every target (scripts/fuzz.sh --smoke; fuzz/README.md)"
+  bash scripts/fuzz.sh --smoke
 else
   echo "fuzz: skipped, no nightly toolchain (see fuzz/README.md to run it)"
 fi
