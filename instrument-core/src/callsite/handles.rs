@@ -8,8 +8,9 @@ use super::Schema;
 
 /// Slots in the first bucket; bucket `b` holds `FIRST << b`.
 const FIRST: usize = 64;
-/// Buckets: room for `FIRST * (2^BUCKETS - 1)` callsites, far more than a program has.
-const BUCKETS: usize = 20;
+/// Buckets: room for `FIRST * (2^BUCKETS - 1)` callsites, every `u32` index (only the buckets
+/// in use are allocated).
+const BUCKETS: usize = 27;
 
 /// One value per callsite, made the first time it is asked for and kept for the life of the
 /// table: a consumer's handles (e.g. the metrics layer's metric ids of a tracked function),
@@ -48,7 +49,7 @@ impl<T> PerCallsite<T> {
     /// The value for `schema`'s callsite, if one was made.
     #[inline]
     pub fn get(&self, schema: &Schema) -> Option<&T> {
-        let (bucket, slot) = locate(schema.index())?;
+        let (bucket, slot) = locate(schema.index());
         self.buckets[bucket].get()?[slot].get()
     }
 
@@ -56,13 +57,10 @@ impl<T> PerCallsite<T> {
     /// asking at the same moment wait for it).
     #[inline]
     pub fn get_or_init(&self, schema: &Schema, make: impl FnOnce() -> T) -> &T {
-        match locate(schema.index()) {
-            Some((bucket, slot)) => self.buckets[bucket]
-                .get_or_init(|| (0..FIRST << bucket).map(|_| OnceLock::new()).collect())[slot]
-                .get_or_init(make),
-            // Past the last bucket (never in practice): kept for the life of the process.
-            None => Box::leak(Box::new(make())),
-        }
+        let (bucket, slot) = locate(schema.index());
+        self.buckets[bucket].get_or_init(|| (0..FIRST << bucket).map(|_| OnceLock::new()).collect())
+            [slot]
+            .get_or_init(make)
     }
 }
 
@@ -90,10 +88,10 @@ impl<T: std::fmt::Debug> std::fmt::Debug for PerCallsite<T> {
 /// The bucket and slot of callsite `index`: bucket `b` holds indexes
 /// `FIRST * (2^b - 1) .. FIRST * (2^(b+1) - 1)`.
 #[inline]
-fn locate(index: u32) -> Option<(usize, usize)> {
+fn locate(index: u32) -> (usize, usize) {
     let i = index as usize + FIRST;
     let bucket = (usize::BITS - 1 - i.leading_zeros() - FIRST.trailing_zeros()) as usize;
-    (bucket < BUCKETS).then(|| (bucket, i - (FIRST << bucket)))
+    (bucket, i - (FIRST << bucket))
 }
 
 #[cfg(test)]
@@ -104,18 +102,15 @@ mod tests {
     fn every_index_has_its_own_slot_in_order() {
         let mut expected = (0, 0);
         for index in 0..(FIRST * 15) as u32 {
-            assert_eq!(locate(index), Some(expected), "index {index}");
+            assert_eq!(locate(index), expected, "index {index}");
             expected.1 += 1;
             if expected.1 == FIRST << expected.0 {
                 expected = (expected.0 + 1, 0);
             }
         }
-        assert_eq!(locate(u32::MAX), None);
-        let last = (FIRST * ((1 << BUCKETS) - 1) - 1) as u32;
-        assert_eq!(
-            locate(last),
-            Some((BUCKETS - 1, (FIRST << (BUCKETS - 1)) - 1))
-        );
-        assert_eq!(locate(last + 1), None);
+        // Every u32 index has a slot, the last one in the last bucket.
+        let (bucket, slot) = locate(u32::MAX);
+        assert_eq!(bucket, BUCKETS - 1);
+        assert!(slot < FIRST << bucket);
     }
 }
