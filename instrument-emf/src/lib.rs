@@ -33,6 +33,7 @@
 //! with the cargo feature `cloudwatch-api`, `cloudwatch::CloudwatchExporter` sends them to the
 //! CloudWatch API with PutMetricData ([`EmfLayer::with_exporter`]).
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod agent;
 mod aggregator;

@@ -2,6 +2,7 @@
 //!
 //! Use it through the facade, `#[instrument::track_performance]`; its documentation is there.
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub, clippy::pedantic)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use proc_macro::TokenStream;
 

@@ -13,6 +13,7 @@
 //! assert_eq!(Outcome::parse("error"), Some(Outcome::Error));
 //! ```
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![no_std]
 
 extern crate alloc;

@@ -191,7 +191,7 @@ impl EmfState {
     }
 }
 
-/// The per-layer filter of [`EmfLayer`]: spans and events with metric, dimension, tracked-call
+/// The per-layer filter of [`EmfLayer`](super::EmfLayer): spans and events with metric, dimension, tracked-call
 /// or invocation fields, at any level. Metrics never depend on the log level.
 #[derive(Debug, Clone, Copy)]
 pub struct MetricsFilter {
