@@ -13,7 +13,8 @@
 #    tests.
 # 4. Where a nightly toolchain is installed: the docs as docs.rs builds them
 #    (package.metadata.docs.rs: all features, `--cfg docsrs` for rustdoc only), so a nightly
-#    that drops the `doc_cfg` feature the crate roots ask for fails here, not on docs.rs.
+#    that drops the `doc_cfg` feature the crate roots ask for fails here, not on docs.rs. In a
+#    target folder of its own: sharing target/doc, each docs build would redo the other's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +36,8 @@ python3 scripts/check_package_files.py
 
 if cargo +nightly --version >/dev/null 2>&1; then
   echo "docs.rs: cargo +nightly doc --all-features with --cfg docsrs, warnings denied"
-  RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo +nightly doc --workspace --all-features --no-deps --locked --quiet
+  RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo +nightly doc --workspace --all-features --no-deps \
+    --locked --quiet --target-dir "${CARGO_TARGET_DIR:-target}/docsrs"
 else
   echo "docs.rs: skipped, no nightly toolchain"
 fi
