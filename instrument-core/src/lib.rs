@@ -1,4 +1,4 @@
-//! The runtime of [`instrument`](https://docs.rs/instrument): the JSON log layer, request and
+//! The runtime of [`instrument`](https://github.com/instrument-rs/instrument): the JSON log layer, request and
 //! Lambda context, configuration.
 //!
 //! Most users depend on the `instrument` facade and call `instrument::init()`; this crate is for

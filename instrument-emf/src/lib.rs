@@ -1,4 +1,4 @@
-//! CloudWatch Embedded Metric Format layer of [`instrument`](https://docs.rs/instrument).
+//! CloudWatch Embedded Metric Format layer of [`instrument`](https://github.com/instrument-rs/instrument).
 //!
 //! [`EmfLayer`] turns span and event fields into CloudWatch metrics, aggregates them, and writes
 //! EMF documents that are valid by construction.

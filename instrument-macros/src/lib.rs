@@ -1,4 +1,4 @@
-//! Procedural macros of [`instrument`](https://docs.rs/instrument): `#[track_performance]`.
+//! Procedural macros of [`instrument`](https://github.com/instrument-rs/instrument): `#[track_performance]`.
 //!
 //! Use it through the facade, `#[instrument::track_performance]`; its documentation is there.
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub, clippy::pedantic)]
