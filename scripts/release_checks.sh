@@ -4,7 +4,8 @@
 #
 # 1. The minimum supported Rust version (workspace.package.rust-version in Cargo.toml): the
 #    default features of every crate build with exactly that toolchain, which rustup installs
-#    here (minimal profile), in a target folder of its own so the main build is never invalidated.
+#    here (minimal profile), in a target folder of its own so the main build is never invalidated;
+#    the README must state that version.
 # 2. The API docs of every feature, rustdoc warnings (broken intra-doc links, ...) as errors.
 # 3. Every published crate packaged and built from its .crate, in dependency order (cargo
 #    packages the workspace's crates together, those already packaged standing in for
@@ -19,6 +20,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 msrv=$(sed -n 's/^rust-version = "\([0-9.]*\)".*/\1/p' Cargo.toml | head -n 1)
+if ! grep -qF "**Rust $msrv**" README.md; then
+  echo "msrv: the README's \"Supported Rust versions\" does not say **Rust $msrv** (Cargo.toml's rust-version)" >&2
+  exit 1
+fi
 if command -v rustup >/dev/null 2>&1; then
   rustup --quiet toolchain install "$msrv" --profile minimal --no-self-update
   echo "msrv: cargo +$msrv check --workspace (default features)"
