@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: every crate, every feature, unit, integration and doc tests,
-# one smoke pass of every benchmark (each bench body runs once, untimed), and a short run of
-# every fuzz target where a nightly toolchain is available (cargo-fuzz needs one).
+# one smoke pass of every benchmark (each bench body runs once, untimed), the release checks
+# (the default features built with the minimum supported Rust version, the docs with warnings
+# denied, `cargo package` of every published crate), and, where a nightly toolchain is
+# available, the docs as docs.rs builds them and a short run of every fuzz target (cargo-fuzz
+# needs nightly).
 # Anything the tests need (servers on 127.0.0.1, …) is started from here: moto for the
 # CloudWatch API tests, stopped on exit (also on failure).
 # Ends with one summary line of all cargo test results.
@@ -75,6 +78,9 @@ export AWS_EC2_METADATA_DISABLED=true
 
 cargo test --workspace --all-features 2>&1 | tee -a "$log"
 cargo test --workspace --all-features --benches 2>&1 | tee -a "$log"
+
+# The release checks (MSRV build, docs, cargo package; RELEASING.md).
+bash scripts/release_checks.sh
 
 if cargo +nightly --version >/dev/null 2>&1; then
   if ! cargo fuzz --version >/dev/null 2>&1; then

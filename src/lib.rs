@@ -45,6 +45,7 @@
 //! the standard AWS configuration chain. The guard's drop delivers what is buffered within a
 //! bounded wait.
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
 mod exit_flush;

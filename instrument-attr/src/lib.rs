@@ -20,6 +20,7 @@
 //! assert!(errors.unwrap().to_string().contains("records itself"));
 //! ```
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub, clippy::pedantic)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod naming;
 mod objective;

@@ -15,6 +15,7 @@
 //! assert_eq!(names, ["find_booking.success", "find_booking.error", "find_booking.latency", "find_booking.cancelled"]);
 //! ```
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "apply")]
 pub mod apply;

@@ -1,4 +1,4 @@
-//! The runtime of [`instrument`](https://docs.rs/instrument): the JSON log layer, request and
+//! The runtime of [`instrument`](https://github.com/instrument-rs/instrument): the JSON log layer, request and
 //! Lambda context, configuration.
 //!
 //! Most users depend on the `instrument` facade and call `instrument::init()`; this crate is for
@@ -29,8 +29,9 @@
 //! | event fields, span fields | flattened; an event field wins over a span field, an inner span over an outer |
 //! | `error` | for the first `&dyn Error` field: `{"type","message","chain":[…]}` |
 //!
-//! A user field named like a fixed key is kept as `field_<name>`; see [`keys`](crate::keys).
+//! A user field named like a fixed key is kept as `field_<name>`; see [`keys`].
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod callsite;
 pub mod config;

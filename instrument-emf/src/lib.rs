@@ -1,4 +1,4 @@
-//! CloudWatch Embedded Metric Format layer of [`instrument`](https://docs.rs/instrument).
+//! CloudWatch Embedded Metric Format layer of [`instrument`](https://github.com/instrument-rs/instrument).
 //!
 //! [`EmfLayer`] turns span and event fields into CloudWatch metrics, aggregates them, and writes
 //! EMF documents that are valid by construction.
@@ -33,6 +33,7 @@
 //! with the cargo feature `cloudwatch-api`, `cloudwatch::CloudwatchExporter` sends them to the
 //! CloudWatch API with PutMetricData ([`EmfLayer::with_exporter`]).
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod agent;
 mod aggregator;

@@ -1,7 +1,8 @@
-//! Procedural macros of [`instrument`](https://docs.rs/instrument): `#[track_performance]`.
+//! Procedural macros of [`instrument`](https://github.com/instrument-rs/instrument): `#[track_performance]`.
 //!
 //! Use it through the facade, `#[instrument::track_performance]`; its documentation is there.
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub, clippy::pedantic)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use proc_macro::TokenStream;
 

@@ -51,6 +51,7 @@
 //!   `filterIndex`, `unmask`, `SOURCE`.
 
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod aggregate;
 pub mod ast;

@@ -1,4 +1,4 @@
-//! The vocabulary of [`instrument`](https://docs.rs/instrument), defined once: the fields of a
+//! The vocabulary of [`instrument`](https://github.com/instrument-rs/instrument), defined once: the fields of a
 //! tracked call's span, how a call ends, and the prefixes that make a field a metric.
 //!
 //! The `#[track_performance]` macro, the log layer and the EMF layer all read these names from
@@ -13,6 +13,7 @@
 //! assert_eq!(Outcome::parse("error"), Some(Outcome::Error));
 //! ```
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![no_std]
 
 extern crate alloc;
