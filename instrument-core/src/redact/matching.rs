@@ -78,60 +78,6 @@ impl Redactor {
         hits
     }
 
-    /// Writes `text` with `hits` replaced, then scans the result again until nothing more
-    /// matches. A replacement changes the context of its neighbours: in `+0480893::48` the `::48`
-    /// is glued to a digit and no address, but after `[REDACTED:phone]::48` it stands alone. The
-    /// fixpoint makes `redact(redact(x)) == redact(x)`. The extra scan only happens when
-    /// something was redacted and a replacement can have changed what a rule sees (see
-    /// [`Redactor::context_unchanged`]); markers trigger no rule, so it is cheap.
-    pub(super) fn settle(
-        &self,
-        text: &str,
-        hits: &[Hit],
-        find: impl Fn(&Redactor, &str) -> Hits,
-    ) -> String {
-        let mut out = String::with_capacity(text.len() + 16 * hits.len());
-        self.emit(text, hits, &mut |s| out.push_str(s));
-        if self.context_unchanged(text, hits) {
-            return out;
-        }
-        for _ in 0..MAX_EXTRA_PASSES {
-            let more = find(self, &out);
-            if more.is_empty() {
-                break;
-            }
-            let mut next = String::with_capacity(out.len() + 16 * more.len());
-            self.emit(&out, &more, &mut |s| next.push_str(s));
-            out = next;
-        }
-        out
-    }
-
-    /// Whether replacing `hits` cannot have changed what any rule sees elsewhere in `text`, so
-    /// that a second scan would find nothing new: every match stands between bytes that end a
-    /// bare value (spaces, quotes, closing brackets, `,`, `;`, `&`, `<`, `>`: no earlier value
-    /// ran into it, and no later candidate starts glued to it), spans no line break (tables and
-    /// YAML blocks are read by lines), and nothing reads context at a distance that a shorter
-    /// text could bring closer (`Bearer` looks back for `Authorization`, an XML `value=` for
-    /// its tag's `key=`). Custom rules see any context, and a masked-looking value (kept as
-    /// already masked) can stop looking masked once a match inside it is replaced: with those,
-    /// the second scan always runs.
-    fn context_unchanged(&self, text: &str, hits: &[Hit]) -> bool {
-        let b = text.as_bytes();
-        let hard = |c: Option<&u8>| c.is_none_or(|&c| key_values::ends_bare(c));
-        !self.has_custom
-            && !self.tokens_always
-            && self.max_keep.is_none()
-            && hits.iter().all(|h| {
-                hard(h.start.checked_sub(1).map(|p| &b[p]))
-                    && hard(b.get(h.end))
-                    && memchr::memchr(b'\n', &b[h.start..h.end]).is_none()
-            })
-            && memchr::memchr(b'<', b).is_none()
-            && !mentions_bearer(b)
-    }
-
-    /// All validated, merged matches of `text`, in order.
     /// Whether the prefilter alone rules out every match: no enabled built-in rule is
     /// plausible, no `key=value` pair names a key rule, and there is no custom rule. The common
     /// case for log text, decided in one pass with no hit list built.
@@ -165,6 +111,7 @@ impl Redactor {
         flags & self.builtin_mask == 0 && !key_value
     }
 
+    /// All validated, merged matches of `text`, in order.
     pub(super) fn find(&self, text: &str) -> Hits {
         let mut hits = Hits::new();
         let b = text.as_bytes();
@@ -305,16 +252,6 @@ impl Redactor {
         }
         hits.truncate(out);
     }
-}
-
-/// Whether `b` holds `earer` or `EARER` (a `Bearer` that looks back for `Authorization`).
-fn mentions_bearer(b: &[u8]) -> bool {
-    use memchr::memmem::Finder;
-    static FINDERS: OnceLock<[Finder<'static>; 2]> = OnceLock::new();
-    FINDERS
-        .get_or_init(|| [Finder::new(b"earer"), Finder::new(b"EARER")])
-        .iter()
-        .any(|f| f.find(b).is_some())
 }
 
 /// Adds a match, widened to character boundaries; empty spans are ignored.
