@@ -113,11 +113,16 @@ impl Redactor {
 
     /// All validated, merged matches of `text`, in order.
     pub(super) fn find(&self, text: &str) -> Hits {
+        self.find_flagged(text).0
+    }
+
+    /// [`Redactor::find`], and the built-in rules the prefilter found plausible.
+    pub(super) fn find_flagged(&self, text: &str) -> (Hits, u32) {
         let mut hits = Hits::new();
         let b = text.as_bytes();
         let want_kv = self.key_values_in_text && !self.keys.is_empty();
         let mut flags = 0;
-        let mut lasts: prefilter::Lasts = [0; rules::ALL.len()];
+        let mut bounds = prefilter::NO_BOUNDS;
         if self.builtin_mask != 0 || want_kv {
             let keys = &self.keys;
             flags = prefilter::scan(
@@ -132,24 +137,24 @@ impl Redactor {
                         push(&mut hits, text, span, Who::Key(rule as u16));
                     }
                 },
-                Some(&mut lasts),
+                Some(&mut bounds),
             );
         }
-        self.run_rules(text, flags & self.builtin_mask, Some(&lasts), &mut hits);
+        self.run_rules(text, flags & self.builtin_mask, Some(&bounds), &mut hits);
         if !hits.is_empty() {
             self.resolve(text, &mut hits);
         }
-        hits
+        (hits, flags)
     }
 
     /// Runs the regex and validator of every built-in rule in `todo` and of every custom rule;
-    /// a built-in rule's search stops after the last position the prefilter saw a candidate
-    /// of it start (`lasts`; the whole text without).
+    /// a built-in rule's search runs between the first and the last position at which the
+    /// prefilter saw a candidate of it start (`bounds`; the whole text without).
     pub(super) fn run_rules(
         &self,
         text: &str,
         mut todo: u32,
-        lasts: Option<&prefilter::Lasts>,
+        bounds: Option<&prefilter::Bounds>,
         hits: &mut Hits,
     ) {
         if todo & prefilter::TOKENS != 0 || self.tokens_always {
@@ -167,8 +172,10 @@ impl Redactor {
                 ..
             }) = self.rules.get(usize::from(slot))
             {
-                let until = lasts.map_or(text.len(), |l| l[bit]);
-                b.find(text, until, &mut |r| push(hits, text, r, Who::Value(slot)));
+                let (from, until) = bounds.map_or((0, text.len()), |l| l[bit]);
+                b.find(text, from, until, &mut |r| {
+                    push(hits, text, r, Who::Value(slot))
+                });
             }
         }
         if self.has_custom {

@@ -283,11 +283,11 @@ impl Redactor {
     /// assert_eq!(r.redact("order 4111111111111112 shipped"), "order 4111111111111112 shipped"); // Luhn
     /// ```
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let hits = self.find(text);
+        let (hits, flags) = self.find_flagged(text);
         if hits.is_empty() {
             return Cow::Borrowed(text);
         }
-        Cow::Owned(self.settle(text, &hits, Redactor::find))
+        Cow::Owned(self.settle(text, &hits, flags, Redactor::find))
     }
 
     /// Appends the redacted `text` to `out`; returns whether anything was redacted. For callers
@@ -320,12 +320,12 @@ impl Redactor {
             sink(text);
             return false;
         }
-        let hits = self.find(text);
+        let (hits, flags) = self.find_flagged(text);
         if hits.is_empty() {
             sink(text);
             return false;
         }
-        sink(&self.settle(text, &hits, Redactor::find));
+        sink(&self.settle(text, &hits, flags, Redactor::find));
         true
     }
 
@@ -337,7 +337,7 @@ impl Redactor {
         if hits.is_empty() {
             return text.to_string();
         }
-        self.settle(text, &hits, Redactor::find_unfiltered)
+        self.settle(text, &hits, u32::MAX, Redactor::find_unfiltered)
     }
 
     /// Whether `text` holds anything to redact.

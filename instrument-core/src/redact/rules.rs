@@ -150,23 +150,57 @@ impl Builtin {
     }
 
     /// Runs the regex over `text` and calls `emit` with the span to redact of every validated
-    /// match. No candidate starts after `until` (the prefilter's last trigger of the rule).
-    pub(crate) fn find(self, text: &str, until: usize, emit: &mut dyn FnMut(Range<usize>)) {
+    /// match. No candidate starts before `from` or after `until` (the prefilter's first and
+    /// last triggers of the rule).
+    pub(crate) fn find(
+        self,
+        text: &str,
+        from: usize,
+        until: usize,
+        emit: &mut dyn FnMut(Range<usize>),
+    ) {
         let b = text.as_bytes();
         let regex = self.regex();
+        let mut from = from.min(text.len());
+        while !text.is_char_boundary(from) {
+            from -= 1;
+        }
         if self == Builtin::Card {
-            // The card validator tries every range of groups of a digit run itself.
-            let mut pos = 0;
-            while pos <= until && pos < text.len() {
-                let Some(m) = regex.find_at(text, pos) else {
+            // The candidate regex, `[0-9](?:[ \t\-]{0,3}[0-9]){12,}`, is a run of digits with
+            // gaps of at most three separators: read here without the regex engine. The card
+            // validator tries every range of groups of a run itself.
+            let end = until.min(b.len().saturating_sub(1));
+            let mut pos = from;
+            while pos <= end {
+                let Some(start) = b[pos..].iter().position(u8::is_ascii_digit) else {
                     break;
                 };
-                card(b, m.range(), emit);
-                pos = m.end().max(m.start() + 1);
+                let start = pos + start;
+                if start > until {
+                    break;
+                }
+                let (mut last, mut digits, mut k) = (start, 1, start + 1);
+                loop {
+                    let mut gap = k;
+                    while gap < b.len() && gap - k < 3 && matches!(b[gap], b' ' | b'\t' | b'-') {
+                        gap += 1;
+                    }
+                    if gap < b.len() && b[gap].is_ascii_digit() {
+                        last = gap;
+                        digits += 1;
+                        k = gap + 1;
+                    } else {
+                        break;
+                    }
+                }
+                if digits >= 13 {
+                    card(b, start..last + 1, emit);
+                }
+                pos = last + 1;
             }
             return;
         }
-        let mut pos = 0;
+        let mut pos = from;
         while pos <= until && pos < text.len() {
             let Some(m) = regex.find_at(text, pos) else {
                 break;
@@ -278,7 +312,7 @@ mod tests {
 
     fn spans(rule: Builtin, text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        rule.find(text, text.len(), &mut |r| out.push(text[r].to_string()));
+        rule.find(text, 0, text.len(), &mut |r| out.push(text[r].to_string()));
         out
     }
 

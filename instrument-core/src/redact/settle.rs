@@ -23,15 +23,17 @@ struct Piece {
 }
 
 impl Redactor {
-    /// Writes `text` with `hits` (and every match they free) replaced.
+    /// Writes `text` with `hits` (and every match they free) replaced. `plausible`: the built-in
+    /// rules the prefilter found plausible in `text` (all bits when unknown).
     pub(super) fn settle(
         &self,
         text: &str,
         hits: &[Hit],
+        plausible: u32,
         find: impl Fn(&Redactor, &str) -> Hits,
     ) -> String {
         let mut hits: Hits = hits.iter().copied().collect();
-        let unchanged = self.context_unchanged(text, &hits);
+        let unchanged = self.context_unchanged(text, &hits, plausible);
         if !unchanged {
             self.settle_marked(text, &mut hits, &find);
         }
@@ -112,27 +114,51 @@ impl Redactor {
     }
 
     /// Whether replacing `hits` cannot have changed what any rule sees elsewhere in `text`, so
-    /// that a second scan would find nothing new: every match stands between bytes that end a
-    /// bare value (spaces, quotes, closing brackets, `,`, `;`, `&`, `<`, `>`: no earlier value
-    /// ran into it, and no later candidate starts glued to it), spans no line break (tables and
-    /// YAML blocks are read by lines), and nothing reads context at a distance that a shorter
-    /// text could bring closer (`Bearer` looks back for `Authorization`, an XML `value=` for
-    /// its tag's `key=`). Custom rules see any context, and a masked-looking value (kept as
-    /// already masked) can stop looking masked once a match inside it is replaced: with those,
-    /// the second scan always runs.
-    fn context_unchanged(&self, text: &str, hits: &[Hit]) -> bool {
+    /// that a scan of the marked text would find nothing new:
+    ///
+    /// * every match stands between bytes that end a bare value (spaces, quotes, closing
+    ///   brackets, `,`, `;`, `&`, `<`, `>`): no earlier value ran into it, and no later
+    ///   candidate starts glued to it. An `=` or `:` before a match counts too unless a rule
+    ///   whose candidates can end in one is plausible in `text` (base64 padding after `Bearer`
+    ///   or `Basic`, a vendor token, an IPv6 address); a URL's password is bounded by its own
+    ///   `:` and `@`;
+    /// * no match spans a line break (tables and YAML blocks are read by lines);
+    /// * nothing reads context at a distance that a shorter text could bring closer: an XML
+    ///   `value=` looks back for its tag's `key=`, and a `Bearer` whose token was not redacted
+    ///   looks back for `Authorization`.
+    ///
+    /// Custom rules see any context, and a masked-looking value (kept as already masked) can
+    /// stop looking masked once a match inside it is replaced: with those, the scan always runs.
+    fn context_unchanged(&self, text: &str, hits: &[Hit], plausible: u32) -> bool {
+        if self.has_custom || self.tokens_always || self.max_keep.is_some() {
+            return false;
+        }
         let b = text.as_bytes();
+        if memchr::memchr(b'<', b).is_some() {
+            return false;
+        }
         let hard = |c: Option<&u8>| c.is_none_or(|&c| key_values::ends_bare(c));
-        !self.has_custom
-            && !self.tokens_always
-            && self.max_keep.is_none()
-            && hits.iter().all(|h| {
-                hard(h.start.checked_sub(1).map(|p| &b[p]))
-                    && hard(b.get(h.end))
-                    && memchr::memchr(b'\n', &b[h.start..h.end]).is_none()
-            })
-            && memchr::memchr(b'<', b).is_none()
-            && !mentions_bearer(b)
+        let url = self.builtin_slot[Builtin::UrlCredentials as usize];
+        // Whether a rule with candidates that end in `=` or `:` is plausible.
+        let ends_in_glue = Builtin::Bearer.bit()
+            | Builtin::BasicAuth.bit()
+            | Builtin::Ipv6.bit()
+            | prefilter::TOKENS;
+        let glue = plausible & ends_in_glue != 0;
+        for h in hits {
+            if memchr::memchr(b'\n', &b[h.start..h.end]).is_some() {
+                return false;
+            }
+            if h.who == Who::Value(url) {
+                continue;
+            }
+            let before = h.start.checked_sub(1).map(|p| &b[p]);
+            let left = hard(before) || (matches!(before, Some(b'=' | b':')) && !glue);
+            if !left || !hard(b.get(h.end)) {
+                return false;
+            }
+        }
+        !bearer_token_kept(b, hits)
     }
 }
 
@@ -154,12 +180,21 @@ fn input_offset(pieces: &[Piece], at: usize, end: bool) -> usize {
     }
 }
 
-/// Whether `b` holds `earer` or `EARER` (a `Bearer` that looks back for `Authorization`).
-fn mentions_bearer(b: &[u8]) -> bool {
+/// Whether `b` holds a `Bearer` (`bearer`, `BEARER`) and blanks whose token is not redacted:
+/// a candidate that a shorter text could bring closer to its `Authorization` header.
+fn bearer_token_kept(b: &[u8], hits: &[Hit]) -> bool {
     use memchr::memmem::Finder;
     static FINDERS: OnceLock<[Finder<'static>; 2]> = OnceLock::new();
     FINDERS
         .get_or_init(|| [Finder::new(b"earer"), Finder::new(b"EARER")])
         .iter()
-        .any(|f| f.find(b).is_some())
+        .any(|f| {
+            f.find_iter(b).any(|p| {
+                let mut t = p + 5;
+                while t < b.len() && (b[t] == b' ' || b[t] == b'\t') {
+                    t += 1;
+                }
+                t > p + 5 && t < b.len() && !hits.iter().any(|h| h.start <= t && t < h.end)
+            })
+        })
 }
