@@ -105,7 +105,7 @@ pub(super) fn in_iban_shaped_run(b: &[u8], start: usize) -> bool {
 /// head (country, check digits): where the IBAN-shaped token ends, after as many letters and
 /// digits as its country's IBANs have (the end of the run when it is shorter). The groups after
 /// it (`DE89 3704 0044 0532 0130 00 4111 1111 1111 1111`) are not its.
-fn iban_shaped_end(b: &[u8], start: usize) -> Option<usize> {
+pub(super) fn iban_shaped_end(b: &[u8], start: usize) -> Option<usize> {
     let group_byte = |c: u8| c.is_ascii_digit() || c.is_ascii_uppercase();
     let mut k = start;
     for _ in 0..10 {

@@ -287,7 +287,7 @@ impl Redactor {
         if hits.is_empty() {
             return Cow::Borrowed(text);
         }
-        Cow::Owned(self.settle(text, &hits, flags, Redactor::find))
+        Cow::Owned(self.settle(text, hits, flags, Redactor::find))
     }
 
     /// Appends the redacted `text` to `out`; returns whether anything was redacted. For callers
@@ -325,7 +325,7 @@ impl Redactor {
             sink(text);
             return false;
         }
-        sink(&self.settle(text, &hits, flags, Redactor::find));
+        sink(&self.settle(text, hits, flags, Redactor::find));
         true
     }
 
@@ -337,7 +337,7 @@ impl Redactor {
         if hits.is_empty() {
             return text.to_string();
         }
-        self.settle(text, &hits, u32::MAX, Redactor::find_unfiltered)
+        self.settle(text, hits, u32::MAX, Redactor::find_unfiltered)
     }
 
     /// Whether `text` holds anything to redact.

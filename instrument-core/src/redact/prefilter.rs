@@ -156,10 +156,10 @@ pub(crate) fn scan(
                     flags |= TOKENS;
                 }
                 if i >= ipv6_checked_to {
-                    let (to, plausible) = ipv6_at(b, i);
+                    let (from, to, plausible) = ipv6_at(b, i);
                     ipv6_checked_to = to;
                     if plausible {
-                        set(&mut flags, Builtin::Ipv6, 0, to);
+                        set(&mut flags, Builtin::Ipv6, from, to);
                     }
                 }
                 if want_kv {
@@ -234,10 +234,18 @@ pub(crate) fn scan(
                 if pretty(3) || pretty(4) {
                     set(&mut flags, Builtin::Jwt, i.saturating_sub(4), i);
                 }
+                // Inside a word (base64, hex, a camel-case name) only a JWT header and a
+                // camel-case `…SecretAccessKey` start; every other candidate starting with an
+                // upper-case letter is refused by its validator when glued to a letter or digit.
+                let glued = i > 0 && b[i - 1].is_ascii_alphanumeric();
                 match b[i] {
                     b'J' | b'A' if i >= 2 && &b[i - 2..i] == b"ey" => {
                         set(&mut flags, Builtin::Jwt, i - 2, i)
                     }
+                    b'S' if rest.starts_with(b"ecret") || rest.starts_with(b"ECRET") => {
+                        set(&mut flags, Builtin::AwsSecretAccessKey, i, i)
+                    }
+                    _ if glued => {}
                     b'B' if rest.starts_with(b"asic") || rest.starts_with(b"ASIC") => {
                         set(&mut flags, Builtin::BasicAuth, i, i)
                     }
@@ -248,15 +256,13 @@ pub(crate) fn scan(
                     b'B' if rest.starts_with(b"earer") || rest.starts_with(b"EARER") => {
                         set(&mut flags, Builtin::Bearer, i, i)
                     }
-                    b'S' if rest.starts_with(b"ecret") || rest.starts_with(b"ECRET") => {
-                        set(&mut flags, Builtin::AwsSecretAccessKey, i, i)
-                    }
                     _ => {}
                 }
-                if vendor::upper_prefix_at(b, i) {
+                // Vendor tokens, IBANs and access key IDs do not start glued either.
+                if !glued && vendor::upper_prefix_at(b, i) {
                     flags |= TOKENS;
                 }
-                if i + 4 <= n {
+                if i + 4 <= n && !glued {
                     let w = &b[i..i + 4];
                     if w[1].is_ascii_uppercase() && w[2].is_ascii_digit() && w[3].is_ascii_digit() {
                         set(&mut flags, Builtin::Iban, i, i);
@@ -390,9 +396,9 @@ fn digit_run(b: &[u8], start: usize) -> (usize, u32) {
 }
 
 /// At a `:`: whether an IPv6 address could be here (a `::` not inside a path like `std::fmt`, or
-/// six or more colons in one hex run), and where the hex/colon run ends.
+/// six or more colons in one hex run), and where the hex/colon run starts and ends.
 #[inline]
-fn ipv6_at(b: &[u8], i: usize) -> (usize, bool) {
+fn ipv6_at(b: &[u8], i: usize) -> (usize, usize, bool) {
     let hexcolon = |c: u8| c.is_ascii_hexdigit() || c == b':';
     let mut s = i;
     while s > 0 && hexcolon(b[s - 1]) {
@@ -404,10 +410,10 @@ fn ipv6_at(b: &[u8], i: usize) -> (usize, bool) {
     }
     let glued = s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'_');
     if glued || e - s < 3 {
-        return (e, false);
+        return (s, e, false);
     }
     let run = &b[s..e];
     let colons = run.iter().filter(|&&c| c == b':').count();
     let plausible = colons >= 6 || run.windows(2).any(|w| w == b"::");
-    (e, plausible)
+    (s, e, plausible)
 }

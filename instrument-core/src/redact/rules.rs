@@ -224,6 +224,12 @@ impl Builtin {
                             pos += 1;
                         }
                     }
+                    // No phone number starts inside an IBAN-shaped token: skip past it.
+                    if self == Builtin::Phone {
+                        if let Some(end) = iban_shaped_end(b, r.start).filter(|&e| e < b.len()) {
+                            pos = pos.max(end);
+                        }
+                    }
                     while !text.is_char_boundary(pos) {
                         pos += 1;
                     }
