@@ -347,12 +347,20 @@ fn digit_run(b: &[u8], start: usize) -> (usize, u32) {
     let mut max_dot_chain = 0usize;
     let mut sep = 0u8;
     let mut flags = 0u32;
+    // Whether a phone number without `+` or `(` can start in the run: a trunk `0` opening a
+    // group, or a North American area code (`415-`, `415.`, `1415-`).
+    let mut phone_shaped = false;
     loop {
         let gs = k;
         while k < n && b[k].is_ascii_digit() {
             k += 1;
         }
         let len = k - gs;
+        phone_shaped |= b[gs] == b'0'
+            || ((len == 3 || (len == 4 && b[gs] == b'1'))
+                && k + 1 < n
+                && matches!(b[k], b'.' | b'-')
+                && b[k + 1].is_ascii_digit());
         total += len;
         groups += 1;
         dot_chain = if sep == b'.' { dot_chain + 1 } else { 1 };
@@ -385,8 +393,9 @@ fn digit_run(b: &[u8], start: usize) -> (usize, u32) {
     if total >= 13 {
         flags |= Builtin::Card.bit();
     }
-    // Phone numbers have 10 digits and more, trunk-0 national ones 9 (`09-7625400`).
-    if groups >= 2 && (total >= 10 || (total == 9 && b[start] == b'0')) {
+    // Phone numbers have 10 digits and more, trunk-0 national ones 9 (`09-7625400`); those
+    // that open with `+` or `(` are flagged at that byte.
+    if phone_shaped && groups >= 2 && (total >= 10 || (total == 9 && b[start] == b'0')) {
         flags |= Builtin::Phone.bit();
     }
     if max_dot_chain >= 4 {
