@@ -78,6 +78,7 @@ mod prefilter;
 pub mod reference;
 mod replace;
 mod rules;
+mod scanners;
 mod settle;
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use super::candidates::*;
+use super::scanners;
 
 /// A built-in value rule. The discriminant is the rule's bit in prefilter masks; the order is the
 /// tie-break priority (earlier wins when two matches cover the same text).
@@ -202,10 +203,11 @@ impl Builtin {
         }
         let mut pos = from;
         while pos <= until && pos < text.len() {
-            let Some(m) = regex.find_at(text, pos) else {
+            let found = scanners::leftmost(self, b, pos)
+                .unwrap_or_else(|| regex.find_at(text, pos).map(|m| m.range()));
+            let Some(r) = found else {
                 break;
             };
-            let r = m.range();
             match self.validate(text, r.clone()) {
                 Some(span) => {
                     // Go on after what was redacted, not after the candidate: a greedy candidate
