@@ -303,3 +303,174 @@ fn key_rules_by_field_name() {
         );
     }
 }
+
+/// Issue 20: a fuzz input (also in `fuzz/corpus/redact/`) on which a match ending where the next
+/// one starts lost the second (`…[REDACTED:phone][REDACTED:phone]+2222222222229…` after one
+/// pass). Its first byte picks the fuzz target's configuration; here the rest is redacted under
+/// every method.
+const ISSUE_20: &[u8] = b"\x091::222222*v22229\x02\x036JB##B#::B7JB##B#::B#:6\x00;\x00B#222\x00\x00::22+222222222\x00\x00::22+222222222222+22222222222+2222222222222+2222222222229\xbd;\x10+";
+
+/// The redactors the adjacency cases run under: every value rule replaced, masked, hashed.
+fn adjacency_redactors() -> Vec<(&'static str, Redactor)> {
+    let mut masked = RedactConfig::default().key_method("password", Method::mask(3));
+    let mut hashed = RedactConfig::default()
+        .key_method("password", Method::Hash)
+        .hash_key("adjacency");
+    for rule in Redactor::default()
+        .rules()
+        .map(|(name, _)| name.to_string())
+    {
+        masked = masked.method(&rule, Method::mask(4));
+        hashed = hashed.method(&rule, Method::Hash);
+    }
+    vec![
+        ("replace", Redactor::default()),
+        ("mask", Redactor::new(&masked).unwrap()),
+        ("hash", Redactor::new(&hashed).unwrap()),
+    ]
+}
+
+/// Phone numbers glued to each other by their `+` (`…+2222222222229`): each one is a match.
+#[test]
+fn issue_20_adjacent_phones() {
+    let text = String::from_utf8_lossy(&ISSUE_20[1..]);
+    for (name, r) in adjacency_redactors() {
+        let once = r.redact(&text);
+        assert_eq!(r.redact(&once), once, "{name}: not idempotent");
+        // As the fuzz target checks: the prefilter changes nothing.
+        assert_eq!(r.redact_unfiltered(&text), once, "{name}: prefilter");
+        // No `+` and seven or more digits (an E.164 number) is left.
+        let b = once.as_bytes();
+        for (i, _) in once.match_indices('+') {
+            let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            assert!(digits < 7, "{name}: a phone number survived in {once:?}");
+        }
+    }
+    let glued = "+12025550123+12025550123+12025550123";
+    for (name, r) in adjacency_redactors() {
+        let once = r.redact(glued);
+        assert!(!once.contains("0123+1"), "{name}: {once:?}");
+        assert!(!once.ends_with("+12025550123"), "{name}: {once:?}");
+    }
+}
+
+/// One value of every rule class as it stands in text, and the part of it that must not
+/// survive.
+const CLASS_VALUES: &[(&str, &str)] = &[
+    ("bob@example.com", "bob@example.com"),
+    ("4111 1111 1111 1111", "4111 1111 1111"),
+    ("5555555555554444", "555555555555"),
+    ("DE89 3704 0044 0532 0130 00", "3704 0044 0532"),
+    ("078-05-1120", "078-05"),
+    ("+44 20 7946 0958", "+44 20 79"),
+    ("(415) 555-2671", "(415) 555"),
+    ("415-555-2671", "415-555"),
+    ("203.0.113.9", "203.0.113"),
+    ("2001:db8::8a2e:370:7334", "2001:db8::8a2e"),
+    ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abcDEF123_-xyz", "eyJzdWIiOiIxMjM0In0"),
+    ("Bearer tok_8d7f6e5d4c3b2a19", "tok_8d7f6e5d4c"),
+    ("AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXA"),
+    (
+        "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "wJalrXUtnFEMI/K7MDENG",
+    ),
+    (
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn\n-----END RSA PRIVATE KEY-----",
+        "MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn",
+    ),
+    ("postgres://app:s3cr3tP4ss@db.internal:5432/x", "s3cr3tP4ss"),
+    ("Basic YWRtaW46czNjcjN0IQ==", "YWRtaW46czNjcjN0"),
+    ("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", "lhQCvpm8FOFlEsD4qmq5"),
+    ("sk_live_51HqZ2bK9pQ2mW7vR4tY8zN3bL6sJdF0", "51HqZ2bK9pQ2mW7vR4tY"),
+    ("password=hunter2", "hunter2"),
+];
+
+/// Every rule class next to itself and to every other, with separators and without: both values
+/// are redacted under every method (a masked value ends in readable digits, which must not hide
+/// a `+44…` glued to it), and a second pass changes nothing.
+///
+/// Without a separator, two values can glue into one different text (`…1111` then `5555…`: one
+/// 32-digit number, no card; `Bearer tok…19` then `+44…`: a longer token). Those pairs are left
+/// out: the ones where the replacing redactor does not see the two values it sees alone. The
+/// cases in `adjacent_matches` check that it does see them where it must.
+#[test]
+fn adjacent_matches_of_every_class() {
+    let separators = [
+        "", " ", ", ", ";", "\n", "\t", "\"", "'", "|", "&", "<", "]",
+    ];
+    let plain = Redactor::default();
+    let mut failures = Vec::new();
+    for (name, r) in adjacency_redactors() {
+        for (a, a_secret) in CLASS_VALUES {
+            for (b, b_secret) in CLASS_VALUES {
+                for sep in separators {
+                    let text = format!("{a}{sep}{b}");
+                    if sep.is_empty() && plain.redact(&text) != plain.redact(a) + plain.redact(b) {
+                        continue;
+                    }
+                    let once = r.redact(&text);
+                    for secret in [a_secret, b_secret] {
+                        if once.contains(secret) {
+                            failures
+                                .push(format!("{name}: {secret:?} survived: {text:?} -> {once:?}"));
+                        }
+                    }
+                    let twice = r.redact(&once);
+                    if twice != once {
+                        failures.push(format!(
+                            "{name}: not idempotent: {text:?} -> {once:?} -> {twice:?}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Values glued to a match, each judged as if the match were its marker already.
+#[test]
+fn adjacent_matches() {
+    let cases: &[(&str, &str)] = &[
+        ("4111111111111111+442079460958", "[REDACTED:card][REDACTED:phone]"),
+        ("203.0.113.9+442079460958", "[REDACTED:ipv4][REDACTED:phone]"),
+        ("2001:db8::8a2e:370:7334(415) 555-2671", "[REDACTED:ipv6][REDACTED:phone]"),
+        ("(415) 555-2671+44 20 7946 0958", "[REDACTED:phone][REDACTED:phone]"),
+        ("+12025550123+12025550123+12025550123", "[REDACTED:phone][REDACTED:phone][REDACTED:phone]"),
+        (
+            "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg\n-----END EC PRIVATE KEY-----eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abc",
+            "[REDACTED:pem][REDACTED:jwt]",
+        ),
+        ("Basic YWRtaW46czNjcjN0IQ==(415) 555-2671", "Basic [REDACTED:basic_auth][REDACTED:phone]"),
+        ("bob@example.com+442079460958", "[REDACTED:email][REDACTED:phone]"),
+        // A valid IBAN ends where its length says: the groups after it are no part of it.
+        ("DE89 3704 0044 0532 0130 00 4111 1111 1111 1111", "[REDACTED:iban] [REDACTED:card]"),
+        ("DE89 3704 0044 0532 0130 00\t5555555555554444", "[REDACTED:iban]\t[REDACTED:card]"),
+        ("DE89 3704 0044 0532 0130 00 415-555-2671", "[REDACTED:iban] [REDACTED:phone]"),
+        // An IBAN-shaped token with a wrong check digit keeps its groups, but only its own.
+        ("DK50 0040 0440 1162 44 ok", "DK50 0040 0440 1162 44 ok"),
+        ("DK06 4086 7913 9704 81 6504   6327   2429   5447", "DK06 4086 7913 9704 81 [REDACTED:card]"),
+        ("DK06 4086 7913 9704 81 415-555-2671", "DK06 4086 7913 9704 81 [REDACTED:phone]"),
+    ];
+    for (name, r) in adjacency_redactors() {
+        if name == "replace" {
+            check(&r, cases);
+        }
+        for (text, expected) in cases {
+            let once = r.redact(text);
+            assert_eq!(r.redact(&once), once, "{name}: {text:?}");
+            // Under every method, the same values are matched (a hash marker or a masked value
+            // for each marker).
+            let values = |s: &str| s.matches("[REDACTED:").count();
+            let written = once.matches("[HASH:").count() + once.matches("[REDACTED:").count();
+            if name == "hash" {
+                assert_eq!(written, values(expected), "{name}: {text:?} -> {once:?}");
+            }
+        }
+    }
+}

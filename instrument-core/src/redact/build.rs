@@ -265,8 +265,14 @@ impl Redactor {
                 _ => None,
             })
             .max();
+        let only_markers = value_rules
+            .iter()
+            .map(|r| r.method)
+            .chain(key_rules.iter().map(|r| r.method))
+            .all(|m| m == Method::Replace);
         Ok(Redactor {
             max_keep,
+            only_markers,
             rules: value_rules,
             builtin_slot,
             builtin_mask,

@@ -95,8 +95,17 @@ pub(super) fn basic_auth(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
 
 /// Whether the digit group at `start` is one of the space-separated upper-case groups of an
 /// IBAN-shaped token (`DK51 0040 0440 1162 43`, `NL91 ABNA 0417 1643 01` with a wrong check
-/// digit): its groups belong to that structured token, not to a phone number or a card.
+/// digit): its groups belong to that structured token, not to a phone number or a card. The
+/// token is as long as its country's IBANs (see [`iban_shaped_end`]).
 pub(super) fn in_iban_shaped_run(b: &[u8], start: usize) -> bool {
+    iban_shaped_end(b, start).is_some_and(|end| end > start)
+}
+
+/// When the group at `start` is in a run of space-separated groups that opens with an IBAN
+/// head (country, check digits): where the IBAN-shaped token ends, after as many letters and
+/// digits as its country's IBANs have (the end of the run when it is shorter). The groups after
+/// it (`DE89 3704 0044 0532 0130 00 4111 1111 1111 1111`) are not its.
+pub(super) fn iban_shaped_end(b: &[u8], start: usize) -> Option<usize> {
     let group_byte = |c: u8| c.is_ascii_digit() || c.is_ascii_uppercase();
     let mut k = start;
     for _ in 0..10 {
@@ -110,17 +119,24 @@ pub(super) fn in_iban_shaped_run(b: &[u8], start: usize) -> bool {
             && g[2].is_ascii_digit()
             && g[3].is_ascii_digit()
             && !(k > 0 && b[k - 1].is_ascii_alphanumeric())
-            && checksum::iban_length([g[0], g[1]]).is_some()
         {
-            return true;
+            if let Some(len) = checksum::iban_length([g[0], g[1]]) {
+                let mut n = 0;
+                let mut end = k;
+                while end < b.len() && n < len && (group_byte(b[end]) || b[end] == b' ') {
+                    n += usize::from(b[end] != b' ');
+                    end += 1;
+                }
+                return Some(if n == len { end } else { usize::MAX });
+            }
         }
         if k >= 2 && b[k - 1] == b' ' && group_byte(b[k - 2]) {
             k -= 1;
         } else {
-            return false;
+            return None;
         }
     }
-    false
+    None
 }
 
 /// The password of `scheme://user:password@host`, or a long user-only userinfo (a token).
@@ -221,9 +237,11 @@ pub(super) fn card(b: &[u8], r: Range<usize>, emit: &mut dyn FnMut(Range<usize>)
             k += 1; // the separators
         }
     }
-    let groups = &groups[..g];
-    if g > 0 && in_iban_shaped_run(b, groups[0].0) {
-        return;
+    let mut groups = &groups[..g];
+    // A run that starts inside an IBAN-shaped token holds no card but in the groups after it
+    // (the card regex's run spans both).
+    if let Some(e) = groups.first().and_then(|&(s, _)| iban_shaped_end(b, s)) {
+        groups = &groups[groups.partition_point(|&(s, _)| s < e)..];
     }
     let mut first = 0;
     'outer: while first < groups.len() {

@@ -143,12 +143,30 @@ const IBAN_LENGTHS: &[(&[u8; 2], u8)] = &[
     (b"YE", 30),
 ];
 
+/// [`IBAN_LENGTHS`] by country code (`AA` at 0, `ZZ` at 675), 0 for no IBANs: the prefilter asks
+/// at every upper-case pair followed by two digits.
+static IBAN_LENGTH_BY_CODE: [u8; 26 * 26] = {
+    let mut t = [0u8; 26 * 26];
+    let mut k = 0;
+    while k < IBAN_LENGTHS.len() {
+        let (c, len) = IBAN_LENGTHS[k];
+        t[(c[0] - b'A') as usize * 26 + (c[1] - b'A') as usize] = len;
+        k += 1;
+    }
+    t
+};
+
 /// The IBAN length of a country, `None` for a country without IBANs.
+#[inline]
 pub(crate) fn iban_length(country: [u8; 2]) -> Option<usize> {
-    IBAN_LENGTHS
-        .binary_search_by(|(c, _)| (**c).cmp(&country))
-        .ok()
-        .map(|i| usize::from(IBAN_LENGTHS[i].1))
+    let [a, b] = country;
+    if !a.is_ascii_uppercase() || !b.is_ascii_uppercase() {
+        return None;
+    }
+    match IBAN_LENGTH_BY_CODE[usize::from(a - b'A') * 26 + usize::from(b - b'A')] {
+        0 => None,
+        len => Some(usize::from(len)),
+    }
 }
 
 /// ISO 7064 mod 97-10 over a compact IBAN (uppercase letters and digits, no separators): move the

@@ -387,12 +387,13 @@ fn value_span(b: &[u8], v: usize, whole_line: bool) -> Option<Range<usize>> {
             non_empty(start..balanced_end(b, start, open))
         }
         _ => {
-            // A wrapper: Some("x"), Secret("x"), Token { .. }
+            // A wrapper, named like a type: Some("x"), Secret("x"), Token { .. }. A value
+            // followed by a bracket (`5WBCrmuIQm {…}`, `hunter2(415) 555-2671`) is no wrapper.
             let mut k = v;
             while k < n && (b[k].is_ascii_alphanumeric() || b[k] == b'_') {
                 k += 1;
             }
-            if k > v && k < n {
+            if k > v && k < n && type_name(&b[v..k]) {
                 if b[k] == b'(' {
                     return value_span(b, k + 1, whole_line);
                 }
@@ -419,6 +420,14 @@ fn value_span(b: &[u8], v: usize, whole_line: bool) -> Option<Range<usize>> {
             non_empty(v..end)
         }
     }
+}
+
+/// A CamelCase type name (`Some`, `SecretString`): an upper-case letter first, a lower-case
+/// one later, no digit.
+fn type_name(name: &[u8]) -> bool {
+    name[0].is_ascii_uppercase()
+        && name.iter().any(u8::is_ascii_lowercase)
+        && !name.iter().any(u8::is_ascii_digit)
 }
 
 /// End of an unquoted value starting at `v`: at a terminator, or at an escape sequence of an

@@ -78,60 +78,6 @@ impl Redactor {
         hits
     }
 
-    /// Writes `text` with `hits` replaced, then scans the result again until nothing more
-    /// matches. A replacement changes the context of its neighbours: in `+0480893::48` the `::48`
-    /// is glued to a digit and no address, but after `[REDACTED:phone]::48` it stands alone. The
-    /// fixpoint makes `redact(redact(x)) == redact(x)`. The extra scan only happens when
-    /// something was redacted and a replacement can have changed what a rule sees (see
-    /// [`Redactor::context_unchanged`]); markers trigger no rule, so it is cheap.
-    pub(super) fn settle(
-        &self,
-        text: &str,
-        hits: &[Hit],
-        find: impl Fn(&Redactor, &str) -> Hits,
-    ) -> String {
-        let mut out = String::with_capacity(text.len() + 16 * hits.len());
-        self.emit(text, hits, &mut |s| out.push_str(s));
-        if self.context_unchanged(text, hits) {
-            return out;
-        }
-        for _ in 0..MAX_EXTRA_PASSES {
-            let more = find(self, &out);
-            if more.is_empty() {
-                break;
-            }
-            let mut next = String::with_capacity(out.len() + 16 * more.len());
-            self.emit(&out, &more, &mut |s| next.push_str(s));
-            out = next;
-        }
-        out
-    }
-
-    /// Whether replacing `hits` cannot have changed what any rule sees elsewhere in `text`, so
-    /// that a second scan would find nothing new: every match stands between bytes that end a
-    /// bare value (spaces, quotes, closing brackets, `,`, `;`, `&`, `<`, `>`: no earlier value
-    /// ran into it, and no later candidate starts glued to it), spans no line break (tables and
-    /// YAML blocks are read by lines), and nothing reads context at a distance that a shorter
-    /// text could bring closer (`Bearer` looks back for `Authorization`, an XML `value=` for
-    /// its tag's `key=`). Custom rules see any context, and a masked-looking value (kept as
-    /// already masked) can stop looking masked once a match inside it is replaced: with those,
-    /// the second scan always runs.
-    fn context_unchanged(&self, text: &str, hits: &[Hit]) -> bool {
-        let b = text.as_bytes();
-        let hard = |c: Option<&u8>| c.is_none_or(|&c| key_values::ends_bare(c));
-        !self.has_custom
-            && !self.tokens_always
-            && self.max_keep.is_none()
-            && hits.iter().all(|h| {
-                hard(h.start.checked_sub(1).map(|p| &b[p]))
-                    && hard(b.get(h.end))
-                    && memchr::memchr(b'\n', &b[h.start..h.end]).is_none()
-            })
-            && memchr::memchr(b'<', b).is_none()
-            && !mentions_bearer(b)
-    }
-
-    /// All validated, merged matches of `text`, in order.
     /// Whether the prefilter alone rules out every match: no enabled built-in rule is
     /// plausible, no `key=value` pair names a key rule, and there is no custom rule. The common
     /// case for log text, decided in one pass with no hit list built.
@@ -165,12 +111,18 @@ impl Redactor {
         flags & self.builtin_mask == 0 && !key_value
     }
 
+    /// All validated, merged matches of `text`, in order.
     pub(super) fn find(&self, text: &str) -> Hits {
+        self.find_flagged(text).0
+    }
+
+    /// [`Redactor::find`], and the built-in rules the prefilter found plausible.
+    pub(super) fn find_flagged(&self, text: &str) -> (Hits, u32) {
         let mut hits = Hits::new();
         let b = text.as_bytes();
         let want_kv = self.key_values_in_text && !self.keys.is_empty();
         let mut flags = 0;
-        let mut lasts: prefilter::Lasts = [0; rules::ALL.len()];
+        let mut bounds = prefilter::NO_BOUNDS;
         if self.builtin_mask != 0 || want_kv {
             let keys = &self.keys;
             flags = prefilter::scan(
@@ -185,24 +137,24 @@ impl Redactor {
                         push(&mut hits, text, span, Who::Key(rule as u16));
                     }
                 },
-                Some(&mut lasts),
+                Some(&mut bounds),
             );
         }
-        self.run_rules(text, flags & self.builtin_mask, Some(&lasts), &mut hits);
+        self.run_rules(text, flags & self.builtin_mask, Some(&bounds), &mut hits);
         if !hits.is_empty() {
             self.resolve(text, &mut hits);
         }
-        hits
+        (hits, flags)
     }
 
     /// Runs the regex and validator of every built-in rule in `todo` and of every custom rule;
-    /// a built-in rule's search stops after the last position the prefilter saw a candidate
-    /// of it start (`lasts`; the whole text without).
+    /// a built-in rule's search runs between the first and the last position at which the
+    /// prefilter saw a candidate of it start (`bounds`; the whole text without).
     pub(super) fn run_rules(
         &self,
         text: &str,
         mut todo: u32,
-        lasts: Option<&prefilter::Lasts>,
+        bounds: Option<&prefilter::Bounds>,
         hits: &mut Hits,
     ) {
         if todo & prefilter::TOKENS != 0 || self.tokens_always {
@@ -220,8 +172,10 @@ impl Redactor {
                 ..
             }) = self.rules.get(usize::from(slot))
             {
-                let until = lasts.map_or(text.len(), |l| l[bit]);
-                b.find(text, until, &mut |r| push(hits, text, r, Who::Value(slot)));
+                let (from, until) = bounds.map_or((0, text.len()), |l| l[bit]);
+                b.find(text, from, until, &mut |r| {
+                    push(hits, text, r, Who::Value(slot))
+                });
             }
         }
         if self.has_custom {
@@ -305,16 +259,6 @@ impl Redactor {
         }
         hits.truncate(out);
     }
-}
-
-/// Whether `b` holds `earer` or `EARER` (a `Bearer` that looks back for `Authorization`).
-fn mentions_bearer(b: &[u8]) -> bool {
-    use memchr::memmem::Finder;
-    static FINDERS: OnceLock<[Finder<'static>; 2]> = OnceLock::new();
-    FINDERS
-        .get_or_init(|| [Finder::new(b"earer"), Finder::new(b"EARER")])
-        .iter()
-        .any(|f| f.find(b).is_some())
 }
 
 /// Adds a match, widened to character boundaries; empty spans are ignored.

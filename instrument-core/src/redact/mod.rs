@@ -55,9 +55,11 @@
 //!   [`Cow::Borrowed`]: no allocation. Only the rules the prefilter finds plausible run their
 //!   regex.
 //! * All matches are found in the *input* and resolved before anything is replaced; a marker
-//!   (`[REDACTED:…]`, `[HASH:…]`) or an already masked value is never matched again. When
-//!   something was redacted, the result is scanned again until stable (a replacement can free a
-//!   neighbour from a glued context: `+0480893::48`), so `redact(redact(x)) == redact(x)`.
+//!   (`[REDACTED:…]`, `[HASH:…]`) or an already masked value is never matched again.
+//! * A match frees its neighbours: a value glued to a match is judged as if the match were
+//!   already its marker (`4111111111111111+442079460958` is a card and a phone number, and so is
+//!   the masked `************1111+44…` never left behind), under every method. One call finds
+//!   everything a second would: `redact(redact(x)) == redact(x)`.
 //! * Overlapping matches merge: a byte covered by any match is redacted.
 //! * No input makes it panic.
 
@@ -76,6 +78,8 @@ mod prefilter;
 pub mod reference;
 mod replace;
 mod rules;
+mod scanners;
+mod settle;
 #[cfg(test)]
 mod tests;
 mod vendor;
@@ -96,7 +100,7 @@ pub use vendor::{Alphabet, Checksum, TokenRuleConfig};
 
 use config::check_name;
 use keys::{Glob, KeyRule, KeySet, BUILTIN_KEY_RULES, MARKERS};
-use matching::{Hit, Kind, ValueRule, Who};
+use matching::{Hit, Hits, Kind, ValueRule, Who};
 use replace::{already_masked, marker_len};
 use rules::Builtin;
 use vendor::TokenScanner;
@@ -107,10 +111,10 @@ type HmacSha256 = Hmac<Sha256>;
 const CUSTOM_PRIORITY: u8 = 120;
 const KEY_PRIORITY: u8 = 50;
 
-/// Passes over a redacted text to reach a fixpoint (see `Redactor::settle`). One is enough for
-/// real text; a chain of glued values (`534::8+555555555534::8+5555…`) frees one link per pass.
-/// Every pass replaces bytes no marker held before, so chains end; the bound only guards
-/// against a masked value that some rule keeps matching.
+/// Scans of a marked text to reach a fixpoint (see the `settle` module). One is enough for real
+/// text; a chain of glued values (`534::8+555555555534::8+5555…`) frees one link per scan.
+/// Every scan adds bytes no match held before, so chains end; the bound only guards against a
+/// masked value that some rule keeps matching.
 const MAX_EXTRA_PASSES: usize = 256;
 
 /// Hex digits of the truncated HMAC in `[HASH:<rule>:<hex>]`.
@@ -166,6 +170,8 @@ pub struct Redactor {
     /// The largest `keep` of any [`Method::Mask`] rule: a value that already looks masked by
     /// it is left alone, so masking is idempotent whichever rule masked first.
     max_keep: Option<usize>,
+    /// Whether every rule writes its `[REDACTED:<rule>]` marker ([`Method::Replace`]).
+    only_markers: bool,
     keys: KeySet,
     key_values_in_text: bool,
     mac: Option<HmacSha256>,
@@ -238,6 +244,7 @@ impl Redactor {
             tokens: None,
             tokens_always: false,
             max_keep: None,
+            only_markers: true,
             keys: KeySet::default(),
             key_values_in_text: false,
             mac: None,
@@ -277,11 +284,11 @@ impl Redactor {
     /// assert_eq!(r.redact("order 4111111111111112 shipped"), "order 4111111111111112 shipped"); // Luhn
     /// ```
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let hits = self.find(text);
+        let (hits, flags) = self.find_flagged(text);
         if hits.is_empty() {
             return Cow::Borrowed(text);
         }
-        Cow::Owned(self.settle(text, &hits, Redactor::find))
+        Cow::Owned(self.settle(text, hits, flags, Redactor::find))
     }
 
     /// Appends the redacted `text` to `out`; returns whether anything was redacted. For callers
@@ -314,12 +321,12 @@ impl Redactor {
             sink(text);
             return false;
         }
-        let hits = self.find(text);
+        let (hits, flags) = self.find_flagged(text);
         if hits.is_empty() {
             sink(text);
             return false;
         }
-        sink(&self.settle(text, &hits, Redactor::find));
+        sink(&self.settle(text, hits, flags, Redactor::find));
         true
     }
 
@@ -331,7 +338,7 @@ impl Redactor {
         if hits.is_empty() {
             return text.to_string();
         }
-        self.settle(text, &hits, Redactor::find_unfiltered)
+        self.settle(text, hits, u32::MAX, Redactor::find_unfiltered)
     }
 
     /// Whether `text` holds anything to redact.

@@ -11,11 +11,19 @@ use super::replace::marker_len;
 use super::rules::Builtin;
 use super::vendor;
 
+/// The most bytes an SSN label (`social security number is`, `SSN on file:`) can take before
+/// its digits.
+const SSN_LABEL: usize = 128;
+
 /// The flag of the vendor token scan (above every built-in rule's bit).
 pub(crate) const TOKENS: u32 = 1 << 31;
 
-/// Per built-in rule, the last position at which one of its candidates can start.
-pub(crate) type Lasts = [usize; super::rules::ALL.len()];
+/// Per built-in rule, the first and the last position at which one of its candidates can start
+/// (`usize::MAX` and 0 when none can).
+pub(crate) type Bounds = [(usize, usize); super::rules::ALL.len()];
+
+/// Bounds that no trigger has set yet.
+pub(crate) const NO_BOUNDS: Bounds = [(usize::MAX, 0); super::rules::ALL.len()];
 
 const C_DIGIT: u8 = 1;
 const C_AT: u8 = 2;
@@ -58,22 +66,25 @@ static CLASS: [u8; 256] = {
 /// and the second `-` of `--` (a possible `key=value`, `<key>value`, table header,
 /// `--key value`) when `want_kv`.
 ///
-/// With `last`, also records per built-in rule the last position at which a candidate of that
-/// rule can start (its last trigger): the rule's search stops there.
+/// With `bounds`, also records per built-in rule the first and last positions at which a
+/// candidate of that rule can start (from its first and last triggers): the rule's search runs
+/// between them.
 #[inline]
 pub(crate) fn scan(
     b: &[u8],
     want_kv: bool,
     mut kv: impl FnMut(usize),
-    mut last: Option<&mut Lasts>,
+    mut bounds: Option<&mut Bounds>,
 ) -> u32 {
     let n = b.len();
     let mut flags = 0u32;
-    // Sets a rule's flag; a candidate triggered here starts at or before `at`.
-    let mut set = |flags: &mut u32, rule: Builtin, at: usize| {
+    // Sets a rule's flag; a candidate triggered here starts between `from` and `at`.
+    let mut set = |flags: &mut u32, rule: Builtin, from: usize, at: usize| {
         *flags |= rule.bit();
-        if let Some(last) = last.as_deref_mut() {
-            last[rule as usize] = last[rule as usize].max(at);
+        if let Some(bounds) = bounds.as_deref_mut() {
+            let (first, last) = &mut bounds[rule as usize];
+            *first = (*first).min(from);
+            *last = (*last).max(at);
         }
     };
     let mut ipv6_checked_to = 0usize;
@@ -101,17 +112,24 @@ pub(crate) fn scan(
                 let (end, f) = digit_run(b, i);
                 for rule in [Builtin::Card, Builtin::Phone, Builtin::Ssn, Builtin::Ipv4] {
                     if f & rule.bit() != 0 {
-                        set(&mut flags, rule, end);
+                        // A phone number may open with `(` or `+` (and `1-` is digits); an SSN
+                        // with its label (`social security number is …`).
+                        let back = match rule {
+                            Builtin::Phone => 2,
+                            Builtin::Ssn => SSN_LABEL,
+                            _ => 0,
+                        };
+                        set(&mut flags, rule, i.saturating_sub(back), end);
                     }
                 }
                 i = end;
                 continue;
             }
             C_AT => {
-                set(&mut flags, Builtin::Email, i);
+                set(&mut flags, Builtin::Email, 0, i);
                 // Credentials in a URL need its `://` before the `@`.
                 if scheme_seen {
-                    set(&mut flags, Builtin::UrlCredentials, i);
+                    set(&mut flags, Builtin::UrlCredentials, 0, i);
                 }
             }
             C_PLUS_PAREN => {
@@ -126,7 +144,8 @@ pub(crate) fn scan(
                             && b.get(i + 2).is_some_and(u8::is_ascii_digit))
                 };
                 if plausible {
-                    set(&mut flags, Builtin::Phone, i);
+                    // `1 (415) 555-2671` starts before its `(`.
+                    set(&mut flags, Builtin::Phone, i.saturating_sub(2), i);
                 }
             }
             C_COLON => {
@@ -137,10 +156,10 @@ pub(crate) fn scan(
                     flags |= TOKENS;
                 }
                 if i >= ipv6_checked_to {
-                    let (to, plausible) = ipv6_at(b, i);
+                    let (from, to, plausible) = ipv6_at(b, i);
                     ipv6_checked_to = to;
                     if plausible {
-                        set(&mut flags, Builtin::Ipv6, to);
+                        set(&mut flags, Builtin::Ipv6, from, to);
                     }
                 }
                 if want_kv {
@@ -171,17 +190,17 @@ pub(crate) fn scan(
             }
             C_LOWER_B => {
                 if b.get(i + 1) == Some(&b'e') && b[i + 1..].starts_with(b"earer") {
-                    set(&mut flags, Builtin::Bearer, i);
+                    set(&mut flags, Builtin::Bearer, i, i);
                 }
                 if b[i + 1..].starts_with(b"asic") {
-                    set(&mut flags, Builtin::BasicAuth, i);
+                    set(&mut flags, Builtin::BasicAuth, i, i);
                 }
             }
             C_LOWER_C => {
                 // `secret`, anchored at its rarer `c`.
                 if i >= 2 && b[i - 1] == b'e' && b[i - 2] == b's' && b[i + 1..].starts_with(b"ret")
                 {
-                    set(&mut flags, Builtin::AwsSecretAccessKey, i);
+                    set(&mut flags, Builtin::AwsSecretAccessKey, i - 2, i);
                 }
             }
             _ => {
@@ -213,31 +232,40 @@ pub(crate) fn scan(
                         && matches!(b[i - k + 2], b'o' | b'0' | b'k')
                 };
                 if pretty(3) || pretty(4) {
-                    set(&mut flags, Builtin::Jwt, i);
+                    set(&mut flags, Builtin::Jwt, i.saturating_sub(4), i);
                 }
+                // Inside a word (base64, hex, a camel-case name) only a JWT header and a
+                // camel-case `…SecretAccessKey` start; every other candidate starting with an
+                // upper-case letter is refused by its validator when glued to a letter or digit.
+                let glued = i > 0 && b[i - 1].is_ascii_alphanumeric();
                 match b[i] {
                     b'J' | b'A' if i >= 2 && &b[i - 2..i] == b"ey" => {
-                        set(&mut flags, Builtin::Jwt, i)
-                    }
-                    b'B' if rest.starts_with(b"asic") || rest.starts_with(b"ASIC") => {
-                        set(&mut flags, Builtin::BasicAuth, i)
-                    }
-                    b'B' if rest.starts_with(b"EGIN") => set(&mut flags, Builtin::Pem, i),
-                    b'B' if rest.starts_with(b"earer") || rest.starts_with(b"EARER") => {
-                        set(&mut flags, Builtin::Bearer, i)
+                        set(&mut flags, Builtin::Jwt, i - 2, i)
                     }
                     b'S' if rest.starts_with(b"ecret") || rest.starts_with(b"ECRET") => {
-                        set(&mut flags, Builtin::AwsSecretAccessKey, i)
+                        set(&mut flags, Builtin::AwsSecretAccessKey, i, i)
+                    }
+                    _ if glued => {}
+                    b'B' if rest.starts_with(b"asic") || rest.starts_with(b"ASIC") => {
+                        set(&mut flags, Builtin::BasicAuth, i, i)
+                    }
+                    // `-----BEGIN`, `---- BEGIN`
+                    b'B' if rest.starts_with(b"EGIN") => {
+                        set(&mut flags, Builtin::Pem, i.saturating_sub(6), i)
+                    }
+                    b'B' if rest.starts_with(b"earer") || rest.starts_with(b"EARER") => {
+                        set(&mut flags, Builtin::Bearer, i, i)
                     }
                     _ => {}
                 }
-                if vendor::upper_prefix_at(b, i) {
+                // Vendor tokens, IBANs and access key IDs do not start glued either.
+                if !glued && vendor::upper_prefix_at(b, i) {
                     flags |= TOKENS;
                 }
-                if i + 4 <= n {
+                if i + 4 <= n && !glued {
                     let w = &b[i..i + 4];
                     if w[1].is_ascii_uppercase() && w[2].is_ascii_digit() && w[3].is_ascii_digit() {
-                        set(&mut flags, Builtin::Iban, i);
+                        set(&mut flags, Builtin::Iban, i, i);
                     }
                     if w[0] == b'A'
                         && i + 20 <= n
@@ -245,7 +273,7 @@ pub(crate) fn scan(
                             .iter()
                             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
                     {
-                        set(&mut flags, Builtin::AwsAccessKeyId, i);
+                        set(&mut flags, Builtin::AwsAccessKeyId, i, i);
                     }
                 }
             }
@@ -319,12 +347,20 @@ fn digit_run(b: &[u8], start: usize) -> (usize, u32) {
     let mut max_dot_chain = 0usize;
     let mut sep = 0u8;
     let mut flags = 0u32;
+    // Whether a phone number without `+` or `(` can start in the run: a trunk `0` opening a
+    // group, or a North American area code (`415-`, `415.`, `1415-`).
+    let mut phone_shaped = false;
     loop {
         let gs = k;
         while k < n && b[k].is_ascii_digit() {
             k += 1;
         }
         let len = k - gs;
+        phone_shaped |= b[gs] == b'0'
+            || ((len == 3 || (len == 4 && b[gs] == b'1'))
+                && k + 1 < n
+                && matches!(b[k], b'.' | b'-')
+                && b[k + 1].is_ascii_digit());
         total += len;
         groups += 1;
         dot_chain = if sep == b'.' { dot_chain + 1 } else { 1 };
@@ -357,8 +393,9 @@ fn digit_run(b: &[u8], start: usize) -> (usize, u32) {
     if total >= 13 {
         flags |= Builtin::Card.bit();
     }
-    // Phone numbers have 10 digits and more, trunk-0 national ones 9 (`09-7625400`).
-    if groups >= 2 && (total >= 10 || (total == 9 && b[start] == b'0')) {
+    // Phone numbers have 10 digits and more, trunk-0 national ones 9 (`09-7625400`); those
+    // that open with `+` or `(` are flagged at that byte.
+    if phone_shaped && groups >= 2 && (total >= 10 || (total == 9 && b[start] == b'0')) {
         flags |= Builtin::Phone.bit();
     }
     if max_dot_chain >= 4 {
@@ -368,9 +405,9 @@ fn digit_run(b: &[u8], start: usize) -> (usize, u32) {
 }
 
 /// At a `:`: whether an IPv6 address could be here (a `::` not inside a path like `std::fmt`, or
-/// six or more colons in one hex run), and where the hex/colon run ends.
+/// six or more colons in one hex run), and where the hex/colon run starts and ends.
 #[inline]
-fn ipv6_at(b: &[u8], i: usize) -> (usize, bool) {
+fn ipv6_at(b: &[u8], i: usize) -> (usize, usize, bool) {
     let hexcolon = |c: u8| c.is_ascii_hexdigit() || c == b':';
     let mut s = i;
     while s > 0 && hexcolon(b[s - 1]) {
@@ -382,10 +419,10 @@ fn ipv6_at(b: &[u8], i: usize) -> (usize, bool) {
     }
     let glued = s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'_');
     if glued || e - s < 3 {
-        return (e, false);
+        return (s, e, false);
     }
     let run = &b[s..e];
     let colons = run.iter().filter(|&&c| c == b':').count();
     let plausible = colons >= 6 || run.windows(2).any(|w| w == b"::");
-    (e, plausible)
+    (s, e, plausible)
 }

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use super::candidates::*;
+use super::scanners;
 
 /// A built-in value rule. The discriminant is the rule's bit in prefilter masks; the order is the
 /// tie-break priority (earlier wins when two matches cover the same text).
@@ -150,28 +151,63 @@ impl Builtin {
     }
 
     /// Runs the regex over `text` and calls `emit` with the span to redact of every validated
-    /// match. No candidate starts after `until` (the prefilter's last trigger of the rule).
-    pub(crate) fn find(self, text: &str, until: usize, emit: &mut dyn FnMut(Range<usize>)) {
+    /// match. No candidate starts before `from` or after `until` (the prefilter's first and
+    /// last triggers of the rule).
+    pub(crate) fn find(
+        self,
+        text: &str,
+        from: usize,
+        until: usize,
+        emit: &mut dyn FnMut(Range<usize>),
+    ) {
         let b = text.as_bytes();
         let regex = self.regex();
+        let mut from = from.min(text.len());
+        while !text.is_char_boundary(from) {
+            from -= 1;
+        }
         if self == Builtin::Card {
-            // The card validator tries every range of groups of a digit run itself.
-            let mut pos = 0;
-            while pos <= until && pos < text.len() {
-                let Some(m) = regex.find_at(text, pos) else {
+            // The candidate regex, `[0-9](?:[ \t\-]{0,3}[0-9]){12,}`, is a run of digits with
+            // gaps of at most three separators: read here without the regex engine. The card
+            // validator tries every range of groups of a run itself.
+            let end = until.min(b.len().saturating_sub(1));
+            let mut pos = from;
+            while pos <= end {
+                let Some(start) = b[pos..].iter().position(u8::is_ascii_digit) else {
                     break;
                 };
-                card(b, m.range(), emit);
-                pos = m.end().max(m.start() + 1);
+                let start = pos + start;
+                if start > until {
+                    break;
+                }
+                let (mut last, mut digits, mut k) = (start, 1, start + 1);
+                loop {
+                    let mut gap = k;
+                    while gap < b.len() && gap - k < 3 && matches!(b[gap], b' ' | b'\t' | b'-') {
+                        gap += 1;
+                    }
+                    if gap < b.len() && b[gap].is_ascii_digit() {
+                        last = gap;
+                        digits += 1;
+                        k = gap + 1;
+                    } else {
+                        break;
+                    }
+                }
+                if digits >= 13 {
+                    card(b, start..last + 1, emit);
+                }
+                pos = last + 1;
             }
             return;
         }
-        let mut pos = 0;
+        let mut pos = from;
         while pos <= until && pos < text.len() {
-            let Some(m) = regex.find_at(text, pos) else {
+            let found = scanners::leftmost(self, b, pos)
+                .unwrap_or_else(|| regex.find_at(text, pos).map(|m| m.range()));
+            let Some(r) = found else {
                 break;
             };
-            let r = m.range();
             match self.validate(text, r.clone()) {
                 Some(span) => {
                     // Go on after what was redacted, not after the candidate: a greedy candidate
@@ -188,6 +224,12 @@ impl Builtin {
                     if self.starts_after_word_boundary() {
                         while pos < b.len() && b[pos - 1].is_ascii_alphanumeric() {
                             pos += 1;
+                        }
+                    }
+                    // No phone number starts inside an IBAN-shaped token: skip past it.
+                    if self == Builtin::Phone {
+                        if let Some(end) = iban_shaped_end(b, r.start).filter(|&e| e < b.len()) {
+                            pos = pos.max(end);
                         }
                     }
                     while !text.is_char_boundary(pos) {
@@ -278,7 +320,7 @@ mod tests {
 
     fn spans(rule: Builtin, text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        rule.find(text, text.len(), &mut |r| out.push(text[r].to_string()));
+        rule.find(text, 0, text.len(), &mut |r| out.push(text[r].to_string()));
         out
     }
 
