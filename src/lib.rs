@@ -55,6 +55,8 @@ pub mod http;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod metrics;
+#[cfg(feature = "otel")]
+pub mod otel;
 mod panic_hook;
 mod pipeline;
 mod sigterm;
@@ -175,6 +177,10 @@ pub enum InitError {
     /// The PII redaction rules are invalid (a bad custom regex, an empty hash key, …).
     #[error("invalid PII redaction configuration: {0}")]
     Redact(instrument_core::redact::RedactError),
+    /// The trace exporter cannot start (feature `otel`).
+    #[cfg(feature = "otel")]
+    #[error("traces cannot be exported: {0}")]
+    Traces(String),
     /// A configured feature is not available in this build.
     #[error("{0}")]
     Unsupported(&'static str),

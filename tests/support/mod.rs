@@ -186,4 +186,5 @@ pub fn wait_or_kill(child: &mut Child, timeout: Duration) -> ExitStatus {
     }
 }
 
+pub mod otlp;
 pub mod runtime_api;

@@ -258,7 +258,9 @@ impl<'a> SyncCall<'a> {
                     // answer behind for the next event (`enabled` runs when the span opens, if
                     // it ever does).
                     let wanted = interest.is_always() || host.wants_tracked();
-                    if let (true, Some(carries_context)) = (wanted, site.class()) {
+                    // A call in a sampled trace opens its span now, to be exported.
+                    let sampled = wanted && host.traces() && host.calls().start_sampled(meta);
+                    if let (true, false, Some(carries_context)) = (wanted, sampled, site.class()) {
                         if frames::pending_context() {
                             // The pipeline reads inherited dimensions from open spans.
                             host.calls().open_pending();
