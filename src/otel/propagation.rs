@@ -2,7 +2,6 @@
 //! `traceparent` and `X-Amzn-Trace-Id`, and the headers of outgoing calls.
 
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
-use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context as OtelContext, ContextGuard};
 use opentelemetry_aws::trace::XrayPropagator;
 
@@ -107,6 +106,7 @@ pub(crate) mod headers {
 /// sampled span makes its context current (until it exits).
 #[cfg(feature = "http")]
 pub(crate) fn current_sampled() -> Option<OtelContext> {
+    use opentelemetry::trace::TraceContextExt;
     let cx = OtelContext::current();
     let sc = cx.span().span_context().clone();
     (sc.is_valid() && sc.is_sampled() && !sc.is_remote()).then_some(cx)
