@@ -143,7 +143,7 @@ pub(crate) fn flush_metrics() {
 }
 
 // The README's Rust snippets are compiled (and run, unless `no_run`) as doctests.
-#[cfg(all(doctest, feature = "lambda", feature = "http"))]
+#[cfg(all(doctest, feature = "lambda", feature = "http", feature = "otel"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 

@@ -44,15 +44,20 @@ impl Sampling {
     /// carries one (an HTTP request's or Lambda invocation's header), a draw when it is a trace
     /// root, else `None`: not part of any trace.
     pub(crate) fn root(&self, tracked: bool) -> Option<bool> {
+        // (whether a trace root, the remote decision if any), without cloning the context.
         let (root, remote) = OtelContext::map_current(|cx| {
-            let remote = cx.span().span_context().clone();
-            (cx.get::<TraceRoot>().is_some(), remote)
+            let span = cx.span();
+            let remote = span.span_context();
+            // X-Ray's `Sampled=?` (flag 0x02, deferred) leaves the decision to us.
+            let decided = remote.is_valid()
+                && (remote.is_sampled() || remote.trace_flags().to_u8() & 0x02 == 0);
+            (
+                cx.get::<TraceRoot>().is_some(),
+                decided.then(|| remote.is_sampled()),
+            )
         });
-        if remote.is_valid() {
-            // Sampled=? (deferred): ours to decide.
-            if remote.is_sampled() || remote.trace_flags().to_u8() & 0x02 == 0 {
-                return Some(remote.is_sampled());
-            }
+        if remote.is_some() {
+            return remote;
         }
         (root || tracked).then(|| self.rate.sample())
     }
