@@ -301,11 +301,6 @@ where
         if id == TypeId::of::<Self>() {
             return Some(std::ptr::from_ref(self).cast());
         }
-        #[cfg(feature = "otel")]
-        if id == TypeId::of::<crate::otel::Traces>() {
-            let tracing = self.layers.tracing.as_ref()?;
-            return Some(Arc::as_ptr(&tracing.traces).cast());
-        }
         // SAFETY: forwarded as is; the caller's contract is the inner subscriber's.
         unsafe { self.layers.inner.downcast_raw(id) }
     }

@@ -71,11 +71,9 @@ where
     }
     let (provider, tracer) = crate::otel::pipeline(traces, config.service.as_deref())?;
     let sampling = Sampling::new(traces.sample_rate);
-    let layer = TraceLayer::new(tracer, sampling, redactor);
-    let tracing = Tracing {
-        sampling,
-        traces: Arc::new(Traces(provider)),
-    };
+    let traces = Arc::new(Traces(provider));
+    let layer = TraceLayer::new(tracer, sampling, redactor, traces.clone());
+    let tracing = Tracing { sampling, traces };
     Ok((
         Some(layer).with_filter(TraceFilter::new(true)),
         Some(tracing),

@@ -24,6 +24,7 @@ use tracing_subscriber::Layer;
 use super::annotations;
 use super::propagation::TraceRoot;
 use super::sampling::{take_preset, RateSampler, Traced};
+use super::Traces;
 
 /// How root decisions are taken: shared by the layer and the pipeline (where tracked calls
 /// decide at their start).
@@ -68,6 +69,8 @@ pub(crate) struct TraceLayer<S> {
     inner: OpenTelemetryLayer<S, SdkTracer>,
     sampling: Sampling,
     redactor: Option<Arc<Redactor>>,
+    /// The provider, found by the Lambda and HTTP layers with `downcast_ref::<Traces>()`.
+    traces: Arc<Traces>,
 }
 
 impl<S> TraceLayer<S>
@@ -78,6 +81,7 @@ where
         tracer: SdkTracer,
         sampling: Sampling,
         redactor: Option<Arc<Redactor>>,
+        traces: Arc<Traces>,
     ) -> Self {
         let inner = OpenTelemetryLayer::new(tracer)
             // Log lines carry what events say; spans carry their fields.
@@ -91,6 +95,7 @@ where
             inner,
             sampling,
             redactor,
+            traces,
         }
     }
 
@@ -199,6 +204,9 @@ where
     unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
         if id == TypeId::of::<Self>() {
             return Some(std::ptr::from_ref(self).cast());
+        }
+        if id == TypeId::of::<Traces>() {
+            return Some(Arc::as_ptr(&self.traces).cast());
         }
         // SAFETY: forwarded as is: `OpenTelemetrySpanExt` finds the inner layer's context
         // functions this way.

@@ -95,3 +95,10 @@ pub(crate) fn flush_current() {
         }
     });
 }
+
+/// Whether the current subscriber has a trace layer (which answers `downcast_ref::<Traces>()`):
+/// the Lambda and HTTP layers read trace headers only then.
+#[cfg_attr(not(any(feature = "lambda", feature = "http")), allow(dead_code))]
+pub(crate) fn traces_on() -> bool {
+    tracing::dispatcher::get_default(|dispatch| dispatch.downcast_ref::<Traces>().is_some())
+}

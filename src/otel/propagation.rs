@@ -34,14 +34,17 @@ fn enter_root(remote: OtelContext) -> ContextGuard {
 
 /// Around the creation of a Lambda invocation's span: the invocation's X-Ray header (from
 /// its context, never the process-global `_X_AMZN_TRACE_ID`) is the parent, and its
-/// `Sampled` decides.
+/// `Sampled` decides. `None` (nothing read) when the subscriber exports no traces.
 #[cfg_attr(not(feature = "lambda"), allow(dead_code))]
-pub(crate) fn enter_invocation(xray_header: Option<&str>) -> ContextGuard {
+pub(crate) fn enter_invocation(xray_header: Option<&str>) -> Option<ContextGuard> {
+    if !super::traces_on() {
+        return None;
+    }
     let remote = match xray_header {
         Some(value) => XrayPropagator::new().extract(&OneHeader(XRAY_HEADER, value)),
         None => OtelContext::new(),
     };
-    enter_root(remote)
+    Some(enter_root(remote))
 }
 
 /// The HTTP integration's side: headers in and out.
@@ -78,8 +81,12 @@ pub(crate) mod headers {
     }
 
     /// Around the creation of a request's span: W3C `traceparent` first (a caller that sends
-    /// it chose it), else `X-Amzn-Trace-Id` (what ALB and API Gateway add).
-    pub(crate) fn enter_request(headers: &http::HeaderMap) -> ContextGuard {
+    /// it chose it), else `X-Amzn-Trace-Id` (what ALB and API Gateway add). `None` (nothing
+    /// read) when the subscriber exports no traces.
+    pub(crate) fn enter_request(headers: &http::HeaderMap) -> Option<ContextGuard> {
+        if !crate::otel::traces_on() {
+            return None;
+        }
         let headers = Headers(headers);
         let w3c = TraceContextPropagator::new().extract(&headers);
         let remote = if w3c.span().span_context().is_valid() {
@@ -87,7 +94,7 @@ pub(crate) mod headers {
         } else {
             XrayPropagator::new().extract(&headers)
         };
-        super::enter_root(remote)
+        Some(super::enter_root(remote))
     }
 
     /// Puts the current span's trace context on outgoing headers, as `traceparent` and
