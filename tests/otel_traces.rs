@@ -216,3 +216,29 @@ fn a_zero_rate_exports_nothing_and_every_call_defers() {
         "no trace IDs outside sampled traces"
     );
 }
+
+#[instrument::track_performance]
+fn explode(seats: u32) -> u32 {
+    if seats > 0 {
+        panic!("no seats for jane.doe@example.com");
+    }
+    seats
+}
+
+#[test]
+fn a_panicking_call_is_an_error_span() {
+    let Some(url) = otlp::receiver() else { return };
+    let service = otlp::unique_service("panic");
+    let capture = traced(&url, &service, 1.0);
+    let caught = capture.run(|| std::panic::catch_unwind(|| explode(1)));
+    assert!(caught.is_err());
+    capture.flush();
+    let spans = otlp::wait_for_spans(&url, &service, 1);
+    assert_eq!(spans.len(), 1, "{spans:#?}");
+    let span = &spans[0];
+    assert_eq!(span["name"], "explode");
+    assert_eq!(span["attributes"]["outcome"], "panic");
+    assert_eq!(span["status"]["code"], 2, "{span}");
+    assert_eq!(span["status"]["message"], "panic", "{span}");
+    assert!(!span.to_string().contains("jane.doe"), "{span}");
+}
