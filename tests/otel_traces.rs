@@ -168,7 +168,7 @@ fn sampled_calls_are_exported_with_xray_ids_links_annotations_and_errors() {
 
 #[instrument::track_performance]
 fn leaf(call: u64) -> bool {
-    // Deferred (no span opened) exactly when the call was not sampled at its start.
+    // Whether this call opened its span: a deferred call is pending while its body runs.
     instrument::__private::pending_calls() == 0
 }
 
@@ -241,4 +241,26 @@ fn a_panicking_call_is_an_error_span() {
     assert_eq!(span["status"]["code"], 2, "{span}");
     assert_eq!(span["status"]["message"], "panic", "{span}");
     assert!(!span.to_string().contains("jane.doe"), "{span}");
+}
+
+/// `#[tokio::main] async fn main() { let _guard = instrument::init(); … }`: the exporter's
+/// blocking HTTP client is built and dropped inside an async runtime without panicking, and
+/// exports from there.
+#[test]
+fn the_pipeline_lives_and_dies_inside_an_async_runtime() {
+    let Some(url) = otlp::receiver() else { return };
+    let service = otlp::unique_service("async-main");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let capture = traced(&url, &service, 1.0);
+        assert!(capture.run(|| leaf(7)), "sampled: its span opened");
+        capture.flush();
+        drop(capture);
+    });
+    let spans = otlp::wait_for_spans(&url, &service, 1);
+    assert_eq!(spans.len(), 1, "{spans:#?}");
+    assert_eq!(number(&spans[0]["attributes"]["call"]), 7);
 }
