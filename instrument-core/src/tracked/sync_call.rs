@@ -14,6 +14,8 @@
 //!   recorded through `Debug` would be formatted late) and there are no `fields(...)`
 //!   (arbitrary expressions);
 //! * `log` is not `"all"` (every call would open its span anyway);
+//! * the host does not sample it into a trace (`DeferredCalls::start_sampled`, asked only of a
+//!   host that exports traces: a sampled call's span is exported, so it opens at the start);
 //! * the dispatcher is instrument's pipeline (it answers `downcast_ref::<Host>()`) built by
 //!   `Builder::build_dispatch` or installed by `init()`: nothing can be layered on top of it, so no layer misses the span (a subscriber from
 //!   `Builder::build()` may be wrapped by user layers and never defers).
