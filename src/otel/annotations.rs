@@ -1,6 +1,8 @@
-//! What X-Ray shows besides names and times: `annotation.<k>` and `metadata.<k>` span fields
-//! as X-Ray annotations (indexed, searchable) and metadata, a failed call's error status, and
-//! an error logged inside a sampled span as an `exception` event with its redacted message.
+//! What X-Ray shows besides names and times: span fields as attributes, redacted as the log
+//! lines' are (`tracing-opentelemetry` is handed no fields, so nothing goes out unredacted);
+//! `annotation.<k>` and `metadata.<k>` fields as X-Ray annotations (indexed, searchable) and
+//! metadata; a failed call's error status; and an error logged inside a sampled span as an
+//! `exception` event with its redacted message.
 //!
 //! The ADOT collector's X-Ray exporter turns span attributes into metadata, except those whose
 //! keys the attribute `aws.xray.annotations` lists, which become annotations. Fields are
@@ -39,18 +41,48 @@ impl Pending {
     }
 }
 
-/// Collects `annotation.*`, `metadata.*`, and a failed call's `outcome`/`error_type`.
-#[derive(Default)]
-struct Fields {
+/// Collects a span's fields as attributes, redacted as the log lines' are: `annotation.<k>` as
+/// the annotation `k`, `metadata.<k>` as `k`, any other field under its name; and a failed
+/// call's `outcome`/`error_type` (or a 5xx `status_code`) as the error status.
+struct Fields<'r> {
     pending: Pending,
     outcome: Option<String>,
     error_type: Option<String>,
+    redactor: Option<&'r Redactor>,
 }
 
-impl Fields {
+impl<'r> Fields<'r> {
+    fn new(redactor: Option<&'r Redactor>) -> Self {
+        Fields {
+            pending: Pending::default(),
+            outcome: None,
+            error_type: None,
+            redactor,
+        }
+    }
+
+    /// `value` as exported: text redacted, and any value of a sensitive key (`password`, …)
+    /// replaced as the key rule says.
+    fn redacted(&self, key: &str, value: Value) -> Value {
+        let Some(redactor) = self.redactor else {
+            return value;
+        };
+        if let Some(rule) = redactor.key_rule(key) {
+            return Value::from(redactor.redact_keyed(rule, &value.as_str()).into_owned());
+        }
+        match value {
+            Value::String(text) => match redactor.redact(text.as_str()) {
+                std::borrow::Cow::Borrowed(_) => Value::String(text),
+                std::borrow::Cow::Owned(redacted) => Value::from(redacted),
+            },
+            other => other,
+        }
+    }
+
     fn value(&mut self, field: &Field, value: Value) {
         let name = field.name();
         if let Some(key) = name.strip_prefix("annotation.") {
+            let value = self.redacted(key, value);
             let key = StringValue::from(key.to_string());
             if !self.pending.annotation_keys.contains(&key) {
                 self.pending.annotation_keys.push(key.clone());
@@ -59,25 +91,33 @@ impl Fields {
             self.pending
                 .attributes
                 .push(KeyValue::new(key.as_str().to_string(), value));
-        } else if let Some(key) = name.strip_prefix("metadata.") {
+            return;
+        }
+        if let Some(key) = name.strip_prefix("metadata.") {
+            let value = self.redacted(key, value);
             self.pending
                 .attributes
                 .push(KeyValue::new(key.to_string(), value));
-        } else if name == "outcome" {
-            self.outcome = Some(value.as_str().into_owned());
-        } else if name == "error_type" {
-            self.error_type = Some(value.as_str().into_owned());
-        } else if name == "status_code" {
-            // An HTTP request's: a 5xx is the server's failure.
-            if let Value::I64(code @ 500..=599) = value {
-                self.outcome = Some("error".to_string());
-                self.error_type = Some(code.to_string());
-            }
+            return;
         }
+        match name {
+            "outcome" => self.outcome = Some(value.as_str().into_owned()),
+            "error_type" => self.error_type = Some(value.as_str().into_owned()),
+            "status_code" => {
+                // An HTTP request's: a 5xx is the server's failure.
+                if let Value::I64(code @ 500..=599) = value {
+                    self.outcome = Some("error".to_string());
+                    self.error_type = Some(code.to_string());
+                }
+            }
+            _ => {}
+        }
+        let value = self.redacted(name, value);
+        self.pending.attributes.push(KeyValue::new(name, value));
     }
 }
 
-impl Visit for Fields {
+impl Visit for Fields<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.value(field, Value::F64(value));
     }
@@ -87,7 +127,7 @@ impl Visit for Fields {
     fn record_u64(&mut self, field: &Field, value: u64) {
         self.value(
             field,
-            i64::try_from(value).map_or_else(|_| Value::F64(value as f64), Value::I64),
+            i64::try_from(value).map_or_else(|_| Value::from(value.to_string()), Value::I64),
         );
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
@@ -96,19 +136,15 @@ impl Visit for Fields {
     fn record_str(&mut self, field: &Field, value: &str) {
         self.value(field, Value::from(value.to_string()));
     }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.value(field, Value::from(value.to_string()));
+    }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        let name = field.name();
-        if name.starts_with("annotation.")
-            || name.starts_with("metadata.")
-            || name == "outcome"
-            || name == "error_type"
-        {
-            self.value(field, Value::from(format!("{value:?}")));
-        }
+        self.value(field, Value::from(format!("{value:?}")));
     }
 }
 
-fn collect<S>(fields: Fields, id: &Id, ctx: &Context<'_, S>)
+fn collect<S>(fields: Fields<'_>, id: &Id, ctx: &Context<'_, S>)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -137,22 +173,30 @@ where
     }
 }
 
-/// A sampled span opens: its annotation and metadata fields.
-pub(crate) fn on_new_span<S>(attrs: &Attributes<'_>, id: &Id, ctx: &Context<'_, S>)
-where
+/// A sampled span opens: its fields.
+pub(crate) fn on_new_span<S>(
+    attrs: &Attributes<'_>,
+    id: &Id,
+    ctx: &Context<'_, S>,
+    redactor: Option<&Redactor>,
+) where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let mut fields = Fields::default();
+    let mut fields = Fields::new(redactor);
     attrs.record(&mut fields);
     collect(fields, id, ctx);
 }
 
-/// Fields recorded on a sampled span: annotations, metadata, and how a tracked call ended.
-pub(crate) fn on_record<S>(values: &Record<'_>, id: &Id, ctx: &Context<'_, S>)
-where
+/// Fields recorded on a sampled span, and how a tracked call ended.
+pub(crate) fn on_record<S>(
+    values: &Record<'_>,
+    id: &Id,
+    ctx: &Context<'_, S>,
+    redactor: Option<&Redactor>,
+) where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let mut fields = Fields::default();
+    let mut fields = Fields::new(redactor);
     values.record(&mut fields);
     collect(fields, id, ctx);
     apply(id, ctx);

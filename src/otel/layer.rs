@@ -138,15 +138,29 @@ where
             span.extensions_mut().insert(Traced(sampled));
         }
         if sampled {
-            self.inner.on_new_span(attrs, id, ctx.clone());
-            annotations::on_new_span(attrs, id, &ctx);
+            // The OpenTelemetry layer gets the span without its fields (name, parent, times);
+            // the fields become attributes here, redacted.
+            let meta = attrs.metadata();
+            let none: [(
+                &tracing_core::field::Field,
+                Option<&dyn tracing_core::field::Value>,
+            ); 0] = [];
+            let values = meta.fields().value_set(&none);
+            let bare = if let Some(parent) = attrs.parent() {
+                Attributes::child_of(parent.clone(), meta, &values)
+            } else if attrs.is_root() {
+                Attributes::new_root(meta, &values)
+            } else {
+                Attributes::new(meta, &values)
+            };
+            self.inner.on_new_span(&bare, id, ctx.clone());
+            annotations::on_new_span(attrs, id, &ctx, self.redactor.as_deref());
         }
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         if Self::sampled(id, &ctx) {
-            self.inner.on_record(id, values, ctx.clone());
-            annotations::on_record(values, id, &ctx);
+            annotations::on_record(values, id, &ctx, self.redactor.as_deref());
         }
     }
 

@@ -25,7 +25,8 @@
 //!   also sets `traceparent` and `X-Amzn-Trace-Id` on outgoing requests inside a sampled trace.
 //! * **Annotations**: span fields `annotation.<k>` become X-Ray annotations (indexed), fields
 //!   `metadata.<k>` metadata (the attribute `aws.xray.annotations` lists the annotation keys,
-//!   the convention of the collector's X-Ray exporter); other span fields are attributes.
+//!   the convention of the collector's X-Ray exporter); other span fields are attributes. Every
+//!   attribute is redacted as log lines are.
 //! * **Errors**: a failed or panicking tracked call sets the span's status to error; an error
 //!   logged inside a sampled span (a tracked call's completion line, `error!(error = …)`) adds an
 //!   `exception` event with the *redacted* message.
