@@ -112,7 +112,11 @@ impl<'r> Fields<'r> {
             }
             _ => {}
         }
-        let value = self.redacted(name, value);
+        // A tracked call's own fields hold names instrument chose, never user data.
+        let value = match name {
+            "function" | "outcome" | "error_type" => value,
+            _ => self.redacted(name, value),
+        };
         self.pending.attributes.push(KeyValue::new(name, value));
     }
 }
