@@ -54,6 +54,9 @@ pub(crate) struct Flushers {
     pub(crate) writer: Arc<dyn FlushWriter>,
     /// The most verbose level the log filter lets through.
     pub(crate) max_level: tracing_core::LevelFilter,
+    /// Traces, when exported (feature `otel`).
+    #[cfg(feature = "otel")]
+    pub(crate) tracing: Option<crate::otel::Tracing>,
 }
 
 impl Flushers {
@@ -61,6 +64,10 @@ impl Flushers {
     pub(crate) fn flush(&self) {
         if let Some(metrics) = &self.metrics {
             metrics.flush();
+        }
+        #[cfg(feature = "otel")]
+        if let Some(tracing) = &self.tracing {
+            tracing.traces.flush();
         }
         self.writer.flush_writer();
     }
@@ -74,6 +81,10 @@ impl Flushers {
     pub(crate) fn shutdown(&self) {
         if let Some(metrics) = &self.metrics {
             metrics.shutdown();
+        }
+        #[cfg(feature = "otel")]
+        if let Some(tracing) = &self.tracing {
+            tracing.traces.shutdown();
         }
         self.writer.flush_writer();
     }

@@ -56,6 +56,8 @@ pub mod http;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod metrics;
+#[cfg(feature = "otel")]
+pub mod otel;
 mod panic_hook;
 mod pipeline;
 mod sigterm;
@@ -142,7 +144,7 @@ pub(crate) fn flush_metrics() {
 }
 
 // The README's Rust snippets are compiled (and run, unless `no_run`) as doctests.
-#[cfg(all(doctest, feature = "lambda", feature = "http"))]
+#[cfg(all(doctest, feature = "lambda", feature = "http", feature = "otel"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
@@ -176,6 +178,10 @@ pub enum InitError {
     /// The PII redaction rules are invalid (a bad custom regex, an empty hash key, …).
     #[error("invalid PII redaction configuration: {0}")]
     Redact(instrument_core::redact::RedactError),
+    /// The trace exporter cannot start (feature `otel`).
+    #[cfg(feature = "otel")]
+    #[error("traces cannot be exported: {0}")]
+    Traces(String),
     /// A configured feature is not available in this build.
     #[error("{0}")]
     Unsupported(&'static str),

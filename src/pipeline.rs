@@ -56,6 +56,9 @@ struct Layers<S> {
     /// The `Dispatch` this pipeline lives in (weak: it owns us), for the spans it opens: a
     /// call ends its span there even if the thread's default changed during the call.
     dispatch: OnceLock<WeakDispatch>,
+    /// Traces, when exported: tracked calls decide their sampling at their start.
+    #[cfg(feature = "otel")]
+    tracing: Option<crate::otel::Tracing>,
 }
 
 impl<S> Pipeline<S>
@@ -63,16 +66,26 @@ where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
 {
     /// `inner` recording deferred calls' metrics into `metrics` (`None`: metrics off).
-    pub(crate) fn new(inner: S, metrics: Option<EmfHandle>) -> Self {
+    pub(crate) fn new(
+        inner: S,
+        metrics: Option<EmfHandle>,
+        #[cfg(feature = "otel")] tracing: Option<crate::otel::Tracing>,
+    ) -> Self {
         let wants_tracked = metrics.is_some();
         let id = Host::fresh_id();
+        #[cfg(feature = "otel")]
+        let traces = tracing.is_some();
+        #[cfg(not(feature = "otel"))]
+        let traces = false;
         let layers = Arc::new(Layers {
             inner,
             id,
             metrics,
             dispatch: OnceLock::new(),
+            #[cfg(feature = "otel")]
+            tracing,
         });
-        let host = Host::new(id, layers.clone(), wants_tracked);
+        let host = Host::new(id, layers.clone(), wants_tracked).with_traces(traces);
         Pipeline {
             layers,
             host: Some(host),
@@ -87,6 +100,8 @@ where
                 id: Host::fresh_id(),
                 metrics: None,
                 dispatch: OnceLock::new(),
+                #[cfg(feature = "otel")]
+                tracing: None,
             }),
             host: None,
         }
@@ -120,6 +135,11 @@ where
     ) -> Option<(Id, Option<Dispatch>)> {
         // Opening asks and consumes: a question in place is interrupted.
         filter_state::consumed_elsewhere();
+        // A deferred call was not sampled when it started (a sampled one never defers).
+        #[cfg(feature = "otel")]
+        if self.tracing.is_some() {
+            crate::otel::preset(meta, false);
+        }
         let id = open_in(&self.inner, meta, values)?;
         ENTERED.set(ENTERED.get() + 1);
         let dispatch = self.dispatch.get().and_then(WeakDispatch::upgrade);
@@ -155,6 +175,35 @@ where
         let current = self.inner.current_span();
         let parent = current.id().and_then(|id| self.inner.span(id));
         metrics.record_call(call, parent);
+    }
+
+    #[cfg(feature = "otel")]
+    fn start_sampled(&self, meta: &'static Metadata<'static>) -> bool {
+        let Some(tracing) = &self.tracing else {
+            return false;
+        };
+        let sampled = if instrument_core::tracked::pending_calls() > 0 {
+            // Inside a deferred call: an unsampled one.
+            false
+        } else {
+            let inherited = if ENTERED.get() == 0 {
+                None
+            } else {
+                let current = self.inner.current_span();
+                current
+                    .id()
+                    .and_then(|id| self.inner.span(id))
+                    .and_then(|span| span.extensions().get::<crate::otel::Traced>().copied())
+            };
+            match inherited {
+                Some(crate::otel::Traced(sampled)) => sampled,
+                None => tracing.sampling.root(true).unwrap_or(false),
+            }
+        };
+        if sampled {
+            crate::otel::preset(meta, true);
+        }
+        sampled
     }
 }
 

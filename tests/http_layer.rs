@@ -2,6 +2,8 @@
 //! correlation IDs in and out, the request span, the matched route, and the request metrics.
 //! Every assertion is on parsed JSON lines and EMF documents.
 
+mod support;
+
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -9,10 +11,10 @@ use axum::extract::MatchedPath;
 use axum::http::{HeaderMap, HeaderName, Request, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
-use http_body_util::BodyExt;
 use instrument::http::{CorrelationHeaders, RequestLayer};
 use instrument::testing::Capture;
 use serde_json::Value;
+use support::http_driver::{get_with, send_all};
 use tower::ServiceExt;
 
 fn axum_route(extensions: &http::Extensions) -> Option<String> {
@@ -45,41 +47,6 @@ fn capture(
     ) -> instrument::Builder<instrument::testing::LogBuffer>,
 ) -> Capture {
     Capture::with(|b| configure(b.service("booking")))
-}
-
-/// Sends each request through `app` on a current-thread runtime with `capture` as subscriber.
-fn send_all(
-    capture: &Capture,
-    app: &Router,
-    requests: Vec<Request<Body>>,
-) -> Vec<(StatusCode, HeaderMap, String)> {
-    let _default = capture.set_default();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut out = Vec::new();
-        for request in requests {
-            let response = app.clone().oneshot(request).await.unwrap();
-            let (parts, body) = response.into_parts();
-            let body = body.collect().await.unwrap().to_bytes();
-            out.push((
-                parts.status,
-                parts.headers,
-                String::from_utf8(body.to_vec()).unwrap(),
-            ));
-        }
-        out
-    })
-}
-
-fn get_with(path: &str, headers: &[(&str, &str)]) -> Request<Body> {
-    let mut request = Request::get(path);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    request.body(Body::empty()).unwrap()
 }
 
 fn finished_lines(capture: &Capture) -> Vec<Value> {

@@ -25,6 +25,7 @@
 //! | `service`, `environment` | when configured |
 //! | `correlation_id`, `function_request_id`, `xray_trace_id`, `function_arn` | when known: the nearest field of that name (event, then spans inside out); `lambda_runtime`'s `requestId`/`xrayTraceId` |
 //! | `cold_start`, `function_name`, `function_version`, `function_memory_size` | inside a Lambda invocation |
+//! | `trace_id`, `span_id` | inside a span of a sampled trace, with [`JsonLogLayer::with_trace_ids`] (`instrument`'s feature `otel`): the innermost such span's, the trace ID in X-Ray's form `1-5759e988-bd862e3fe1be46a994272793` ([`context::TraceIds`]) |
 //! | `span`, `spans` | inside spans: the innermost span's name; all names root to leaf |
 //! | event fields, span fields | flattened; an event field wins over a span field, an inner span over an outer |
 //! | `error` | for the first `&dyn Error` field: `{"type","message","chain":[…]}` |

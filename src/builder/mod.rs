@@ -19,6 +19,8 @@ use crate::InitError;
 
 mod metric_shape;
 mod outputs;
+#[cfg(feature = "otel")]
+mod traces;
 
 use outputs::{stdout_closed, NullSink, SharedWriter};
 
@@ -411,6 +413,10 @@ where
     fn assemble_dispatch(self) -> Result<(tracing::Dispatch, Guard, Config), InitError> {
         let (subscriber, guard, config) = self.assemble()?;
         let metrics = guard.flushers.metrics.clone();
+        #[cfg(feature = "otel")]
+        let pipeline =
+            crate::pipeline::Pipeline::new(subscriber, metrics, guard.flushers.tracing.clone());
+        #[cfg(not(feature = "otel"))]
         let pipeline = crate::pipeline::Pipeline::new(subscriber, metrics);
         Ok((tracing::Dispatch::new(pipeline), guard, config))
     }
@@ -437,7 +443,11 @@ where
             config.http_layer.client_errors_fail,
         );
         let make_writer = Arc::new(self.make_writer);
-        let log_layer = JsonLogLayer::from_config(&config).with_redactor(redactor.clone());
+        let log_layer = JsonLogLayer::from_config(&config)
+            .with_redactor(redactor.clone())
+            .with_trace_ids(cfg!(feature = "otel") && config.traces.enabled);
+        #[cfg(feature = "otel")]
+        let (trace_layer, tracing) = traces::layer(&config, redactor.clone())?;
         let cold_start = log_layer.cold_start();
         let log_errors = log_layer.write_errors();
         if stdout_closed::<W>() {
@@ -513,10 +523,14 @@ where
         let subscriber = tracing_subscriber::registry()
             .with(log_layer)
             .with(emf_layer);
+        #[cfg(feature = "otel")]
+        let subscriber = subscriber.with(trace_layer);
         let guard = Guard::new(Arc::new(Flushers {
             metrics,
             writer: make_writer,
             max_level,
+            #[cfg(feature = "otel")]
+            tracing,
         }));
         Ok((subscriber, guard, config))
     }

@@ -196,6 +196,9 @@ where
             .and_then(|route| route(request.extensions()))
             .unwrap_or_else(|| UNMATCHED_ROUTE.to_string());
         let method = request.method().as_str().to_owned();
+        // The caller's trace context (`traceparent`, `X-Amzn-Trace-Id`) is the span's parent.
+        #[cfg(feature = "otel")]
+        let remote = crate::otel::headers::enter_request(request.headers());
         let span = tracing::info_span!(
             "http_request",
             correlation_id = correlation_id.as_str(),
@@ -204,6 +207,8 @@ where
             status_code = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
         );
+        #[cfg(feature = "otel")]
+        drop(remote);
         let future = {
             let _entered = span.enter();
             self.inner.call(request)

@@ -53,12 +53,16 @@ pub const CORRELATION_HEADER: &str = "x-correlation-id";
 pub trait CorrelationHeaders {
     /// Sets `x-correlation-id` to the current span's correlation ID (see
     /// [`crate::correlation_id`]); returns it, or `None` (and leaves the headers as they are)
-    /// outside a span that has one.
+    /// outside a span that has one. With the feature `otel`, inside a sampled trace, also sets
+    /// `traceparent` and `x-amzn-trace-id` to the current span's trace context, so the next
+    /// service's spans join the trace.
     fn insert_correlation_id(&mut self) -> Option<String>;
 }
 
 impl CorrelationHeaders for http::HeaderMap {
     fn insert_correlation_id(&mut self) -> Option<String> {
+        #[cfg(feature = "otel")]
+        crate::otel::headers::inject_current(self);
         let id = crate::correlation_id()?;
         let value = http::HeaderValue::from_str(&id).ok()?;
         self.insert(

@@ -9,8 +9,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use tower::{Layer, Service};
-use tracing::instrument::Instrumented;
-use tracing::Instrument;
 
 use instrument_core::config::{LambdaLayerConfig, Settings};
 
@@ -189,6 +187,9 @@ where
     fn call(&mut self, event: LambdaEvent<T>) -> Self::Future {
         let correlation_id = self.correlation_id(&event.payload);
         let ctx = &event.context;
+        // The invocation's own X-Ray header is the span's parent, and its `Sampled` decides.
+        #[cfg(feature = "otel")]
+        let remote = crate::otel::enter_invocation(ctx.xray_trace_id.as_deref());
         let span = match &ctx.xray_trace_id {
             Some(trace_id) => tracing::info_span!(
                 "lambda_invocation",
@@ -204,6 +205,8 @@ where
                 correlation_id = correlation_id.as_str(),
             ),
         };
+        #[cfg(feature = "otel")]
+        drop(remote);
         let timer = flush_delay(ctx.deadline, self.config.flush_margin)
             .map(|delay| Box::pin(tokio::time::sleep(delay)));
         let deadline = ctx.deadline;
@@ -227,7 +230,8 @@ where
             self.inner.call(event)
         };
         InvocationFuture {
-            inner: future.instrument(span),
+            inner: future,
+            span,
             timer,
             deadline,
             log_errors,
@@ -270,7 +274,9 @@ pin_project_lite::pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct InvocationFuture<F> {
         #[pin]
-        inner: Instrumented<F>,
+        inner: F,
+        // The invocation's span, entered while the handler runs; closed when it answers.
+        span: tracing::Span,
         timer: Option<Pin<Box<tokio::time::Sleep>>>,
         deadline: u64,
         log_errors: bool,
@@ -291,17 +297,26 @@ where
         if let Some(timer) = this.timer.as_mut() {
             if timer.as_mut().poll(cx).is_ready() {
                 *this.timer = None;
-                let _entered = this.inner.span().enter();
+                let _entered = this.span.enter();
                 deadline_reached(*this.deadline);
             }
         }
-        let output = std::task::ready!(this.inner.as_mut().poll(cx));
-        let _entered = this.inner.span().enter();
+        let output = {
+            let _entered = this.span.enter();
+            std::task::ready!(this.inner.as_mut().poll(cx))
+        };
+        let _entered = this.span.enter();
         if let (Err(error), true) = (&output, *this.log_errors) {
             // An ERROR line inside the invocation: it also writes its buffered lines.
             tracing::error!(target: "instrument::lambda", handler_error = ?error, "the invocation failed");
         }
         invocation_ended(*this.started, output.is_ok(), *this.memory_metric);
+        drop(_entered);
+        // The invocation is over: its span closes now (unless a task the handler spawned
+        // holds it), and its spans are sent before Lambda freezes the environment.
+        *this.span = tracing::Span::none();
+        #[cfg(feature = "otel")]
+        crate::otel::flush_current();
         Poll::Ready(output)
     }
 }

@@ -186,4 +186,9 @@ pub fn wait_or_kill(child: &mut Child, timeout: Duration) -> ExitStatus {
     }
 }
 
+#[cfg(feature = "http")]
+pub mod http_driver;
+#[cfg(feature = "lambda")]
+pub mod lambda_driver;
+pub mod otlp;
 pub mod runtime_api;

@@ -36,7 +36,7 @@ pub mod table;
 mod tests;
 
 pub use error::{ConfigError, Rejection, Source};
-pub use sections::{HttpLayerConfig, LambdaLayerConfig, RedactionConfig};
+pub use sections::{HttpLayerConfig, LambdaLayerConfig, RedactionConfig, TracesConfig};
 pub use setting::{Declaration, Section, Setting, Value, Variable};
 
 /// Where metrics go (`INSTRUMENT_METRICS`).
@@ -100,6 +100,12 @@ pub struct Settings {
     pub flush_on_sigterm: Option<bool>,
     /// [`table::HTTP_CLIENT_ERRORS`].
     pub http_client_errors: Option<bool>,
+    /// [`table::TRACES`].
+    pub traces: Option<bool>,
+    /// [`table::TRACE_SAMPLE_RATE`].
+    pub trace_sample_rate: Option<f64>,
+    /// [`table::TRACE_ENDPOINT`].
+    pub trace_endpoint: Option<String>,
     /// [`table::DIMENSIONS`].
     pub dimensions: Option<Vec<String>>,
     /// [`table::DEFAULT_DIMENSIONS`].
@@ -180,6 +186,8 @@ pub struct Config {
     pub lambda_layer: LambdaLayerConfig,
     /// The HTTP layer's section.
     pub http_layer: HttpLayerConfig,
+    /// The traces' section (feature `otel` of `instrument`).
+    pub traces: TracesConfig,
 }
 
 impl Config {
@@ -285,6 +293,7 @@ impl Config {
             redaction: RedactionConfig::resolve(settings, env)?,
             lambda_layer: LambdaLayerConfig::resolve(settings, env)?,
             http_layer: HttpLayerConfig::resolve(settings, env)?,
+            traces: TracesConfig::resolve(settings, env)?,
         })
     }
 

@@ -46,6 +46,47 @@ pub fn switch(value: &str) -> Result<bool, Rejection> {
     }
 }
 
+/// A switch that says whether something is *disabled* (Powertools' `POWERTOOLS_TRACE_DISABLED`):
+/// `true` means off.
+///
+/// ```
+/// use instrument_core::config::parse::disabled_switch;
+/// assert_eq!(disabled_switch("true"), Ok(false));
+/// assert_eq!(disabled_switch("0"), Ok(true));
+/// ```
+pub fn disabled_switch(value: &str) -> Result<bool, Rejection> {
+    switch(value).map(|disabled| !disabled)
+}
+
+/// An `http://` URL with a host (`http://localhost:4318/v1/traces`): the OTLP exporter talks
+/// plain HTTP to a collector next to the process (the ADOT collector, its Lambda layer).
+///
+/// ```
+/// use instrument_core::config::parse::http_url;
+/// assert!(http_url("http://127.0.0.1:4318/v1/traces").is_ok());
+/// assert!(http_url("localhost:4318").is_err());
+/// assert!(http_url("https://collector:4318").is_err());
+/// ```
+pub fn http_url(value: &str) -> Result<String, Rejection> {
+    let value = value.trim();
+    match value.strip_prefix("http://") {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(value.to_string()),
+        _ => Err(Rejection::new()),
+    }
+}
+
+/// OpenTelemetry's base endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`): the traces endpoint is the
+/// URL with `/v1/traces` appended, as the OTLP exporter specification says.
+///
+/// ```
+/// use instrument_core::config::parse::otlp_base_url;
+/// assert_eq!(otlp_base_url("http://collector:4318/").unwrap(), "http://collector:4318/v1/traces");
+/// ```
+pub fn otlp_base_url(value: &str) -> Result<String, Rejection> {
+    let base = http_url(value)?;
+    Ok(format!("{}/v1/traces", base.trim_end_matches('/')))
+}
+
 /// A level name, case-insensitive, with the Powertools/Python aliases (`warning`, `critical`,
 /// `fatal`, `none`).
 ///

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use super::table::{
     CORRELATION_HEADERS, CORRELATION_PATHS, HTTP_CLIENT_ERRORS, LAMBDA_FLUSH_MARGIN,
-    LAMBDA_MEMORY_METRIC, REDACT_DISABLE, REDACT_HASH_KEY, REDACT_KEYS,
+    LAMBDA_MEMORY_METRIC, REDACT_DISABLE, REDACT_HASH_KEY, REDACT_KEYS, TRACES, TRACE_ENDPOINT,
+    TRACE_SAMPLE_RATE,
 };
 use super::{ConfigError, Settings};
 
@@ -140,5 +141,53 @@ impl RedactionConfig {
     /// Whether the environment adds nothing.
     pub fn is_empty(&self) -> bool {
         self == &RedactionConfig::default()
+    }
+}
+
+/// The traces' section ([`TRACES`], [`TRACE_SAMPLE_RATE`], [`TRACE_ENDPOINT`]), read by
+/// `instrument`'s feature `otel`.
+///
+/// ```
+/// use instrument_core::config::{Settings, TracesConfig};
+/// let section = TracesConfig::resolve(&Settings::default(), &|name| match name {
+///     "POWERTOOLS_TRACE_DISABLED" => Some("true".to_string()),
+///     "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://collector:4318".to_string()),
+///     _ => None,
+/// })
+/// .unwrap();
+/// assert!(!section.enabled, "Powertools' switch wins over the endpoint");
+/// assert_eq!(section.sample_rate, 0.05);
+/// assert_eq!(section.endpoint, "http://collector:4318/v1/traces");
+/// let unset = TracesConfig::resolve(&Settings::default(), &|_| None).unwrap();
+/// assert!(!unset.enabled, "no endpoint configured: off");
+/// assert_eq!(unset.endpoint, TracesConfig::DEFAULT_ENDPOINT);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TracesConfig {
+    /// Whether spans are exported ([`TRACES`]).
+    pub enabled: bool,
+    /// The share of new traces sampled ([`TRACE_SAMPLE_RATE`]).
+    pub sample_rate: f64,
+    /// The OTLP/HTTP traces endpoint ([`TRACE_ENDPOINT`]).
+    pub endpoint: String,
+}
+
+impl TracesConfig {
+    /// Where the ADOT collector (and its Lambda layer) receives OTLP/HTTP traces.
+    pub const DEFAULT_ENDPOINT: &'static str = "http://localhost:4318/v1/traces";
+
+    /// Resolves the section from `env`: traces are on when `INSTRUMENT_TRACES` says so, or,
+    /// unset, when an endpoint is configured.
+    pub fn resolve(
+        settings: &Settings,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let endpoint = TRACE_ENDPOINT.value(settings, env)?;
+        Ok(TracesConfig {
+            enabled: TRACES.value(settings, env)?.unwrap_or(endpoint.is_some()),
+            sample_rate: TRACE_SAMPLE_RATE.value(settings, env)?.unwrap_or_default(),
+            endpoint: endpoint.unwrap_or_else(|| Self::DEFAULT_ENDPOINT.to_string()),
+        })
     }
 }

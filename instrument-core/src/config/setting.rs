@@ -31,19 +31,22 @@ pub enum Section {
     Lambda,
     /// The `instrument::http` layer.
     Http,
+    /// Traces through OpenTelemetry (feature `otel`).
+    Traces,
     /// The process: signals.
     Process,
 }
 
 impl Section {
     /// Every section, in the order of the table.
-    pub const ALL: [Section; 7] = [
+    pub const ALL: [Section; 8] = [
         Section::Service,
         Section::Logs,
         Section::Metrics,
         Section::Redaction,
         Section::Lambda,
         Section::Http,
+        Section::Traces,
         Section::Process,
     ];
 
@@ -56,6 +59,7 @@ impl Section {
             Section::Redaction => "PII redaction",
             Section::Lambda => "Lambda",
             Section::Http => "HTTP",
+            Section::Traces => "Traces",
             Section::Process => "Process",
         }
     }

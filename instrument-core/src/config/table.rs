@@ -379,6 +379,43 @@ settings! {
         invalid: "maybe",
     }
 
+    TRACES: bool = "traces" in Traces, code traces {
+        variables: [
+            "INSTRUMENT_TRACES",
+            "POWERTOOLS_TRACE_DISABLED" as parse::disabled_switch
+                => "true to turn traces off (Powertools' meaning), false to keep them",
+        ],
+        accepts: SWITCH,
+        default: "on when a traces endpoint is set (below), else off",
+        doc: "Exports spans of tracked calls, HTTP requests and Lambda invocations through \
+              OpenTelemetry (only in a build with the cargo feature `otel`).",
+        parse: parse::switch,
+        invalid: "traced",
+    }
+    TRACE_SAMPLE_RATE: f64 = "trace_sample_rate" in Traces, code trace_sample_rate {
+        variables: ["INSTRUMENT_TRACE_SAMPLE_RATE", "OTEL_TRACES_SAMPLER_ARG"],
+        accepts: "a number from 0.0 to 1.0 (e.g. 0.1 for 10% of traces)",
+        default: "`0.05`" = 0.05,
+        doc: "The share of traces started here (a tracked call, HTTP request or invocation \
+              without a sampled or unsampled parent) that are sampled; inside a trace, the \
+              parent's decision holds (X-Ray's default fixed rate is 5%).",
+        parse: parse::rate, check |rate| parse::rate(&rate.to_string()),
+        invalid: "half",
+    }
+    TRACE_ENDPOINT: String = "trace_endpoint" in Traces, code trace_endpoint {
+        variables: [
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" as parse::http_url => "an http:// URL",
+            "OTEL_EXPORTER_OTLP_ENDPOINT" as parse::otlp_base_url
+                => "an http:// URL, to which `/v1/traces` is appended",
+        ],
+        accepts: "an http:// URL of an OTLP/HTTP traces endpoint",
+        default: "`http://localhost:4318/v1/traces` (the ADOT collector and its Lambda layer)",
+        doc: "Where spans go: an OTLP/HTTP (protobuf) receiver, such as the ADOT collector or \
+              its Lambda layer.",
+        parse: parse::http_url,
+        invalid: "localhost:4318",
+    }
+
     FLUSH_ON_SIGTERM: bool = "flush_on_sigterm" in Process, code flush_on_sigterm {
         variables: ["INSTRUMENT_FLUSH_ON_SIGTERM"],
         accepts: SWITCH,

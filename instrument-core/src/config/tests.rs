@@ -385,3 +385,66 @@ fn code_values_are_checked_and_code_wins() {
     assert!(!c.flush_on_sigterm);
     assert!(c.lambda.is_none());
 }
+
+#[test]
+fn traces_section_precedence_and_errors() {
+    // Off by default; an endpoint turns them on; the explicit switch wins over both.
+    let c = resolve(&Settings::default(), &[]).unwrap();
+    assert!(!c.traces.enabled);
+    assert_eq!(c.traces.sample_rate, 0.05);
+    let c = resolve(
+        &Settings::default(),
+        &[
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://a:4318/v1/traces",
+            ),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://b:4318"),
+            ("INSTRUMENT_TRACE_SAMPLE_RATE", "0.1"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.9"),
+        ],
+    )
+    .unwrap();
+    assert!(c.traces.enabled);
+    assert_eq!(
+        c.traces.endpoint, "http://a:4318/v1/traces",
+        "the per-signal variable wins"
+    );
+    assert_eq!(c.traces.sample_rate, 0.1, "INSTRUMENT_* wins over OTEL_*");
+    let c = resolve(
+        &Settings::default(),
+        &[
+            ("INSTRUMENT_TRACES", "on"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.9"),
+        ],
+    )
+    .unwrap();
+    assert!(c.traces.enabled);
+    assert_eq!(c.traces.endpoint, TracesConfig::DEFAULT_ENDPOINT);
+    assert_eq!(c.traces.sample_rate, 0.9);
+    let code = Settings {
+        traces: Some(false),
+        ..Settings::default()
+    };
+    let c = resolve(&code, &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://b:4318")]).unwrap();
+    assert!(!c.traces.enabled, "code wins");
+
+    let err = resolve(
+        &Settings::default(),
+        &[("INSTRUMENT_TRACE_SAMPLE_RATE", "2")],
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.origin,
+        Source::Variable("INSTRUMENT_TRACE_SAMPLE_RATE".into())
+    );
+    let err = resolve(
+        &Settings::default(),
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")],
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.origin,
+        Source::Variable("OTEL_EXPORTER_OTLP_ENDPOINT".into())
+    );
+}

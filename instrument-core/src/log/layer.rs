@@ -68,6 +68,8 @@ pub struct JsonLogLayer<W = fn() -> io::Stdout> {
     pub(super) invocation_logging: Option<InvocationLogging>,
     /// Whether an event with only metric fields and no message writes a line.
     pub(super) metric_event_lines: bool,
+    /// Whether lines carry the innermost traced span's `trace_id` and `span_id`.
+    pub(super) trace_ids: bool,
 }
 
 impl<W> std::fmt::Debug for JsonLogLayer<W> {
@@ -103,6 +105,7 @@ impl JsonLogLayer {
             redactor: None,
             invocation_logging: None,
             metric_event_lines: false,
+            trace_ids: false,
         }
     }
 
@@ -127,6 +130,7 @@ impl JsonLogLayer {
             redactor: None,
             invocation_logging: InvocationLogging::new(config.log_sample_rate, config.log_buffer),
             metric_event_lines: config.log_metric_events,
+            trace_ids: false,
         }
         .render()
     }
@@ -152,6 +156,7 @@ impl<W> JsonLogLayer<W> {
             redactor: self.redactor,
             invocation_logging: self.invocation_logging,
             metric_event_lines: self.metric_event_lines,
+            trace_ids: self.trace_ids,
         }
     }
 
@@ -217,6 +222,18 @@ impl<W> JsonLogLayer<W> {
     /// ```
     pub fn with_redactor(mut self, redactor: Option<Arc<Redactor>>) -> Self {
         self.redactor = redactor.filter(|r| r.is_active());
+        self
+    }
+
+    /// Adds `"trace_id"` and `"span_id"` to every line inside a span of a sampled trace: the
+    /// innermost such span's [`TraceIds`](crate::context::TraceIds), which a trace layer (the
+    /// `instrument` crate's, feature `otel`) keeps in the span's extensions.
+    ///
+    /// ```
+    /// let _layer = instrument_core::JsonLogLayer::new().with_trace_ids(true);
+    /// ```
+    pub fn with_trace_ids(mut self, on: bool) -> Self {
+        self.trace_ids = on;
         self
     }
 

@@ -84,8 +84,12 @@ impl<W> JsonLogLayer<W> {
             found[key as usize] = keys.contains(key.name(), keys::bit(key.name()));
         }
         let mut cold_start = None;
+        let mut trace = None;
         for span in &spans {
             let extensions = span.extensions();
+            if self.trace_ids && trace.is_none() {
+                trace = extensions.get::<crate::context::TraceIds>().copied();
+            }
             let Some(fields) = extensions.get::<SpanFields>() else {
                 continue;
             };
@@ -120,6 +124,16 @@ impl<W> JsonLogLayer<W> {
             line.extend_from_slice(b",\"cold_start\":");
             json::write_bool(line, cold);
             line.extend_from_slice(&self.lambda_fields);
+        }
+        if let Some(ids) = trace {
+            for (key, value) in [("trace_id", ids.trace_id()), ("span_id", ids.span_id())] {
+                if keys.insert(key, keys::bit(key)) {
+                    json::write_key(line, key);
+                } else {
+                    keys.write_made_up_key(line, key);
+                }
+                json::write_str(line, value);
+            }
         }
         if let Some(leaf) = spans.first() {
             line.extend_from_slice(b",\"span\":");

@@ -36,6 +36,15 @@ pub trait DeferredCalls: Send + Sync {
 
     /// Records the metrics of a call whose span never opened.
     fn record(&self, call: &CallRecord<'_>);
+
+    /// Whether a tracked call of `meta` starting now on this thread belongs to a sampled trace
+    /// (asked only of a host that [traces](Host::traces)). A sampled call opens its span at
+    /// once instead of deferring it; the host keeps the decision for that span, and gives an
+    /// unsampled call's span, if it is opened later, the decision taken here.
+    fn start_sampled(&self, meta: &'static Metadata<'static>) -> bool {
+        let _ = meta;
+        false
+    }
 }
 
 /// A subscriber's [`DeferredCalls`], found with `dispatch.downcast_ref::<Host>()`. Not public
@@ -44,6 +53,7 @@ pub trait DeferredCalls: Send + Sync {
 pub struct Host {
     id: u64,
     wants_tracked: bool,
+    traces: bool,
     calls: Arc<dyn DeferredCalls>,
 }
 
@@ -71,8 +81,24 @@ impl Host {
         Host {
             id,
             wants_tracked,
+            traces: false,
             calls,
         }
+    }
+
+    /// The host samples traces: a tracked call asks
+    /// [`start_sampled`](DeferredCalls::start_sampled) before it defers.
+    #[must_use]
+    pub fn with_traces(mut self, on: bool) -> Self {
+        self.traces = on;
+        self
+    }
+
+    /// Whether the host samples traces.
+    #[inline]
+    #[must_use]
+    pub fn traces(&self) -> bool {
+        self.traces
     }
 
     /// Unique for the life of the process: which pipeline deferred a call (an address could be

@@ -14,6 +14,8 @@
 //!   recorded through `Debug` would be formatted late) and there are no `fields(...)`
 //!   (arbitrary expressions);
 //! * `log` is not `"all"` (every call would open its span anyway);
+//! * the host does not sample it into a trace (`DeferredCalls::start_sampled`, asked only of a
+//!   host that exports traces: a sampled call's span is exported, so it opens at the start);
 //! * the dispatcher is instrument's pipeline (it answers `downcast_ref::<Host>()`) built by
 //!   `Builder::build_dispatch` or installed by `init()`: nothing can be layered on top of it, so no layer misses the span (a subscriber from
 //!   `Builder::build()` may be wrapped by user layers and never defers).
@@ -246,7 +248,11 @@ impl<'a> SyncCall<'a> {
                     // answer behind for the next event (`enabled` runs when the span opens, if
                     // it ever does).
                     let wanted = interest.is_always() || host.wants_tracked();
-                    if let (true, Some(carries_context)) = (wanted, site.schema().defer_class()) {
+                    // A call in a sampled trace opens its span now, to be exported.
+                    let sampled = wanted && host.traces() && host.calls().start_sampled(meta);
+                    if let (true, false, Some(carries_context)) =
+                        (wanted, sampled, site.schema().defer_class())
+                    {
                         if frames::pending_context() {
                             // The pipeline reads inherited dimensions from open spans.
                             host.calls().open_pending();
