@@ -474,3 +474,28 @@ fn adjacent_matches() {
         }
     }
 }
+
+/// Found by the `redact` fuzz target after issue 18's speed work: a URL whose user part holds
+/// replacement characters, then a second `user:pass@` whose marker, written by the first pass,
+/// read as the password of a longer credentials match in a second pass.
+#[test]
+fn url_credentials_after_a_broken_authority_settle_in_one_pass() {
+    let bytes = b"bbbbbbbbbbbbbbbbng to https://eR1ugmRK4\xfd\xff\xff\xffXp@d\x1a\xd5:ve:R1ugmRK4Xp@d\x1a\xd5:076ple.\xff\xff\xff\xff\xff\xff\xff\x00/bpp";
+    let text = String::from_utf8_lossy(bytes);
+    for (name, r) in adjacency_redactors() {
+        let once = r.redact(&text);
+        assert_eq!(r.redact(&once), once, "{name}: not idempotent on {text:?}");
+        assert_eq!(r.redact_unfiltered(&text), once, "{name}: prefilter");
+    }
+    for text in [
+        // Seen once by `redact_props::idempotent` (an IBAN-shaped group, then a phone number).
+        " DE12 0000 0000 0000 0011 11 +44 20 0000 0000",
+        "https://a\u{fffd}b@h:u:pass1234@h2/x",
+        "see https://x\u{fffd}@d:ve:R1ugmRK4Xp@d:076 now",
+    ] {
+        for (name, r) in adjacency_redactors() {
+            let once = r.redact(text);
+            assert_eq!(r.redact(&once), once, "{name}: not idempotent on {text:?}");
+        }
+    }
+}

@@ -120,7 +120,7 @@ impl Redactor {
     ///   candidate starts glued to it. An `=` or `:` before a match counts too unless a rule
     ///   whose candidates can end in one is plausible in `text` (base64 padding after `Bearer`
     ///   or `Basic`, a vendor token, an IPv6 address); a URL's password is bounded by its own
-    ///   `:` and `@`;
+    ///   `:` and `@` when the userinfo holds no other `@`;
     /// * no match spans a line break (tables and YAML blocks are read by lines);
     /// * nothing reads context at a distance that a shorter text could bring closer: an XML
     ///   `value=` looks back for its tag's `key=`, and a `Bearer` whose token was not redacted
@@ -149,6 +149,14 @@ impl Redactor {
                 return false;
             }
             if h.who == Who::Value(url) {
+                // The password of the userinfo `://…:password@` is bounded by its own `:` and
+                // `@`, unless an earlier `@` is in the userinfo too: then the candidate ran to
+                // the last `@`, and the marker's brackets (which end a userinfo) let a second
+                // scan read the part before the first `@` as a user token.
+                let scheme_end = memchr::memmem::rfind(&b[..h.start], b"://").map_or(0, |i| i + 3);
+                if memchr::memchr(b'@', &b[scheme_end..h.start]).is_some() {
+                    return false;
+                }
                 continue;
             }
             let before = h.start.checked_sub(1).map(|p| &b[p]);
