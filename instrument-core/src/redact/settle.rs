@@ -121,7 +121,8 @@ impl Redactor {
     ///   whose candidates can end in one is plausible in `text` (base64 padding after `Bearer`
     ///   or `Basic`, a vendor token, an IPv6 address); a URL's password is bounded by its own
     ///   `:` and `@` when the userinfo holds no other `@`;
-    /// * no match spans a line break (tables and YAML blocks are read by lines);
+    /// * no match spans a line break (tables and YAML blocks are read by lines), and none stands
+    ///   inside a URL's userinfo candidate (`scheme://…`, up to its last `@`);
     /// * nothing reads context at a distance that a shorter text could bring closer: an XML
     ///   `value=` looks back for its tag's `key=`, and a `Bearer` whose token was not redacted
     ///   looks back for `Authorization`.
@@ -144,6 +145,20 @@ impl Redactor {
             | Builtin::Ipv6.bit()
             | prefilter::TOKENS;
         let glue = plausible & ends_in_glue != 0;
+        // A URL's userinfo candidate runs over every byte but whitespace and `/?#"'<>[]` up to
+        // its last `@`: a marker (with its brackets) inside that run ends it earlier, and the
+        // part before can become a match of its own.
+        let urls = memchr::memmem::find(b, b"://").is_some();
+        let in_userinfo = |start: usize| {
+            let stop = b[..start].iter().rposition(|&c| {
+                c.is_ascii_whitespace()
+                    || matches!(
+                        c,
+                        b'/' | b'?' | b'#' | b'"' | b'\'' | b'<' | b'>' | b'[' | b']'
+                    )
+            });
+            matches!(stop, Some(p) if p >= 2 && &b[p - 2..=p] == b"://")
+        };
         for h in hits {
             if memchr::memchr(b'\n', &b[h.start..h.end]).is_some() {
                 return false;
@@ -158,6 +173,9 @@ impl Redactor {
                     return false;
                 }
                 continue;
+            }
+            if urls && in_userinfo(h.start) {
+                return false;
             }
             let before = h.start.checked_sub(1).map(|p| &b[p]);
             let left = hard(before) || (matches!(before, Some(b'=' | b':')) && !glue);
