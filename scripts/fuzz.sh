@@ -51,7 +51,7 @@ if target == "redact":
 elif target == "json":
     seeds += [b"plain", "quote \" backslash \\ tab \t nl \n ctl \x01 é 😀".encode()]
 elif target == "redact_config":
-    for path in ["instrument-core/src/redact/config.rs", "instrument-core/src/redact/vendor.rs"]:
+    for path in ["instrument-core/src/redact/config.rs"] + sorted(glob.glob("instrument-core/src/redact/vendor/*.rs")):
         text = open(path).read()
         for m in re.finditer(r'r#"(\{.*?\})"#', text, re.S):
             seeds.append("\n".join(l.lstrip("/ ") for l in m.group(1).splitlines()).encode())

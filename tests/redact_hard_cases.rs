@@ -503,3 +503,28 @@ fn url_credentials_after_a_broken_authority_settle_in_one_pass() {
         }
     }
 }
+
+/// A value that merely looks masked (a `*`, then a few letters) was kept as "already masked" under
+/// a masking configuration, so a password like `*AA!AA` went out in clear. A masked value shows
+/// letters or digits only when it hides more than it shows; anything else is redacted.
+#[test]
+fn a_value_that_only_looks_masked_is_redacted() {
+    let config = RedactConfig::default()
+        .method("url_credentials", Method::mask(4))
+        .key_method("password", Method::mask(4));
+    let r = Redactor::new(&config).unwrap();
+    for (text, secret) in [
+        ("https://a:*AA!AA@db.example.com/x", "AA!AA"),
+        ("password=*Zq9", "Zq9"),
+        ("password=**ab12", "ab12"),
+    ] {
+        let out = r.redact(text);
+        assert!(!out.contains(secret), "{text:?} -> {out:?}");
+        assert_eq!(r.redact(&out), out, "not idempotent on {text:?}");
+    }
+    // What the masking method writes is still left alone by a second pass.
+    for text in ["password=correct-horse-battery", "password=hunter2"] {
+        let once = r.redact(text);
+        assert_eq!(r.redact(&once), once, "{text:?}");
+    }
+}

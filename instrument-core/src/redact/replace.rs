@@ -81,25 +81,25 @@ pub(super) fn marker_len(b: &[u8], prefix: usize, hash: bool) -> Option<usize> {
     (b.get(k) == Some(&b']')).then_some(k + 1)
 }
 
-/// Whether a value is what [`mask`] writes: mask characters first, then at most `keep` letters
-/// and digits (separators anywhere).
+/// Whether a value is what [`mask`] writes: a mask character first, then at most `keep` letters
+/// and digits (separators, and the value's own `*`, anywhere). [`mask`] shows letters or digits
+/// only when it hides more than it shows, so a value with no more `*` than visible characters
+/// (`*AA!AA`, a password that starts with `*`) was not written by it and is redacted like any
+/// other.
 pub(super) fn already_masked(value: &str, keep: usize) -> bool {
     let mut seen_alnum = 0usize;
-    let mut seen_mask = false;
+    let mut seen_mask = 0usize;
     for c in value.chars() {
         if c == '*' {
-            if seen_alnum > 0 {
-                return false;
-            }
-            seen_mask = true;
+            seen_mask += 1;
         } else if c.is_alphanumeric() {
-            if !seen_mask {
+            if seen_mask == 0 {
                 return false;
             }
             seen_alnum += 1;
         }
     }
-    seen_mask && seen_alnum <= keep
+    seen_mask > 0 && seen_alnum <= keep && (seen_alnum == 0 || seen_mask > seen_alnum)
 }
 
 /// Writes `value` with letters and digits replaced by `*`, but the last `keep` of them (all of

@@ -17,6 +17,24 @@ fn masks() {
     assert!(already_masked("*******", 4));
     assert!(already_masked("**** **** **** 1111", 4));
     assert!(!already_masked("ab*cd", 4));
+    // A `*` then letters is not what `mask` writes: it shows letters only when it hides more.
+    assert!(!already_masked("*AA!AA", 4));
+    assert!(!already_masked("**ab", 4));
+    assert!(already_masked("***ab", 4));
+    // Whatever `mask` writes is recognised, for every keep and length.
+    for keep in 0..6 {
+        for len in 0..20 {
+            let value: String = "ab*-cd9!ef ghXY12*34".chars().take(len).collect();
+            out.clear();
+            mask(&value, keep, &mut |s| out.push_str(s));
+            if out.contains('*') {
+                assert!(
+                    already_masked(&out, keep),
+                    "{value:?} -> {out:?}, keep {keep}"
+                );
+            }
+        }
+    }
     let long = "x".repeat(1000);
     out.clear();
     mask(&long, 4, &mut |s| out.push_str(s));
