@@ -152,9 +152,14 @@ pub(super) fn url_credentials(b: &[u8], r: Range<usize>) -> Option<Range<usize>>
     }
 }
 
-/// The 40-character secret after a secret-key name.
+/// The 40-character secret after a secret-key name or after its access key ID.
 pub(super) fn aws_secret(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
     let v = r.end - 40..r.end;
+    // After its key ID (the match starts with the ID's `A`): an ID glued to a letter or digit
+    // is none, as for the key ID rule.
+    if b[r.start] == b'A' && prev(b, r.start).is_some_and(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
     if next(b, r.end).is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'+' | b'='))
     {
         return None;

@@ -30,7 +30,7 @@
 //! | `jwt` | `eyJ….eyJ….sig` (JWS and JWE) | |
 //! | `bearer` | the token after `Bearer` | token-shaped, or after an `Authorization` header name |
 //! | `aws_access_key_id` | `AKIA…`, `ASIA…` and the other IAM prefixes, 20 characters | word boundaries |
-//! | `aws_secret_access_key` | 40 characters after `aws_secret_access_key`, `SecretAccessKey`, … | mixed-case base64, not a hex digest |
+//! | `aws_secret_access_key` | 40 characters after `aws_secret_access_key`, `SecretAccessKey`, …, or after its key ID (`AKIA…:secret`) | mixed-case base64, not a hex digest |
 //! | `pem` | `-----BEGIN … PRIVATE KEY-----` through its `END` line (to the end of the text if cut off) | |
 //! | `url_credentials` | the password of `scheme://user:password@host` (a long user-only userinfo too) | |
 //!

@@ -274,6 +274,8 @@ pub(crate) fn scan(
                             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
                     {
                         set(&mut flags, Builtin::AwsAccessKeyId, i, i);
+                        // A secret key can follow its key ID (`AKIA…:secret`).
+                        set(&mut flags, Builtin::AwsSecretAccessKey, i, i);
                     }
                 }
             }

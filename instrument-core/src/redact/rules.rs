@@ -105,8 +105,10 @@ impl Builtin {
             Builtin::Jwt => {
                 r"e(?:yJ|yA|w[o0k][A-Z]|w[o0k][A-Za-z0-9_\-][A-Z])[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)?"
             }
+            // After a secret-key name, or after its access key ID (`AKIA…:secret`, the
+            // console's credentials CSV `AKIA…,secret`, `AKIA… secret`).
             Builtin::AwsSecretAccessKey => {
-                r#"(?:[Ss]ecret|SECRET)[_\-]?(?:(?:[Aa]ccess|ACCESS)[_\-]?)?(?:[Kk]ey|KEY)["'\\]{0,2}\s{0,3}(?::=|=>|[:=>])\s{0,3}["'\\]{0,2}[A-Za-z0-9/+]{40}"#
+                r#"(?:(?:[Ss]ecret|SECRET)[_\-]?(?:(?:[Aa]ccess|ACCESS)[_\-]?)?(?:[Kk]ey|KEY)["'\\]{0,2}\s{0,3}(?::=|=>|[:=>])\s{0,3}["'\\]{0,2}|(?:A3T[A-Z0-9]|AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA|ABIA|ACCA)[A-Z0-9]{16}(?:[ \t]{1,3}|[ \t]{0,2}[:,;|][ \t]{0,2}))[A-Za-z0-9/+]{40}"#
             }
             Builtin::AwsAccessKeyId => {
                 r"(?:A3T[A-Z0-9]|AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA|ABIA|ACCA)[A-Z0-9]{16}"
@@ -449,5 +451,28 @@ mod tests {
             "secret_key=3f786850e387550fdab836ed7e6dc881de23001b"
         )
         .is_empty());
+        for text in [
+            "credentials AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "AKIAIOSFODNN7EXAMPLE,wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "ASIAIOSFODNN7EXAMPLE \twJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY ok",
+        ] {
+            assert_eq!(
+                spans(Builtin::AwsSecretAccessKey, text),
+                ["wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"],
+                "{text}"
+            );
+        }
+        // After a key ID too, a hex digest or a longer run is no secret key.
+        for text in [
+            "AKIAIOSFODNN7EXAMPLE:3f786850e387550fdab836ed7e6dc881de23001b",
+            "AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEYx",
+            "AKIAIOSFODNN7EXAMPLE/wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "xAKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ] {
+            assert!(
+                spans(Builtin::AwsSecretAccessKey, text).is_empty(),
+                "{text}"
+            );
+        }
     }
 }

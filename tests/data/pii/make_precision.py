@@ -305,5 +305,15 @@ for tmpl in ["jdbc:postgresql://db:5432/app?user=svc&password={v}&ssl=true",
     v = rnd(12, ALNUM + "!#")
     case(tmpl.format(v=v), [("password", v)], "connection string")
 
+# A secret access key right after its key ID: `id:secret`, the console's credentials CSV, blanks.
+for tmpl in ["credentials {k}:{v}", "{k},{v}", "Access key ID,Secret access key\n{k},{v}",
+             "aws keys {k} {v} rotated", "{k} | {v}"]:
+    k = rng.choice(["AKIA", "ASIA"]) + rnd(16, string.ascii_uppercase + "234567")
+    v = rnd(40, B64)
+    case(tmpl.format(k=k, v=v), [("aws_access_key_id", k), ("aws_secret_access_key", v)], "key ID and secret")
+k = "AKIA" + rnd(16, string.ascii_uppercase + "234567")
+case(f"{k}:" + "".join(rng.choice(HEX) for _ in range(40)), [("aws_access_key_id", k)], "key ID then a hex digest, which stays")
+negative(f"user/{k.lower()}:" + rnd(40, B64), "lower-case look-alike of a key ID")
+
 for e in out:
     print(json.dumps(e, ensure_ascii=False))
