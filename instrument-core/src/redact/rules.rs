@@ -105,10 +105,11 @@ impl Builtin {
             Builtin::Jwt => {
                 r"e(?:yJ|yA|w[o0k][A-Z]|w[o0k][A-Za-z0-9_\-][A-Z])[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)?"
             }
-            // After a secret-key name, or after its access key ID (`AKIA…:secret`, the
+            // After a secret-key name and `=`, `:`, `=>` or blanks (`aws configure set
+            // aws_secret_access_key …`), or after its access key ID (`AKIA…:secret`, the
             // console's credentials CSV `AKIA…,secret`, `AKIA… secret`).
             Builtin::AwsSecretAccessKey => {
-                r#"(?:(?:[Ss]ecret|SECRET)[_\-]?(?:(?:[Aa]ccess|ACCESS)[_\-]?)?(?:[Kk]ey|KEY)["'\\]{0,2}\s{0,3}(?::=|=>|[:=>])\s{0,3}["'\\]{0,2}|(?:A3T[A-Z0-9]|AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA|ABIA|ACCA)[A-Z0-9]{16}(?:[ \t]{1,3}|[ \t]{0,2}[:,;|][ \t]{0,2}))[A-Za-z0-9/+]{40}"#
+                r#"(?:(?:[Ss]ecret|SECRET)[_\-]?(?:(?:[Aa]ccess|ACCESS)[_\-]?)?(?:[Kk]ey|KEY)["'\\]{0,2}(?:\s{0,3}(?::=|=>|[:=>])\s{0,3}|[ \t]{1,3})["'\\]{0,2}|(?:A3T[A-Z0-9]|AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA|ABIA|ACCA)[A-Z0-9]{16}(?:[ \t]{1,3}|[ \t]{0,2}[:,;|][ \t]{0,2}))[A-Za-z0-9/+]{40}"#
             }
             Builtin::AwsAccessKeyId => {
                 r"(?:A3T[A-Z0-9]|AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA|ABIA|ACCA)[A-Z0-9]{16}"
@@ -452,6 +453,7 @@ mod tests {
         )
         .is_empty());
         for text in [
+            "aws configure set aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
             "credentials AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
             "AKIAIOSFODNN7EXAMPLE,wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
             "ASIAIOSFODNN7EXAMPLE \twJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY ok",
@@ -468,6 +470,8 @@ mod tests {
             "AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEYx",
             "AKIAIOSFODNN7EXAMPLE/wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
             "xAKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "the secret key rotationschedulewasupdatedforproductionaccounts",
+            "secret key 3f786850e387550fdab836ed7e6dc881de23001b",
         ] {
             assert!(
                 spans(Builtin::AwsSecretAccessKey, text).is_empty(),

@@ -314,6 +314,11 @@ for tmpl in ["credentials {k}:{v}", "{k},{v}", "Access key ID,Secret access key\
 k = "AKIA" + rnd(16, string.ascii_uppercase + "234567")
 case(f"{k}:" + "".join(rng.choice(HEX) for _ in range(40)), [("aws_access_key_id", k)], "key ID then a hex digest, which stays")
 negative(f"user/{k.lower()}:" + rnd(40, B64), "lower-case look-alike of a key ID")
+# The secret key after its name and blanks only: the AWS CLI's documented form.
+for tmpl in ["aws configure set aws_secret_access_key {v}", "aws configure set aws_secret_access_key {v} --profile ci"]:
+    v = rnd(40, B64)
+    case(tmpl.format(v=v), [("aws_secret_access_key", v)], "secret key after its name and blanks")
+negative("secret key rotation is due for the production and staging accounts", "secret key in prose")
 
 for e in out:
     print(json.dumps(e, ensure_ascii=False))
