@@ -1,7 +1,7 @@
 //! Traces of HTTP requests (features `otel` and `http`) around a real axum router, exported to
 //! the OTLP/HTTP receiver `scripts/test.sh` starts (skipped with a notice without it): the
 //! caller's `traceparent` or `X-Amzn-Trace-Id` is the parent and decides, and outgoing headers
-//! carry the trace on next to the correlation ID.
+//! carry the trace and its decision on next to the correlation ID, sampled or not.
 #![cfg(all(feature = "otel", feature = "http"))]
 
 mod support;
@@ -124,10 +124,34 @@ fn callers_trace_headers_parent_and_decide_and_outgoing_headers_carry_the_trace(
         );
         assert!(answer["x-correlation-id"].is_string(), "{answer}");
     }
-    // Unsampled or undecided at a zero rate: no spans, no trace headers out.
-    for answer in [&answers[2].1, &answers[3].1] {
-        assert!(answer.get("traceparent").is_none(), "{answer}");
-        assert!(answer.get("x-amzn-trace-id").is_none(), "{answer}");
+    // Unsampled by the caller, or decided unsampled here at a zero rate: no spans, and the
+    // next service is told so (flags `00`, `Sampled=0`) in the caller's trace, else in one
+    // drawn for the request (X-Ray's form: its first 8 hex digits are the epoch seconds).
+    let caller = format!("{seconds:08x}aaaaaaaaaaaaaaaaaaaaaaaa");
+    for (answer, trace) in [(&answers[2].1, Some(&caller)), (&answers[3].1, None)] {
+        let traceparent = answer["traceparent"].as_str().expect("traceparent");
+        let parts: Vec<&str> = traceparent.split('-').collect();
+        assert_eq!(parts.len(), 4, "{answer}");
+        assert_eq!((parts[0], parts[3]), ("00", "00"), "{answer}");
+        let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+        assert!(hex(parts[1], 32) && hex(parts[2], 16), "{answer}");
+        match trace {
+            Some(trace) => assert_eq!(parts[1], trace, "{answer}"),
+            None => {
+                let started = u64::from_str_radix(&parts[1][..8], 16).unwrap();
+                assert!(started.abs_diff(seconds) < 600, "{answer}");
+            }
+        }
+        assert_eq!(
+            answer["x-amzn-trace-id"],
+            format!(
+                "Root=1-{}-{};Parent={};Sampled=0",
+                &parts[1][..8],
+                &parts[1][8..],
+                parts[2]
+            ),
+            "{answer}"
+        );
         assert!(answer["x-correlation-id"].is_string(), "{answer}");
     }
     // A 5xx is the request span's error.

@@ -1,7 +1,7 @@
 //! Traces of Lambda invocations (features `otel` and `lambda`) through the real
 //! `lambda_runtime`, exported to the OTLP/HTTP receiver `scripts/test.sh` starts (skipped with
 //! a notice without it): the invocation's own X-Ray header is the parent and its `Sampled`
-//! decides, also when invocations overlap.
+//! decides, also when invocations overlap, and outgoing calls carry that trace and decision on.
 #![cfg(all(feature = "otel", feature = "lambda"))]
 
 mod support;
@@ -26,6 +26,22 @@ fn reserve(seats: u32) -> u32 {
 async fn confirm(seats: u32) -> u32 {
     tokio::task::yield_now().await;
     seats * 2
+}
+
+/// The X-Ray header a call to another service would carry from here (feature `http`).
+fn outgoing_xray_header() -> Option<String> {
+    #[cfg(feature = "http")]
+    {
+        use instrument::http::CorrelationHeaders;
+        let mut headers = http::HeaderMap::new();
+        headers.insert_correlation_id();
+        headers
+            .get("x-amzn-trace-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+    #[cfg(not(feature = "http"))]
+    None
 }
 
 /// An X-Ray trace header as Lambda passes it: (header, root as OTLP hex, parent).
@@ -90,7 +106,7 @@ fn only_sampled_invocations_are_traced_each_under_its_own_header() {
                 let reserved = reserve(seats);
                 tracing::info!(reserved, "reserved");
                 let confirmed = confirm(reserved).await;
-                Ok(json!({ "confirmed": confirmed }))
+                Ok(json!({ "confirmed": confirmed, "outgoing": outgoing_xray_header() }))
             }
         },
         move || waiting.wait_for(4, Duration::from_secs(30)),
@@ -101,6 +117,24 @@ fn only_sampled_invocations_are_traced_each_under_its_own_header() {
             .all(|o| matches!(o, Outcome::Response { .. })),
         "{outcomes:?}"
     );
+
+    // Each invocation's calls to other services carry its own trace and decision on
+    // (`Sampled=0` too, so the next service does not sample what this one did not).
+    if cfg!(feature = "http") {
+        for outcome in &outcomes {
+            let Outcome::Response { request_id, body } = outcome else {
+                unreachable!()
+            };
+            let (_, sampled, root, _) = headers.iter().find(|h| h.0 == request_id).unwrap();
+            let out = body["outgoing"].as_str().expect("an outgoing X-Ray header");
+            let prefix = format!("Root=1-{}-{};Parent=", &root[..8], &root[8..]);
+            let suffix = format!(";Sampled={}", u8::from(*sampled));
+            assert!(
+                out.starts_with(&prefix) && out.ends_with(&suffix),
+                "{request_id}: {out}"
+            );
+        }
+    }
 
     // Two sampled invocations, three spans each: the invocation, reserve, confirm.
     let spans = otlp::wait_for_spans(&url, &service, 6);

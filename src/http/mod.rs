@@ -53,9 +53,10 @@ pub const CORRELATION_HEADER: &str = "x-correlation-id";
 pub trait CorrelationHeaders {
     /// Sets `x-correlation-id` to the current span's correlation ID (see
     /// [`crate::correlation_id`]); returns it, or `None` (and leaves the headers as they are)
-    /// outside a span that has one. With the feature `otel`, inside a sampled trace, also sets
-    /// `traceparent` and `x-amzn-trace-id` to the current span's trace context, so the next
-    /// service's spans join the trace.
+    /// outside a span that has one. With the feature `otel`, inside a trace, also sets
+    /// `traceparent` and `x-amzn-trace-id`: in a sampled trace to the current span's context,
+    /// so the next service's spans join the trace; in an unsampled one to its trace with the
+    /// sampled flag off (`-00`, `Sampled=0`), so the next service does not sample it either.
     fn insert_correlation_id(&mut self) -> Option<String>;
 }
 

@@ -22,8 +22,8 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
 use super::annotations;
-use super::propagation::TraceRoot;
-use super::sampling::{take_preset, RateSampler, Traced};
+use super::propagation::{unsampled_root_trace, TraceRoot};
+use super::sampling::{take_preset, RateSampler, Traced, Unsampled};
 use super::Traces;
 
 /// How root decisions are taken: shared by the layer and the pipeline (where tracked calls
@@ -99,10 +99,12 @@ where
         }
     }
 
-    fn decide(&self, attrs: &Attributes<'_>, ctx: &Context<'_, S>) -> Option<bool> {
+    /// The span's decision, and whether it was taken here (a trace root) rather than inherited
+    /// or preset by a tracked call.
+    fn decide(&self, attrs: &Attributes<'_>, ctx: &Context<'_, S>) -> Option<(bool, bool)> {
         let meta = attrs.metadata();
         if let Some(preset) = take_preset(meta) {
-            return Some(preset);
+            return Some((preset, false));
         }
         let parent = if let Some(parent) = attrs.parent() {
             ctx.span(parent)
@@ -113,10 +115,11 @@ where
         };
         let inherited = parent.and_then(|p| p.extensions().get::<Traced>().copied());
         match inherited {
-            Some(Traced(sampled)) => Some(sampled),
+            Some(Traced(sampled)) => Some((sampled, false)),
             None => self
                 .sampling
-                .root(instrument_core::callsite::schema(meta).is_tracked()),
+                .root(instrument_core::callsite::schema(meta).is_tracked())
+                .map(|sampled| (sampled, true)),
         }
     }
 
@@ -131,11 +134,18 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let Some(sampled) = self.decide(attrs, &ctx) else {
+        let Some((sampled, root)) = self.decide(attrs, &ctx) else {
             return;
         };
         if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(Traced(sampled));
+            let mut extensions = span.extensions_mut();
+            extensions.insert(Traced(sampled));
+            // An unsampled request or invocation keeps its trace, for the calls it makes.
+            if root && !sampled {
+                if let Some(trace) = unsampled_root_trace() {
+                    extensions.insert(Unsampled(trace));
+                }
+            }
         }
         if sampled {
             // The OpenTelemetry layer gets the span without its fields (name, parent, times);

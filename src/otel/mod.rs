@@ -22,7 +22,10 @@
 //!   their own parents. The spans are flushed at the end of each invocation.
 //! * **HTTP**: the request's `traceparent` or `X-Amzn-Trace-Id` is the parent;
 //!   [`CorrelationHeaders::insert_correlation_id`](crate::http::CorrelationHeaders::insert_correlation_id)
-//!   also sets `traceparent` and `X-Amzn-Trace-Id` on outgoing requests inside a sampled trace.
+//!   also sets `traceparent` and `X-Amzn-Trace-Id` on outgoing requests: inside a sampled
+//!   trace with the current span as the parent; inside an unsampled one with the sampled flag
+//!   off (`-00`, `Sampled=0`), in the caller's trace (or one drawn for the request), so the next
+//!   service does not sample a trace this one did not. Lambda invocations do the same.
 //! * **Annotations**: span fields `annotation.<k>` become X-Ray annotations (indexed), fields
 //!   `metadata.<k>` metadata (the attribute `aws.xray.annotations` lists the annotation keys,
 //!   the convention of the collector's X-Ray exporter); other span fields are attributes. Every

@@ -2,8 +2,10 @@
 //! `traceparent` and `X-Amzn-Trace-Id`, and the headers of outgoing calls.
 
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::{TraceContextExt, TraceId};
 use opentelemetry::{Context as OtelContext, ContextGuard};
-use opentelemetry_aws::trace::XrayPropagator;
+use opentelemetry_aws::trace::{XrayIdGenerator, XrayPropagator};
+use opentelemetry_sdk::trace::IdGenerator;
 
 /// A value in the OpenTelemetry context around the creation of an HTTP request's or Lambda
 /// invocation's span: that span is a trace root (sampled by rate when no remote parent
@@ -30,6 +32,21 @@ impl Extractor for OneHeader<'_> {
 /// on `remote` (an extracted context) when it carries a span context.
 fn enter_root(remote: OtelContext) -> ContextGuard {
     remote.with_value(TraceRoot).attach()
+}
+
+/// The trace ID an HTTP request's or Lambda invocation's span decided unsampled keeps
+/// ([`Unsampled`](super::sampling::Unsampled)): its caller's, else a fresh one in X-Ray's form.
+/// `None` when no request or invocation span is being created here.
+pub(crate) fn unsampled_root_trace() -> Option<TraceId> {
+    OtelContext::map_current(|cx| {
+        cx.get::<TraceRoot>()?;
+        let remote = cx.span().span_context().trace_id();
+        Some(if remote == TraceId::INVALID {
+            XrayIdGenerator::default().new_trace_id()
+        } else {
+            remote
+        })
+    })
 }
 
 /// Around the creation of a Lambda invocation's span: the invocation's X-Ray header (from
@@ -98,9 +115,11 @@ pub(crate) mod headers {
     }
 
     /// Puts the current span's trace context on outgoing headers, as `traceparent` and
-    /// `X-Amzn-Trace-Id`, when it is in a sampled trace; returns whether it did.
+    /// `X-Amzn-Trace-Id`: inside a sampled trace, the current span as the parent; inside an
+    /// unsampled one, its trace with the sampled flag off (`-00`, `Sampled=0`), so that the
+    /// next service does not sample it either. Returns whether it did (not outside any trace).
     pub(crate) fn inject_current(headers: &mut http::HeaderMap) -> bool {
-        let Some(cx) = super::current_sampled() else {
+        let Some(cx) = super::current_sampled().or_else(super::current_unsampled) else {
             return false;
         };
         TraceContextPropagator::new().inject_context(&cx, &mut HeadersMut(headers));
@@ -113,8 +132,45 @@ pub(crate) mod headers {
 /// sampled span makes its context current (until it exits).
 #[cfg(feature = "http")]
 pub(crate) fn current_sampled() -> Option<OtelContext> {
-    use opentelemetry::trace::TraceContextExt;
     let cx = OtelContext::current();
     let sc = cx.span().span_context().clone();
     (sc.is_valid() && sc.is_sampled() && !sc.is_remote()).then_some(cx)
+}
+
+/// The context to forward from inside an unsampled trace: the trace ID its request or
+/// invocation kept ([`Unsampled`]; a fresh one for a trace that started at a tracked call), a
+/// fresh parent span ID, the sampled flag off. `None` outside any unsampled trace.
+#[cfg(feature = "http")]
+pub(crate) fn current_unsampled() -> Option<OtelContext> {
+    use opentelemetry::trace::{SpanContext, TraceFlags, TraceState};
+    use tracing_subscriber::registry::LookupSpan;
+
+    use super::sampling::{Traced, Unsampled};
+
+    let trace = tracing::dispatcher::get_default(|dispatch| {
+        let id = dispatch.current_span().id()?.clone();
+        let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+        let mut unsampled = false;
+        for span in registry.span(&id)?.scope() {
+            let extensions = span.extensions();
+            if let Some(Unsampled(trace)) = extensions.get::<Unsampled>() {
+                return Some(*trace);
+            }
+            match extensions.get::<Traced>() {
+                Some(Traced(true)) => return None,
+                Some(Traced(false)) => unsampled = true,
+                None => {}
+            }
+        }
+        unsampled.then(|| XrayIdGenerator::default().new_trace_id())
+    })?;
+    let parent = XrayIdGenerator::default().new_span_id();
+    let sc = SpanContext::new(
+        trace,
+        parent,
+        TraceFlags::default(),
+        true,
+        TraceState::default(),
+    );
+    Some(OtelContext::new().with_remote_span_context(sc))
 }

@@ -21,6 +21,14 @@ use tracing_core::Metadata;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Traced(pub(crate) bool);
 
+/// The trace of an HTTP request or Lambda invocation decided *unsampled*: its caller's trace
+/// ID, else one drawn for it (X-Ray's form). Kept in the extensions of the request's span, so
+/// that calls to other services inside it carry the trace on with the sampled flag off
+/// (`traceparent` flags `00`, `Sampled=0`) and the next service does not sample a trace this
+/// one did not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unsampled(pub(crate) opentelemetry::trace::TraceId);
+
 /// Draws root decisions at a rate.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RateSampler {
