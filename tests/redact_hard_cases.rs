@@ -528,3 +528,59 @@ fn a_value_that_only_looks_masked_is_redacted() {
         assert_eq!(r.redact(&once), once, "{text:?}");
     }
 }
+
+/// Found by the `redact` fuzz target (issue 20): `SSN: <value> =5` is no key-value pair (the
+/// ` =` after the value reads as a type annotation) but `<value>`'s own `0=…` is read at its
+/// `=`, so one pass writes `SSN: 0=[REDACTED:ssn] =5`. A second pass read `0=[REDACTED:ssn` as
+/// the value after `SSN:` (a bare value stops at `]`): a match running into a marker. Such a
+/// match is dropped, as one inside a marker is.
+#[test]
+fn a_match_never_runs_into_a_marker() {
+    for text in [
+        ":=SSN: 0=\u{fffd}==\u{fffd}====\u{0}0=======:8\u{1a}=::\u{fffd}8 =5",
+        "SSN: 0=x7Qz9 =5",
+    ] {
+        for (name, r) in adjacency_redactors() {
+            let once = r.redact(text);
+            assert_eq!(r.redact(&once), once, "{name}: not idempotent on {text:?}");
+        }
+    }
+}
+
+/// Found by the `redact_config` fuzz target (issue 20): a custom rule matching any two of a
+/// wide character class matched the `][` between two adjacent markers in the written text (a
+/// masked card's last digits, redacted again). Replacing it broke both markers, whose pieces it
+/// matched again on the next pass, so the text doubled on each of 256 passes: the call never
+/// returned. Markers are never matched into now. Checked with a deadline so that a regression
+/// fails instead of hanging.
+#[test]
+fn a_custom_rule_matching_marker_brackets_terminates() {
+    let config: RedactConfig = serde_json::from_str(
+        r#"{ "rules": {
+            "card": { "method": { "mask": { "keep": 4 } } },
+            "booking_ref": { "pattern": "[B2K-k&-4]{2}" }
+        } }"#,
+    )
+    .unwrap();
+    let r = Redactor::new(&config).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let text = "paid with 4111 1111 1111 1111 from 10.0.0.1";
+        let once = r.redact(text).into_owned();
+        let twice = r.redact(&once).into_owned();
+        tx.send((text, once, twice)).ok();
+    });
+    let (text, once, twice) = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("redaction returns");
+    assert!(
+        once.contains(" with **** **** **** [REDACTED:booking_ref]"),
+        "{once}"
+    );
+    assert!(
+        !once.contains("1111 from") && !once.contains("10.0"),
+        "{once}"
+    );
+    assert!(once.len() < 8 * text.len(), "{once}");
+    assert_eq!(twice, once);
+}

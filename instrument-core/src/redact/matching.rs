@@ -208,9 +208,11 @@ impl Redactor {
         }
     }
 
-    /// Drops matches inside existing markers and values already masked, then merges overlapping
-    /// matches: the match covering the whole overlap with the highest priority wins, else the
-    /// highest-priority match is applied to the whole overlap (never leak a byte).
+    /// Drops matches that overlap an existing marker (inside it, or running into it: replacing
+    /// those would break the marker, and a text's markers would read differently on every
+    /// pass) and values already masked, then merges overlapping matches: the match covering
+    /// the whole overlap with the highest priority wins, else the highest-priority match is
+    /// applied to the whole overlap (never leak a byte).
     pub(super) fn resolve(&self, text: &str, hits: &mut Hits) {
         let b = text.as_bytes();
         let mut markers: SmallVec<[Range<usize>; 4]> = SmallVec::new();
@@ -224,11 +226,11 @@ impl Redactor {
             }
         }
         hits.retain(|h| {
-            let inside = markers.iter().any(|m| m.start <= h.start && h.end <= m.end);
+            let on_marker = markers.iter().any(|m| m.start < h.end && h.start < m.end);
             let masked = self
                 .max_keep
                 .is_some_and(|keep| already_masked(&text[h.start..h.end], keep));
-            !inside && !masked
+            !on_marker && !masked
         });
         hits.sort_unstable_by(|x, y| x.start.cmp(&y.start).then(y.end.cmp(&x.end)));
         let mut out = 0;
