@@ -330,6 +330,16 @@ fn adjacency_redactors() -> Vec<(&'static str, Redactor)> {
     ]
 }
 
+/// One pass is final on each of `texts`, under every method.
+fn idempotent_under_every_method(texts: &[&str]) {
+    for (name, r) in adjacency_redactors() {
+        for text in texts {
+            let once = r.redact(text);
+            assert_eq!(r.redact(&once), once, "{name}: not idempotent on {text:?}");
+        }
+    }
+}
+
 /// Phone numbers glued to each other by their `+` (`…+2222222222229`): each one is a match.
 #[test]
 fn issue_20_adjacent_phones() {
@@ -487,7 +497,7 @@ fn url_credentials_after_a_broken_authority_settle_in_one_pass() {
         assert_eq!(r.redact(&once), once, "{name}: not idempotent on {text:?}");
         assert_eq!(r.redact_unfiltered(&text), once, "{name}: prefilter");
     }
-    for text in [
+    idempotent_under_every_method(&[
         // A 30-minute fuzz run: a key rule's marker inside a URL's userinfo candidate ended it
         // early, and the part before became a user token in a second pass.
         "\u{1e}arCVer-CVV1YUwVrey=6a\rEAR\rArEyQHj://HHsg@db.exa@pue.cof2pH@\0-1CVV:@@@O=\0'x",
@@ -496,12 +506,7 @@ fn url_credentials_after_a_broken_authority_settle_in_one_pass() {
         " DE12 0000 0000 0000 0011 11 +44 20 0000 0000",
         "https://a\u{fffd}b@h:u:pass1234@h2/x",
         "see https://x\u{fffd}@d:ve:R1ugmRK4Xp@d:076 now",
-    ] {
-        for (name, r) in adjacency_redactors() {
-            let once = r.redact(text);
-            assert_eq!(r.redact(&once), once, "{name}: not idempotent on {text:?}");
-        }
-    }
+    ]);
 }
 
 /// A value that merely looks masked (a `*`, then a few letters) was kept as "already masked" under
@@ -536,15 +541,10 @@ fn a_value_that_only_looks_masked_is_redacted() {
 /// match is dropped, as one inside a marker is.
 #[test]
 fn a_match_never_runs_into_a_marker() {
-    for text in [
+    idempotent_under_every_method(&[
         ":=SSN: 0=\u{fffd}==\u{fffd}====\u{0}0=======:8\u{1a}=::\u{fffd}8 =5",
         "SSN: 0=x7Qz9 =5",
-    ] {
-        for (name, r) in adjacency_redactors() {
-            let once = r.redact(text);
-            assert_eq!(r.redact(&once), once, "{name}: not idempotent on {text:?}");
-        }
-    }
+    ]);
 }
 
 /// Found by the `redact_config` fuzz target (issue 20): a custom rule matching any two of a
