@@ -407,6 +407,11 @@ pub(super) fn phone(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
     }
     let s = &b[r.start..end];
     let n = digits(end);
+    // From the second group on of a card-shaped number (`4758 0286 9654 2927`, 13 to 19 digits
+    // in groups after a 4-digit one) whose Luhn check failed: a reference, no phone number.
+    if s[0].is_ascii_digit() && after_card_group(b, r.start) && (13..=19).contains(&(4 + n)) {
+        return None;
+    }
     let ok = match s[0] {
         b'0' if s.len() == 14 && n == 10 && s[1] != b'0' && !s[2].is_ascii_digit() => {
             // 0X XX XX XX XX: one separator throughout
@@ -416,6 +421,23 @@ pub(super) fn phone(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
         _ => n >= min,
     };
     ok.then_some(r.start..end)
+}
+
+/// Whether a 4-digit group and one space stand right before `start`, the group opening a run of
+/// digit groups (not the last group of a card or an IPv6 address before it).
+fn after_card_group(b: &[u8], start: usize) -> bool {
+    if start < 5 || b[start - 1] != b' ' || !b[start - 5..start - 1].iter().all(u8::is_ascii_digit)
+    {
+        return false;
+    }
+    let group = start - 5;
+    match prev(b, group) {
+        None => true,
+        Some(c) if c.is_ascii_whitespace() => {
+            !prev(b, group - 1).is_some_and(|c| c.is_ascii_digit())
+        }
+        Some(c) => matches!(c, b'"' | b'\'' | b'(' | b'[' | b'{' | b'='),
+    }
 }
 
 /// A parseable IPv6 address other than `::` and `::1`, not glued to a word or a path.

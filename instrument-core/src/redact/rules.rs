@@ -392,6 +392,14 @@ mod tests {
             ["01 23 45 67 89"]
         );
         assert!(spans(Builtin::Phone, "on 01-02-2026 10:00").is_empty());
+        // The tail of a card-shaped reference whose Luhn check failed is no phone number.
+        for text in ["ref 4758 0286 9654 2927 ok", "id 3782 822463 10004"] {
+            assert!(spans(Builtin::Phone, text).is_empty(), "{text}");
+        }
+        assert_eq!(
+            spans(Builtin::Phone, "room 1234 call 0176 12345678"),
+            ["0176 12345678"]
+        );
         assert_eq!(
             spans(Builtin::Phone, "+1 415 555 2671 12345"),
             ["+1 415 555 2671"]

@@ -319,6 +319,23 @@ for tmpl in ["aws configure set aws_secret_access_key {v}", "aws configure set a
     v = rnd(40, B64)
     case(tmpl.format(v=v), [("aws_secret_access_key", v)], "secret key after its name and blanks")
 negative("secret key rotation is due for the production and staging accounts", "secret key in prose")
+# Luhn-invalid card-shaped references whose later groups read like a national phone number
+# (a group starting with 0): neither a card nor a phone number.
+def luhn_ok(digits):
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        x = int(ch) * (2 if i % 2 else 1)
+        total += x - 9 if x > 9 else x
+    return total % 10 == 0
+
+
+for tmpl in ["reference {} not a card", "ref {} processed", '"ref": "{}"', "tracking number {} shipped"] * 2:
+    while True:
+        d = rng.choice("3456") + "".join(rng.choice(string.digits) for _ in range(3)) + "0" + \
+            "".join(rng.choice(string.digits) for _ in range(11))
+        if not luhn_ok(d):
+            break
+    negative(tmpl.format(" ".join(d[i:i + 4] for i in range(0, 16, 4))), "Luhn-invalid, a 0 group")
 
 for e in out:
     print(json.dumps(e, ensure_ascii=False))
