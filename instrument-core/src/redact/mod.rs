@@ -24,13 +24,13 @@
 //! | `card` | 13–19 digits, with or without ` `/`-` groups | network IIN prefix and length, **Luhn** |
 //! | `iban` | `DE89 3704 0044 0532 0130 00`, compact or grouped | country length table, **mod-97** |
 //! | `ssn` | `078-05-1120`, `078 05 1120`; nine digits after an `SSN` label | SSA ranges (no 000/666/9xx area, 00 group, 0000 serial) |
-//! | `phone` | E.164 `+44 20 7946 0958`, `(415) 555-2671`, `415-555-2671`, `01 23 45 67 89`, `020 7946 0958` | digit counts, NANP area/exchange, consistent separators |
+//! | `phone` | E.164 `+44 20 7946 0958`, `(415) 555-2671`, `415-555-2671`, `01 23 45 67 89`, `020 7946 0958` | digit counts, NANP area/exchange, consistent separators; not the later groups of a Luhn-invalid card-shaped reference |
 //! | `ipv4` | `203.0.113.9` | octets ≤ 255, not inside versions/OIDs; `0.0.0.0`, `127.x`, broadcast kept |
 //! | `ipv6` | `2001:db8::1`, `::ffff:192.0.2.1` | parses; not `std::fmt`-like paths; `::`, `::1` kept |
 //! | `jwt` | `eyJ….eyJ….sig` (JWS and JWE) | |
 //! | `bearer` | the token after `Bearer` | token-shaped, or after an `Authorization` header name |
 //! | `aws_access_key_id` | `AKIA…`, `ASIA…` and the other IAM prefixes, 20 characters | word boundaries |
-//! | `aws_secret_access_key` | 40 characters after `aws_secret_access_key`, `SecretAccessKey`, …, or after its key ID (`AKIA…:secret`) | mixed-case base64, not a hex digest |
+//! | `aws_secret_access_key` | 40 characters after `aws_secret_access_key`, `SecretAccessKey`, … (and `=`, `:` or blanks), or after its key ID (`AKIA…:secret`) | mixed-case base64, not a hex digest |
 //! | `pem` | `-----BEGIN … PRIVATE KEY-----` through its `END` line (to the end of the text if cut off) | |
 //! | `url_credentials` | the password of `scheme://user:password@host` (a long user-only userinfo too) | |
 //!
@@ -55,7 +55,8 @@
 //!   [`Cow::Borrowed`]: no allocation. Only the rules the prefilter finds plausible run their
 //!   regex.
 //! * All matches are found in the *input* and resolved before anything is replaced; a marker
-//!   (`[REDACTED:…]`, `[HASH:…]`) or an already masked value is never matched again.
+//!   (`[REDACTED:…]`, `[HASH:…]`) or an already masked value is never matched again, and no
+//!   match runs into a marker (replacing it would break the marker).
 //! * A match frees its neighbours: a value glued to a match is judged as if the match were
 //!   already its marker (`4111111111111111+442079460958` is a card and a phone number, and so is
 //!   the masked `************1111+44…` never left behind), under every method. One call finds
