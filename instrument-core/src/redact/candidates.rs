@@ -160,8 +160,9 @@ pub(super) fn aws_secret(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
     if b[r.start] == b'A' && prev(b, r.start).is_some_and(|c| c.is_ascii_alphanumeric()) {
         return None;
     }
-    if next(b, r.end).is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'+' | b'='))
-    {
+    // Exactly 40: no base64 character follows. (A `=` may: 40 characters are whole base64
+    // quanta, so `…=` is no longer padded string.)
+    if next(b, r.end).is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'+')) {
         return None;
     }
     let s = &b[v.clone()];
