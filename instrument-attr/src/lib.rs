@@ -25,6 +25,7 @@
 mod naming;
 mod objective;
 mod options;
+mod size;
 mod suggest;
 mod values;
 
@@ -33,3 +34,4 @@ pub use objective::{Objective, DEFAULT_PERCENTILE, OBJECTIVE_KEYS};
 pub use options::{
     Dimension, Errors, Field, Level, LogMode, Options, Sigil, Target, OPTIONS, RESERVED_FIELDS,
 };
+pub use size::MAX_ARGUMENT_TOKENS;

@@ -50,6 +50,7 @@ impl Objective {
     ///
     /// Unknown, duplicate or missing keys and values out of range, at the offending tokens.
     pub fn parse(tokens: TokenStream) -> syn::Result<Objective> {
+        crate::size::check(&tokens)?;
         let span = tokens
             .clone()
             .into_iter()

@@ -155,6 +155,9 @@ impl Options {
     /// Parses `args`; returns what could be parsed and every error found.
     #[must_use]
     pub fn parse(args: TokenStream, target: Target) -> (Options, Option<syn::Error>) {
+        if let Err(err) = crate::size::check(&args) {
+            return (Options::default(), Some(err));
+        }
         let mut options = Options::default();
         let mut errors = Errors::default();
         let parser = |input: ParseStream<'_>| {
