@@ -584,3 +584,27 @@ fn a_custom_rule_matching_marker_brackets_terminates() {
     assert!(once.len() < 8 * text.len(), "{once}");
     assert_eq!(twice, once);
 }
+
+/// Found by the `redact` fuzz target (issue 20), two more cases where one pass was not final:
+/// * the `ssn` inside a marker read as an SSN label on a second pass
+///   (`SSN:[REDACTED:ssn])777077177`): text inside a marker is no label;
+/// * a phone number replaced inside a long run of digit groups shortened the run, and a second
+///   pass found a card in the shorter run that the card validator refused in the long one: a
+///   match with a digit group a few blanks away is settled on the marked text.
+#[test]
+fn marker_text_is_no_label_and_digit_runs_settle_in_one_pass() {
+    idempotent_under_every_method(&[
+        "apnt |eiA>0200.00.20.00.00SICca~t SSN:|377.00.0)777077177\0\
+         77 lap+ljcan9 SSN:|eica~t SSN:|e",
+        "7\n011 132 1302 3243 00128 41 33 0011 132 1302 32 1302 3243 0011 8 3243 0011 132 \
+         1302 3243 61011 543 1302 3243 0011 8 3243 2011 132 1300 3243 043 61011 132 1302 3243 \
+         0011 8 3243 2011 132 1300 3243 0011 9276 518 verif7 518 ver0011 9276 518 verif7 518 \
+         verif::6\u{fffd}b",
+    ]);
+    // The SSN after the marker is not read from the marker's own text.
+    let r = Redactor::default();
+    assert_eq!(
+        r.redact("SSN:[REDACTED:ssn])777077177"),
+        "SSN:[REDACTED:ssn])777077177"
+    );
+}

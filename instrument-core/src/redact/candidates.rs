@@ -355,8 +355,11 @@ pub(super) fn ssn(b: &[u8], r: Range<usize>) -> Option<Range<usize>> {
             seps[0] = c;
         }
     }
-    // A label glued to a word (`classn 123-45-6789`) is no label: judge the number alone.
+    // A label glued to a word (`classn 123-45-6789`) is no label, nor is the rule name inside a
+    // marker (`[REDACTED:ssn])777077177`): judge the number alone.
+    let in_marker = b[..r.start].ends_with(b"[REDACTED:") || b[..r.start].ends_with(b"[HASH:");
     let labelled = !b[r.start].is_ascii_digit()
+        && !in_marker
         && !prev(b, r.start).is_some_and(|c| c.is_ascii_alphanumeric());
     if !labelled && (seps[0] == 0 || !number_starts(b, k)) {
         return None;

@@ -121,8 +121,10 @@ impl Redactor {
     ///   whose candidates can end in one is plausible in `text` (base64 padding after `Bearer`
     ///   or `Basic`, a vendor token, an IPv6 address); a URL's password is bounded by its own
     ///   `:` and `@` when the userinfo holds no other `@`;
-    /// * no match spans a line break (tables and YAML blocks are read by lines), and none stands
-    ///   inside a URL's userinfo candidate (`scheme://…`, up to its last `@`);
+    /// * no match spans a line break (tables and YAML blocks are read by lines), none stands
+    ///   inside a URL's userinfo candidate (`scheme://…`, up to its last `@`), and none has a
+    ///   digit group one to three blanks or dashes away (card, phone and SSN candidates run
+    ///   across those);
     /// * nothing reads context at a distance that a shorter text could bring closer: an XML
     ///   `value=` looks back for its tag's `key=`, and a `Bearer` whose token was not redacted
     ///   looks back for `Authorization`.
@@ -179,12 +181,23 @@ impl Redactor {
             }
             let before = h.start.checked_sub(1).map(|p| &b[p]);
             let left = hard(before) || (matches!(before, Some(b'=' | b':')) && !glue);
-            if !left || !hard(b.get(h.end)) {
+            if !left || !hard(b.get(h.end)) || in_digit_run(b, h.start, h.end) {
                 return false;
             }
         }
         plausible & Builtin::Bearer.bit() == 0 || !bearer_token_kept(b, hits)
     }
+}
+
+/// Whether a digit group stands one to three blanks or dashes before `start` or after `end`:
+/// card, phone and SSN candidates run across those, so a match there shortens the run they
+/// judge (a card the validator refused inside a long run of groups can stand in a shorter one).
+fn in_digit_run(b: &[u8], start: usize, end: usize) -> bool {
+    let sep = |c: u8| matches!(c, b' ' | b'\t' | b'-');
+    let left = b[..start].iter().rev().take(4).position(|&c| !sep(c));
+    let right = b[end..].iter().take(4).position(|&c| !sep(c));
+    matches!(left, Some(n) if n > 0 && b[start - n - 1].is_ascii_digit())
+        || matches!(right, Some(n) if n > 0 && b[end + n].is_ascii_digit())
 }
 
 /// The input offset of offset `at` of a marked text: inside a marker, the start (or, for an
