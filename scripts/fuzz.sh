@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every fuzz target in turn for MINUTES each (default 30) with the corpus kept in the
 # repository (fuzz/corpus/<target>), seeded from the test data, then minimises each corpus
-# (`cargo fuzz cmin`). Stops with a non-zero exit on the first crash; the crashing input is in
-# fuzz/artifacts/<target>/. Prints, per target, the executions, the corpus size and the coverage
-# (libFuzzer's `cov:` edges) reached. Needs a nightly toolchain and cargo-fuzz (installed here
-# when missing). The CI runs a short smoke pass instead: `scripts/fuzz.sh --smoke`.
+# (`cargo fuzz cmin`). The inputs of defects found so far (fuzz/regressions/<target>/) are
+# replayed on every run, the smoke run included, and never minimised away. Stops with a
+# non-zero exit on the first crash; the crashing input is in fuzz/artifacts/<target>/. Prints,
+# per target, the executions, the corpus size and the coverage (libFuzzer's `cov:` edges)
+# reached. Needs a nightly toolchain and cargo-fuzz (installed here when missing). The CI runs
+# a short smoke pass instead: `scripts/fuzz.sh --smoke`.
 #
 #   bash scripts/fuzz.sh            # 30 minutes per target
 #   bash scripts/fuzz.sh 5          # 5 minutes per target
@@ -91,7 +93,13 @@ for target in "${targets[@]}"; do
   echo "fuzz: $target for ${seconds} s (corpus: $(ls "fuzz/corpus/$target" | wc -l) inputs)"
   log="fuzz/target/fuzz-$target.log"
   mkdir -p fuzz/target
-  if ! (cd fuzz && cargo +nightly fuzz run "$target" "corpus/$target" -- \
+  # Named inputs of defects found so far (fuzz/regressions/<target>/) are replayed too; new
+  # inputs go to the first corpus only, and cmin only minimises that one.
+  corpora=("corpus/$target")
+  if [[ -d "fuzz/regressions/$target" ]]; then
+    corpora+=("regressions/$target")
+  fi
+  if ! (cd fuzz && cargo +nightly fuzz run "$target" "${corpora[@]}" -- \
       -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=4096 >"../$log" 2>&1); then
     tail -n 40 "$log"
     echo "fuzz: $target FAILED (input in fuzz/artifacts/$target/)"
